@@ -1,0 +1,192 @@
+/**
+ * Recommendation: what the pure decision core (decide / checkDraftOrder) returns. It is structured
+ * data, not text: src/cards turns it into card text, suggestions and the machine-readable extension.
+ * Every number in it is in mg/kg/h (rates), kg, hours or ISO times, already rounded as PROTOCOL.md §1 says.
+ */
+import type { CautionCategory, VitalKind } from './facts';
+
+export type RuleId =
+  | 'P0'
+  | 'S1' | 'S2' | 'S3'
+  | 'X1'
+  | 'A1' | 'A2'
+  | 'D1'
+  | 'T1' | 'T2' | 'T3' | 'T4' | 'T5' | 'T6' | 'T7' | 'T8';
+
+export type OrderRuleId = 'O0' | 'O1' | 'O2' | 'O3' | 'O4' | 'O5' | 'O6';
+
+export type Action =
+  | 'start' | 'increase' | 'hold' | 'taper' | 'decrease' | 'stop'
+  | 'needs-data' | 'contraindicated' | 'completed' | 'none';
+
+export type Phase = 'not-started' | 'titration' | 'taper' | 'stopped';
+export type Indicator = 'info' | 'warning' | 'critical';
+
+/** Something the rule needed and could not find (S2, D1, T2) or could not read. */
+export type MissingCode =
+  | 'weight-missing'
+  | 'weight-stale'
+  | 'weight-unreadable'
+  | 'ekg-missing'
+  | 'ekg-stale'
+  | 'pregnancy-test-missing'
+  | 'pregnancy-test-stale'
+  | 'baseline-pain-missing'
+  | 'pain-after-change-missing'
+  | 'pain-stale'
+  | 'rate-unreadable';
+
+export interface MissingItem {
+  code: MissingCode;
+  /** Time of the stale item / the last change, when there is one. */
+  since?: string | null;
+  /** What was charted and could not be used (e.g. the unknown unit). */
+  detail?: string;
+}
+
+export type ContraindicationCode =
+  | 'pregnancy-test-positive'
+  | 'pregnancy-test-equivocal'
+  | 'pregnancy-condition'
+  | 'psychosis'
+  | 'ketamine-allergy'
+  | 'under-min-age'
+  | 'vital-breach';
+
+export interface Contraindication {
+  code: ContraindicationCode;
+  display: string;
+  time: string | null;
+}
+
+/** A judged vital sign (latest of its kind within vitalsMaxAgeHours). */
+export interface VitalReading {
+  kind: VitalKind;
+  value: number;
+  unit: string;
+  time: string;
+  /** Which threshold it breaches, if any, with the limit (e.g. { bound: 'high', limit: 180 }). */
+  breach: { bound: 'high' | 'low'; limit: number } | null;
+}
+
+export interface PainReading {
+  id: string;
+  time: string;
+  /** On the 0–10 scale (a VAS in mm already divided). */
+  score: number;
+  /** As charted, when it differed (e.g. "72 mm"). */
+  charted?: string;
+}
+
+export interface Segment {
+  /** mg/kg/h, rounded. */
+  rate: number;
+  start: string;
+  /** null = open (running). */
+  end: string | null;
+  /** Ids of the MedicationAdministrations merged into this segment. */
+  administrationIds: string[];
+}
+
+export interface InfusionSummary {
+  segments: Segment[];
+  /** Start of the first segment in the lookback window. */
+  startedAt: string | null;
+  highestRate: number | null;
+  /** When the sustained target was first reached (taper phase begins) and at what rate. */
+  targetReachedAt: string | null;
+  rateAtTarget: number | null;
+  /** End of the last segment when nothing is running. */
+  endedAt: string | null;
+}
+
+export interface SustainedRun {
+  /** First and last score of the qualifying run (≤ targetPain, ≥ minScoresForSustained scores). */
+  from: string;
+  to: string;
+  scores: number;
+  hours: number;
+  /** Reached the sustainedHours requirement. */
+  reached: boolean;
+}
+
+/** The arithmetic behind a rate suggestion, so a clinician can check it. */
+export interface RateArithmetic {
+  fromRate: number;
+  toRate: number;
+  /** escalationStep / taperStep applied (signed: +0.1, −0.2); null for start. */
+  step: number | null;
+  weightKg: number | null;
+  mgPerHour: number | null;
+  concentrationMgPerMl: number | null;
+  /** 'charted' when from the Medication/order, 'default' when the defaultConcentration parameter was used. */
+  concentrationSource: 'charted' | 'default' | null;
+  mlPerHour: number | null;
+  /** A decrease that reached 0 or below becomes a stop. */
+  becameStop?: boolean;
+}
+
+export interface Recommendation {
+  ruleId: RuleId;
+  action: Action;
+  phase: Phase;
+  indicator: Indicator;
+  /** mg/kg/h; 0 when not running; null when it cannot be read. */
+  currentRate: number | null;
+  /** See PROTOCOL.md §6: new rate for start/increase/taper/decrease, current for hold, 0 for stop, null otherwise. */
+  recommendedRate: number | null;
+  /** When the next protocol review is due (last change + minHoursBetweenChanges), or null. */
+  nextReviewAt: string | null;
+  /** Set when the step is overdue (more than maxHoursBetweenChanges since the last change). */
+  overdue: boolean;
+  /** Last change: the start of the current segment. */
+  lastChangeAt: string | null;
+  /** True when the new rate exceeds softMaxRate (T8 warning: attending review). */
+  aboveSoftMax: boolean;
+  maxToleratedRate: number | null;
+  arithmetic: RateArithmetic | null;
+  missing: MissingItem[];
+  contraindications: Contraindication[];
+  cautions: Array<{ category: CautionCategory; display: string }>;
+  /** Prerequisites for a start (S rules), each with what was found. */
+  prerequisites: {
+    weight: { valueKg: number; time: string; fresh: boolean } | null;
+    ekg: { time: string; fresh: boolean } | null;
+    pregnancyTest: { result: 'positive' | 'negative' | 'equivocal'; time: string; fresh: boolean } | null;
+    pregnancyTestRequired: boolean;
+    baselinePain: PainReading | null;
+    consent: { time: string | null } | null;
+  };
+  infusion: InfusionSummary;
+  /** Latest pain scores (newest last), at most a handful for display. */
+  recentPain: PainReading[];
+  sustained: SustainedRun | null;
+  vitals: VitalReading[];
+  /** The adverse effect that drove A1 (or that set the max tolerated rate). */
+  adverseEffect: { time: string; display: string; atRate: number | null } | null;
+  /** The active ketamine order, for priorPrescription / stop suggestions. */
+  activeOrderId: string | null;
+  /** Dosing weight used for arithmetic (kg), when fresh. */
+  weightKg: number | null;
+  /** Things read but not used, said in the card (unrecognised code, ignored pain scale, unknown unit…). */
+  notes: string[];
+  protocolVersion: string;
+}
+
+/** Result of checking one draft ketamine order against the recommendation (PROTOCOL.md §4). */
+export interface OrderCheck {
+  /** null = consistent with the protocol: no card. */
+  ruleId: OrderRuleId | null;
+  indicator: Indicator | null;
+  /** The draft MedicationRequest id (as in draftOrders). */
+  draftId: string;
+  /** Draft rate converted to mg/kg/h; null when unreadable. */
+  draftRate: number | null;
+  /** The draft rate as charted, e.g. "21 mg/h". */
+  draftCharted: string | null;
+  /** The rate the suggestion sets the draft to (mg/kg/h); null when no rate suggestion. */
+  suggestedRate: number | null;
+  suggestion: 'delete' | 'set-rate' | null;
+  arithmetic: RateArithmetic | null;
+  notes: string[];
+}
