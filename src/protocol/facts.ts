@@ -168,7 +168,10 @@ export interface ClinicalFacts {
   painScores: PainFact[];
   /** All ketamine administrations, oldest start first. */
   administrations: AdministrationFact[];
-  /** Ketamine MedicationRequests in the record (not the hook's draft orders). */
+  /**
+   * Every ketamine MedicationRequest in the evaluated bundle, any status: the record's orders and, on
+   * order hooks, the hook's draftOrders (the service adds them to the bundle; it tells them apart by id).
+   */
   orders: OrderFact[];
   /** An active treatment Consent exists. */
   consent: { id: string; time: string | null } | null;
