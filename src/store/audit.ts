@@ -1,0 +1,42 @@
+/**
+ * One audit row per hook call, so a hospital can answer "what did the service recommend, when,
+ * on what data". Holds identifiers and numbers only: never tokens, never the FHIR data itself.
+ */
+
+export type AuditOutcome = 'ok' | 'degraded' | 'error';
+
+export interface AuditRow {
+  /** When the call was answered (ISO 8601). */
+  at: string;
+  hookInstance: string;
+  serviceId: string;
+  hook: string;
+  patientId: string;
+  /** Protocol rule ids that fired (PROTOCOL.md). */
+  ruleIds: string[];
+  action: string | null;
+  currentRate: number | null;
+  recommendedRate: number | null;
+  draftRate: number | null;
+  protocolVersion: string;
+  durationMs: number;
+  cardCount: number;
+  outcome: AuditOutcome;
+  /** Prefetch key → how it was obtained (prefetch | null | fetched | …). */
+  fhirSources?: Record<string, string>;
+  /** Card uuids sent, to join feedback (which names cards only) back to this call. */
+  cardIds?: string[];
+}
+
+export interface StoredAuditRow extends AuditRow {
+  id: number;
+}
+
+export interface AuditFilter {
+  patientId?: string;
+  hookInstance?: string;
+  serviceId?: string;
+  /** Rows whose cardIds include this card uuid. */
+  cardId?: string;
+  limit?: number;
+}
