@@ -1,0 +1,310 @@
+/**
+ * Prefetch engine with FHIR fallback (CDS Hooks 2.0 §Prefetch, CH-P1…CH-P7, CH-J7, CH-B2, CH-B3).
+ *
+ * Per prefetch key of the service definition:
+ *  - present with a resource → used as is (a paged searchset is completed from the server when it can be);
+ *  - present with `null` → "no data": no refetch, no 412 (CH-P2);
+ *  - present with an OperationOutcome → treated as missing and refetched (CH-P5);
+ *  - absent, or the whole `prefetch` absent (CH-P7) → fetched from `fhirServer` (CH-P3), only the missing
+ *    keys, in parallel, each within `timeoutMs` (all its pages included), with the access token;
+ *  - a template token without a value (e.g. no encounterId) → the key yields no data (source 'null').
+ * A key that cannot be fetched (no fhirServer, a fhirServer off the allowlist, 401/403/404/5xx, timeout,
+ * malformed JSON, redirect, paging link off the server) → 412 OperationOutcome naming the key; the
+ * upstream body is never echoed (CH-P4). A fhirServer off the allowlist is refused before any request.
+ * When `deps.signal` aborts (the caller's deadline, CH-B2) the call rejects with a 504 'timeout' outcome.
+ *
+ * Nothing mutable is shared between calls (CH-B3): one FHIR client and one abort controller per call.
+ * Logs carry key names, sources, counts and timings only: never tokens, URLs with ids, or resource content.
+ */
+import type { Bundle, FhirResource } from 'fhir/r4';
+import { badRequest, OperationOutcomeError, preconditionFailed } from '../errors';
+import type { Logger } from '../log';
+import type { CdsRequest, GatheredRecord, PrefetchSource, ServiceDefinition } from '../service/types';
+import { isAllowedFhirServer, isUnderBase, normalizeBaseUrl } from './allowlist';
+import { renderTemplate } from './prefetch-template';
+
+export interface GatherDeps {
+  /** Allowed FHIR base URLs (origin + path prefix); empty = loopback hosts only (CH-J7). */
+  allowlist: string[];
+  /** Per-key budget for fetching one key, all its pages included. */
+  timeoutMs: number;
+  /** Most searchset pages read per key, the first included (CH-P6). */
+  maxPages: number;
+  logger: Logger;
+  /** The caller's overall deadline (CH-B2): aborting it cancels every outstanding request. */
+  signal?: AbortSignal;
+}
+
+const loadFhirKit = () => import('fhir-kit-client');
+type FhirKitClient = InstanceType<Awaited<ReturnType<typeof loadFhirKit>>['Client']>;
+let fhirKit: ReturnType<typeof loadFhirKit> | undefined;
+
+/** Why a key could not be fetched, for the 412 diagnostics and the log (never the upstream body). */
+class FetchFailure extends Error {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+type ResourceLike = FhirResource;
+
+const isResource = (value: unknown): value is ResourceLike =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  typeof (value as { resourceType?: unknown }).resourceType === 'string';
+
+const isBundle = (resource: ResourceLike): resource is Bundle => resource.resourceType === 'Bundle';
+
+function nextLink(resource: ResourceLike): string | undefined {
+  if (!isBundle(resource)) return undefined;
+  return resource.link?.find((link) => link.relation === 'next')?.url;
+}
+
+/** The resources a value contributes: a Bundle's entry resources (minus outcome entries), else itself. */
+function resourcesOf(resource: ResourceLike): ResourceLike[] {
+  if (!isBundle(resource)) return resource.resourceType === 'OperationOutcome' ? [] : [resource];
+  const out: ResourceLike[] = [];
+  for (const entry of resource.entry ?? []) {
+    if (entry.search?.mode === 'outcome' || !isResource(entry.resource)) continue;
+    if (entry.resource.resourceType === 'OperationOutcome') continue;
+    out.push(entry.resource);
+  }
+  return out;
+}
+
+function describeError(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return 'timeout';
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
+  const response = (err as { response?: { status?: unknown; data?: unknown } } | null)?.response;
+  if (response && typeof response.status === 'number') {
+    if (response.status >= 200 && response.status < 300) return 'malformed response';
+    return `HTTP ${response.status}`;
+  }
+  if (err instanceof FetchFailure) return err.reason;
+  return 'network error';
+}
+
+interface KeyResult {
+  key: string;
+  resources: ResourceLike[];
+  pages: number;
+  truncated: boolean;
+}
+
+/** One call's fetch context: base URL, client and signals. Created per `gather` call, never shared. */
+class Fetcher {
+  constructor(
+    private readonly client: FhirKitClient,
+    private readonly base: string,
+    private readonly deps: GatherDeps,
+    private readonly group: AbortSignal,
+  ) {}
+
+  private async get(key: string, url: string, signal: AbortSignal): Promise<ResourceLike> {
+    if (!isUnderBase(url, this.base)) throw new FetchFailure(key, 'URL off the FHIR server');
+    let result: unknown;
+    try {
+      // redirect 'error': an allowed server must not be able to bounce us (and the token) elsewhere.
+      result = await this.client.request(url, { options: { signal, redirect: 'error' } });
+    } catch (err) {
+      throw new FetchFailure(key, describeError(err, signal));
+    }
+    if (!isResource(result)) throw new FetchFailure(key, 'malformed response');
+    if (result.resourceType === 'OperationOutcome') throw new FetchFailure(key, 'OperationOutcome returned');
+    return result;
+  }
+
+  /** Reads a resource or searchset and follows `next` links up to maxPages (CH-P6). */
+  async fetchKey(key: string, relative: string): Promise<KeyResult> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.group]);
+    const first = await this.get(key, new URL(relative, `${this.base}/`).toString(), signal);
+    return this.followPages(key, first, 1, signal);
+  }
+
+  /** Completes a searchset whose first page(s) are already in hand. */
+  async completePages(key: string, first: ResourceLike): Promise<KeyResult> {
+    const signal = AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.group]);
+    return this.followPages(key, first, 1, signal);
+  }
+
+  private async followPages(
+    key: string,
+    first: ResourceLike,
+    pagesRead: number,
+    signal: AbortSignal,
+  ): Promise<KeyResult> {
+    const resources = resourcesOf(first);
+    let pages = pagesRead;
+    let next = nextLink(first);
+    while (next !== undefined && pages < this.deps.maxPages) {
+      let url: string;
+      try {
+        url = new URL(next, `${this.base}/`).toString();
+      } catch {
+        throw new FetchFailure(key, 'malformed paging link');
+      }
+      if (!isUnderBase(url, this.base)) throw new FetchFailure(key, 'paging link off the FHIR server');
+      const page = await this.get(key, url, signal);
+      if (!isBundle(page)) throw new FetchFailure(key, 'malformed paging response');
+      resources.push(...resourcesOf(page));
+      pages += 1;
+      next = nextLink(page);
+    }
+    return { key, resources, pages, truncated: next !== undefined };
+  }
+}
+
+function keyFailed(keys: string[], why: string): OperationOutcomeError {
+  const names = keys.map((k) => `"${k}"`).join(', ');
+  const noun = keys.length === 1 ? 'Prefetch key' : 'Prefetch keys';
+  return preconditionFailed(
+    `${noun} ${names} missing and could not be fetched: ${why}`,
+    keys.map((k) => `prefetch.${k}`),
+  );
+}
+
+const deadlineExceeded = () =>
+  new OperationOutcomeError('timeout', 'Gathering FHIR data exceeded the deadline', { status: 504 });
+
+/** CDS Hooks prefetch with FHIR fallback: the patient's record for one call. */
+export async function gather(
+  definition: ServiceDefinition,
+  request: CdsRequest,
+  deps: GatherDeps,
+): Promise<GatheredRecord> {
+  const started = performance.now();
+  const sources: Record<string, PrefetchSource> = {};
+  const byKey = new Map<string, ResourceLike[]>();
+  const provided = request.prefetch ?? undefined;
+  const toFetch: Array<{ key: string; query: string; source: PrefetchSource }> = [];
+  const toComplete: Array<{ key: string; first: ResourceLike }> = [];
+
+  for (const [key, template] of Object.entries(definition.prefetch)) {
+    const present =
+      provided !== undefined && Object.prototype.hasOwnProperty.call(provided, key) && provided[key] !== undefined;
+    const value: unknown = present ? provided[key] : undefined;
+    if (present && value === null) {
+      sources[key] = 'null'; // CH-P2: "no data", not refetched.
+      continue;
+    }
+    if (present && !isResource(value)) throw badRequest(`prefetch.${key} is not a FHIR resource`, [`prefetch.${key}`]);
+    if (present && isResource(value) && value.resourceType !== 'OperationOutcome') {
+      sources[key] = 'prefetch';
+      byKey.set(key, resourcesOf(value));
+      if (nextLink(value) !== undefined) toComplete.push({ key, first: value });
+      continue;
+    }
+    // Absent (CH-P3, CH-P7) or an OperationOutcome (CH-P5): fetch it if the request lets us.
+    const query = renderTemplate(template, request);
+    if (query === null) {
+      sources[key] = 'null'; // a token without a value (e.g. no encounterId): this key has no data.
+      continue;
+    }
+    toFetch.push({ key, query, source: present ? 'outcome-refetched' : 'fetched' });
+  }
+
+  const fetchKeys = toFetch.map((f) => f.key);
+  const server = request.fhirServer;
+  const serverAllowed = server !== undefined && isAllowedFhirServer(server, deps.allowlist);
+  if (toFetch.length > 0) {
+    if (server === undefined) throw keyFailed(fetchKeys, 'no fhirServer in the request');
+    if (!serverAllowed) {
+      deps.logger.warn(
+        { event: 'prefetch.server-refused', keys: fetchKeys, origin: normalizeBaseUrl(server)?.origin ?? 'invalid' },
+        'fhirServer not on the allowlist',
+      );
+      throw keyFailed(fetchKeys, 'the fhirServer is not an allowed FHIR server');
+    }
+  }
+  const completable = serverAllowed ? toComplete : [];
+  for (const { key } of toComplete) {
+    if (!serverAllowed)
+      deps.logger.warn({ event: 'prefetch.truncated', key }, 'paged prefetch not completed: no allowed fhirServer');
+  }
+
+  if ((toFetch.length > 0 || completable.length > 0) && server !== undefined) {
+    if (deps.signal?.aborted) throw deadlineExceeded();
+    const base = server.replace(/\/+$/, '');
+    const { Client } = await (fhirKit ??= loadFhirKit());
+    const token = request.fhirAuthorization?.access_token;
+    const client = new Client({ baseUrl: base, ...(token ? { bearerToken: token } : {}) });
+    const group = new AbortController();
+    const onDeadline = () => group.abort();
+    deps.signal?.addEventListener('abort', onDeadline, { once: true });
+    const fetcher = new Fetcher(client, base, deps, group.signal);
+    const timed = async (key: string, run: () => Promise<KeyResult>, source: PrefetchSource) => {
+      const t0 = performance.now();
+      try {
+        const result = await run();
+        const ms = Math.round(performance.now() - t0);
+        deps.logger.debug(
+          { event: 'prefetch.key', key, source, pages: result.pages, count: result.resources.length, ms },
+          'prefetch key gathered',
+        );
+        if (result.truncated)
+          deps.logger.warn({ event: 'prefetch.page-limit', key, pages: result.pages }, 'page limit reached');
+        return result;
+      } catch (err) {
+        group.abort(); // fail fast: the others are no longer needed.
+        throw err;
+      }
+    };
+    try {
+      const results = await Promise.all([
+        ...toFetch.map(({ key, query, source }) => timed(key, () => fetcher.fetchKey(key, query), source)),
+        ...completable.map(({ key, first }) => timed(key, () => fetcher.completePages(key, first), 'prefetch')),
+      ]);
+      for (const result of results) byKey.set(result.key, result.resources);
+      for (const { key, source } of toFetch) sources[key] = source;
+    } catch (err) {
+      if (deps.signal?.aborted) {
+        deps.logger.warn({ event: 'prefetch.deadline', keys: fetchKeys }, 'deadline reached while gathering');
+        throw deadlineExceeded();
+      }
+      if (err instanceof FetchFailure) {
+        deps.logger.warn(
+          { event: 'prefetch.failed', key: err.key, reason: err.reason },
+          'prefetch key could not be fetched',
+        );
+        throw keyFailed([err.key], err.reason);
+      }
+      throw err;
+    } finally {
+      deps.signal?.removeEventListener('abort', onDeadline);
+    }
+  }
+
+  const keys = Object.keys(definition.prefetch);
+  const resources = dedupe(keys.flatMap((key) => byKey.get(key) ?? []));
+  const ordered: Record<string, PrefetchSource> = {};
+  for (const key of keys) if (sources[key] !== undefined) ordered[key] = sources[key];
+  deps.logger.info(
+    {
+      event: 'prefetch.gathered',
+      // `key:source` strings: a key named like a redacted path (e.g. `patient`) must stay visible.
+      sources: keys.filter((k) => ordered[k] !== undefined).map((k) => `${k}:${ordered[k]}`),
+      fetched: fetchKeys,
+      count: resources.length,
+      ms: Math.round(performance.now() - started),
+    },
+    'prefetch gathered',
+  );
+  return { resources, sources: ordered };
+}
+
+/** Resources de-duplicated by type/id, first occurrence kept; resources without id are all kept. */
+function dedupe(resources: ResourceLike[]): ResourceLike[] {
+  const seen = new Set<string>();
+  return resources.filter((resource) => {
+    if (resource.id === undefined) return true;
+    const ref = `${resource.resourceType}/${resource.id}`;
+    if (seen.has(ref)) return false;
+    seen.add(ref);
+    return true;
+  });
+}
