@@ -1,0 +1,340 @@
+/**
+ * The card `detail` (GitHub-flavored Markdown): the rule and what it means, the arithmetic, every
+ * input with its value and time, what is missing or stale, contraindications, cautions, the consent
+ * reminder, the next review, notes and the evidence. Chart text is always escaped.
+ */
+import type { ProtocolParameters } from '../config/parameters';
+import type { OrderCheck, OrderRuleId, RateArithmetic, Recommendation } from '../protocol/recommendation';
+import { escapeMarkdown as esc, formatTime, type Numbers } from './format';
+import {
+  CAUTION_LABELS,
+  CONTRAINDICATION_LABELS,
+  RATE_UNIT,
+  RULE_TITLES,
+  VITAL_LABELS,
+  missingLine,
+  ruleMeaning,
+} from './text';
+
+export interface Evidence {
+  citation: string;
+  evidenceLevel: string;
+}
+
+export interface DetailContext {
+  params: ProtocolParameters;
+  n: Numbers;
+  evidence: Evidence;
+}
+
+const bullet = (text: string) => `- ${text}`;
+
+/** UCUM codes shown the way clinicians write them; any other unit is shown escaped. */
+const UNIT_DISPLAY: Record<string, string> = { 'mm[Hg]': 'mmHg', '/min': '/min', '%': '%' };
+const unit = (code: string) => UNIT_DISPLAY[code] ?? esc(code);
+const heading = (text: string) => `**${text}**`;
+const checkbox = (done: boolean, text: string) => `- [${done ? 'x' : ' '}] ${text}`;
+
+/** Join non-empty blocks with blank lines. */
+function blocks(parts: Array<string[] | string | null>): string {
+  return parts
+    .map((part) => (part === null ? '' : Array.isArray(part) ? part.join('\n') : part))
+    .filter((text) => text.length > 0)
+    .join('\n\n');
+}
+
+/** "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)". */
+export function arithmeticLine(a: RateArithmetic, n: Numbers): string {
+  const stepText = a.step === null ? '' : ` (${a.step > 0 ? '+' : '−'}${n.rate(Math.abs(a.step))} ${RATE_UNIT})`;
+  if (a.becameStop) {
+    return `${n.rate(a.fromRate)} ${RATE_UNIT}${stepText} reaches 0 or below, so the infusion stops`;
+  }
+  let line = `${n.rate(a.fromRate)} → ${n.rate(a.toRate)} ${RATE_UNIT}${stepText}`;
+  if (a.weightKg === null || a.mgPerHour === null) {
+    return `${line}; no current dosing weight, so mg/h and mL/h are not computed`;
+  }
+  line += ` = ${n.dose(a.mgPerHour)} mg/h at ${n.plain(a.weightKg)} kg`;
+  if (a.mlPerHour !== null && a.concentrationMgPerMl !== null) {
+    line += ` = ${n.volume(a.mlPerHour)} mL/h at ${n.plain(a.concentrationMgPerMl)} mg/mL`;
+    if (a.concentrationSource === 'default')
+      line += ' (default concentration: no strength charted on the order or Medication)';
+  }
+  return line;
+}
+
+/** Everything the recommendation was based on. */
+function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
+  const { n, params } = ctx;
+  const lines: string[] = [];
+  lines.push(bullet(`Phase: ${rec.phase}`));
+
+  if (rec.currentRate === null) lines.push(bullet('Current rate: could not be read'));
+  else if (rec.currentRate === 0) lines.push(bullet('Current rate: not running'));
+  else
+    lines.push(bullet(`Current rate: ${n.rate(rec.currentRate)} ${RATE_UNIT} since ${formatTime(rec.lastChangeAt)}`));
+
+  const inf = rec.infusion;
+  if (inf.startedAt) {
+    const parts = [`started ${formatTime(inf.startedAt)}`];
+    if (inf.highestRate !== null) parts.push(`highest rate ${n.rate(inf.highestRate)} ${RATE_UNIT}`);
+    if (inf.targetReachedAt) {
+      const at = inf.rateAtTarget === null ? '' : ` at ${n.rate(inf.rateAtTarget)} ${RATE_UNIT}`;
+      parts.push(`sustained target reached ${formatTime(inf.targetReachedAt)}${at}`);
+    }
+    if (inf.endedAt) parts.push(`ended ${formatTime(inf.endedAt)}`);
+    parts.push(`${inf.segments.length} rate segment${inf.segments.length === 1 ? '' : 's'}`);
+    lines.push(bullet(`Infusion: ${parts.join(', ')}`));
+  }
+
+  const w = rec.prerequisites.weight;
+  if (w) {
+    const stale = w.fresh ? '' : `, older than ${n.plain(params.weightMaxAgeDays)} d`;
+    lines.push(bullet(`Dosing weight: ${n.plain(w.valueKg)} kg (${formatTime(w.time)}${stale})`));
+  } else if (rec.weightKg !== null) {
+    lines.push(bullet(`Dosing weight: ${n.plain(rec.weightKg)} kg`));
+  } else {
+    lines.push(bullet('Dosing weight: no current weight'));
+  }
+
+  if (rec.recentPain.length === 0) {
+    lines.push(bullet('Pain scores: none charted'));
+  } else {
+    lines.push(bullet('Pain scores (oldest first):'));
+    for (const pain of rec.recentPain) {
+      const charted = pain.charted ? ` (charted as ${esc(pain.charted)})` : '';
+      const ago = n.ago(pain.time);
+      lines.push(
+        `  - ${n.plain(pain.score)}/${n.plain(params.painScaleMax)} at ${formatTime(pain.time)}${ago ? ` (${ago})` : ''}${charted}`,
+      );
+    }
+  }
+
+  const target = `${n.plain(params.targetPain)}/${n.plain(params.painScaleMax)}`;
+  const s = rec.sustained;
+  if (s) {
+    const state = s.reached ? 'reached' : 'not yet reached';
+    const taper =
+      !s.reached && s.taperMayStartAt
+        ? `; the taper may start at ${formatTime(s.taperMayStartAt)} if pain stays at or below target`
+        : '';
+    lines.push(
+      bullet(
+        `Sustained run: ${s.scores} scores at or below ${target} from ${formatTime(s.from)} to ${formatTime(s.to)} ` +
+          `(${n.plain(s.hours)} h of ${n.plain(params.sustainedHours)} h needed: ${state})${taper}`,
+      ),
+    );
+  } else if (rec.phase !== 'not-started') {
+    lines.push(bullet(`Sustained run: no run of scores at or below ${target}`));
+  }
+
+  if (rec.vitals.length === 0) {
+    lines.push(bullet(`Vital signs: none within the last ${n.plain(params.vitalsMaxAgeHours)} h`));
+  } else {
+    lines.push(bullet(`Vital signs (within the last ${n.plain(params.vitalsMaxAgeHours)} h):`));
+    for (const v of rec.vitals) {
+      const breach = v.breach
+        ? ` — **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${n.plain(v.breach.limit)} ${unit(v.unit)}**`
+        : '';
+      lines.push(`  - ${VITAL_LABELS[v.kind]}: ${n.plain(v.value)} ${unit(v.unit)} at ${formatTime(v.time)}${breach}`);
+    }
+  }
+
+  const ekg = rec.prerequisites.ekg;
+  lines.push(
+    bullet(
+      ekg
+        ? `EKG: ${formatTime(ekg.time)}${ekg.fresh ? '' : `, older than ${n.plain(params.ekgMaxAgeDays)} d`}`
+        : 'EKG: none charted',
+    ),
+  );
+
+  const hcg = rec.prerequisites.pregnancyTest;
+  if (hcg) {
+    const stale = hcg.fresh ? '' : `, older than ${n.plain(params.pregnancyTestMaxAgeDays)} d`;
+    lines.push(bullet(`Pregnancy test: ${hcg.result} (${formatTime(hcg.time)}${stale})`));
+  } else {
+    lines.push(
+      bullet(
+        `Pregnancy test: none charted${rec.prerequisites.pregnancyTestRequired ? ' (required)' : ' (not required)'}`,
+      ),
+    );
+  }
+
+  const consent = rec.prerequisites.consent;
+  lines.push(
+    bullet(
+      consent
+        ? `Informed consent: on file${consent.time ? ` (${formatTime(consent.time)})` : ''}`
+        : 'Informed consent: none charted',
+    ),
+  );
+
+  const ae = rec.adverseEffect;
+  if (ae) {
+    const at = ae.atRate === null ? '' : ` at ${n.rate(ae.atRate)} ${RATE_UNIT}`;
+    lines.push(bullet(`Psychotomimetic adverse effect: ${esc(ae.display)} (${formatTime(ae.time)}${at})`));
+  }
+  if (rec.maxToleratedRate !== null) {
+    lines.push(bullet(`Maximum tolerated rate: ${n.rate(rec.maxToleratedRate)} ${RATE_UNIT}`));
+  }
+  return lines;
+}
+
+/** The pre-start checklist (not started): each prerequisite met or not, the consent reminder. */
+function startChecklist(rec: Recommendation, ctx: DetailContext): string[] {
+  const { n } = ctx;
+  const pre = rec.prerequisites;
+  const lines = [heading('Before a start')];
+  lines.push(
+    checkbox(
+      !!pre.weight?.fresh,
+      pre.weight ? `Dosing weight ${n.plain(pre.weight.valueKg)} kg (${formatTime(pre.weight.time)})` : 'Dosing weight',
+    ),
+  );
+  lines.push(checkbox(!!pre.ekg?.fresh, pre.ekg ? `EKG (${formatTime(pre.ekg.time)})` : 'EKG'));
+  if (pre.pregnancyTestRequired || pre.pregnancyTest) {
+    const t = pre.pregnancyTest;
+    lines.push(
+      checkbox(
+        !!t && t.fresh && t.result === 'negative',
+        t ? `Pregnancy test ${t.result} (${formatTime(t.time)})` : 'Pregnancy test',
+      ),
+    );
+  }
+  const bp = pre.baselinePain;
+  lines.push(
+    checkbox(
+      !!bp,
+      bp
+        ? `Baseline pain score ${n.plain(bp.score)}/${n.plain(ctx.params.painScaleMax)} (${formatTime(bp.time)})`
+        : 'Baseline pain score',
+    ),
+  );
+  lines.push(
+    checkbox(
+      !!pre.consent,
+      pre.consent
+        ? `Written informed consent on file${pre.consent.time ? ` (${formatTime(pre.consent.time)})` : ''}`
+        : 'Obtain written informed consent before the infusion starts (required by the protocol)',
+    ),
+  );
+  return lines;
+}
+
+function missingLines(rec: Recommendation, ctx: DetailContext): string[] {
+  if (rec.missing.length === 0) return [];
+  return [
+    heading('Missing or stale'),
+    ...rec.missing.map((m) =>
+      bullet(
+        missingLine(m.code, m.since ? formatTime(m.since) : null, m.detail ? esc(m.detail) : null, ctx.params, ctx.n),
+      ),
+    ),
+  ];
+}
+
+function contraindicationLines(rec: Recommendation): string[] {
+  if (rec.contraindications.length === 0) return [];
+  return [
+    heading('Contraindications'),
+    ...rec.contraindications.map((c) => {
+      const time = c.time ? ` (${formatTime(c.time)})` : '';
+      return bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(c.display)}${time}`);
+    }),
+  ];
+}
+
+function cautionLines(rec: Recommendation): string[] {
+  if (rec.cautions.length === 0) return [];
+  return [
+    heading('Cautions (not blocking)'),
+    ...rec.cautions.map((c) => bullet(`${CAUTION_LABELS[c.category]}: ${esc(c.display)}`)),
+  ];
+}
+
+function reviewLines(rec: Recommendation, ctx: DetailContext): string[] {
+  if (!rec.nextReviewAt && !rec.overdue) return [];
+  const lines: string[] = [];
+  if (rec.nextReviewAt) lines.push(`${heading('Next review')}: ${formatTime(rec.nextReviewAt)}`);
+  if (rec.overdue) {
+    lines.push(
+      `${heading('Overdue')}: more than ${ctx.n.plain(ctx.params.maxHoursBetweenChanges)} h since the last rate change` +
+        `${rec.lastChangeAt ? ` (${formatTime(rec.lastChangeAt)})` : ''}.`,
+    );
+  }
+  return [lines.join('  \n')];
+}
+
+function notesLines(notes: string[]): string[] {
+  if (notes.length === 0) return [];
+  return [heading('Notes'), ...notes.map((note) => bullet(esc(note)))];
+}
+
+function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
+  return (
+    `${heading('Evidence')}: ${esc(ctx.evidence.evidenceLevel)}. ${esc(ctx.evidence.citation)}  \n` +
+    `Protocol version ${esc(rec.protocolVersion)}. The protocol suggests; the treating clinician decides.`
+  );
+}
+
+function ruleLine(ruleId: Recommendation['ruleId'] | OrderRuleId, ctx: DetailContext): string {
+  return `${heading(`Rule ${ruleId}: ${RULE_TITLES[ruleId]}`)}. ${ruleMeaning(ruleId, ctx.params, ctx.n)}`;
+}
+
+function calculationLines(rec: Recommendation, arithmetic: RateArithmetic | null, ctx: DetailContext): string[] {
+  if (arithmetic) return [heading('Calculation'), bullet(arithmeticLine(arithmetic, ctx.n))];
+  if (rec.action === 'hold' && rec.recommendedRate !== null) {
+    return [
+      heading('Calculation'),
+      bullet(`No rate change: the rate stays at ${ctx.n.rate(rec.recommendedRate)} ${RATE_UNIT}`),
+    ];
+  }
+  return [];
+}
+
+/** Detail of the patient-view card. */
+export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
+  return blocks([
+    ruleLine(rec.ruleId, ctx),
+    calculationLines(rec, rec.arithmetic, ctx),
+    contraindicationLines(rec),
+    missingLines(rec, ctx),
+    [heading('Inputs'), ...inputLines(rec, ctx)],
+    rec.phase === 'not-started' ? startChecklist(rec, ctx) : null,
+    cautionLines(rec),
+    reviewLines(rec, ctx),
+    notesLines(rec.notes),
+    evidenceLine(rec, ctx),
+  ]);
+}
+
+/** Detail of an order-hook card: the draft, the order rule, then the recommendation it was judged against. */
+export function orderCheckDetail(
+  check: OrderCheck & { ruleId: OrderRuleId },
+  rec: Recommendation,
+  ctx: DetailContext,
+): string {
+  const { n } = ctx;
+  const charted = check.draftCharted ? esc(check.draftCharted) : 'no readable rate';
+  const alreadyPerKg = check.draftCharted?.trim().endsWith(RATE_UNIT) ?? false;
+  const converted = check.draftRate === null || alreadyPerKg ? '' : ` = ${n.rate(check.draftRate)} ${RATE_UNIT}`;
+  const draftLine = `${heading('Draft order')} ${esc(check.draftId)}: ${charted}${converted}`;
+  const current =
+    `${heading('Current protocol recommendation')}: rule ${rec.ruleId} (${RULE_TITLES[rec.ruleId]}), action ${rec.action}` +
+    (rec.recommendedRate === null ? '' : `, ${n.rate(rec.recommendedRate)} ${RATE_UNIT}`) +
+    '.';
+  return blocks([
+    draftLine,
+    ruleLine(check.ruleId, ctx),
+    calculationLines(rec, check.arithmetic, ctx),
+    current,
+    contraindicationLines(rec),
+    missingLines(rec, ctx),
+    [heading('Inputs'), ...inputLines(rec, ctx)],
+    rec.phase === 'not-started' ? startChecklist(rec, ctx) : null,
+    cautionLines(rec),
+    reviewLines(rec, ctx),
+    notesLines([...check.notes, ...rec.notes]),
+    evidenceLine(rec, ctx),
+  ]);
+}

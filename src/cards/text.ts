@@ -1,0 +1,290 @@
+/**
+ * The words of the cards: rule titles and meanings, labels for missing items, contraindications,
+ * cautions and vitals, and the one-line summaries. Every number comes from the parameters or the
+ * recommendation; every summary is phrased as the protocol's suggestion, never as a command.
+ */
+import type { ProtocolParameters } from '../config/parameters';
+import type { CautionCategory, VitalKind } from '../protocol/facts';
+import type {
+  ContraindicationCode,
+  MissingCode,
+  OrderCheck,
+  OrderRuleId,
+  Recommendation,
+  RuleId,
+} from '../protocol/recommendation';
+import { formatTime, type Numbers } from './format';
+
+export const RATE_UNIT = 'mg/kg/h';
+
+export const RULE_TITLES: Record<RuleId | OrderRuleId, string> = {
+  P0: 'Outside the protocol',
+  S1: 'Start contraindicated',
+  S2: 'Data needed before a start',
+  S3: 'Start',
+  X1: 'Course completed',
+  A1: 'Psychotomimetic adverse effect',
+  A2: 'Vital-sign breach',
+  D1: 'Dosing weight needed',
+  T1: 'Too soon for a rate change',
+  T2: 'Pain score needed',
+  T3: 'Pain rebound during taper',
+  T4: 'Taper step',
+  T5: 'Taper complete',
+  T6: 'Pain at target',
+  T7: 'Maximum rate reached',
+  T8: 'Titration step',
+  O0: 'Draft rate unreadable',
+  O1: 'Draft order while contraindicated',
+  O2: 'Draft order while data are missing',
+  O3: 'Draft rate above the hard maximum',
+  O4: 'Draft start rate off protocol',
+  O5: 'Draft increase not due',
+  O6: 'Draft increase larger than one step',
+};
+
+/** What each rule means, with the parameter values it applies. */
+export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters, n: Numbers): string {
+  const step = `${n.rate(p.escalationStep)} ${RATE_UNIT}`;
+  const every = `every ${n.plain(p.minHoursBetweenChanges)}–${n.plain(p.maxHoursBetweenChanges)} h`;
+  const target = `${n.plain(p.targetPain)}/${n.plain(p.painScaleMax)}`;
+  switch (ruleId) {
+    case 'P0':
+      return 'No active chronic-migraine diagnosis: the protocol does not apply.';
+    case 'S1':
+      return 'Not started, and a contraindication is charted: the protocol does not suggest a start.';
+    case 'S2':
+      return (
+        `Not started, and a prerequisite for a start is missing or stale: a dosing weight within ${n.plain(p.weightMaxAgeDays)} d, ` +
+        `an EKG within ${n.plain(p.ekgMaxAgeDays)} d, for female patients a negative pregnancy test within ` +
+        `${n.plain(p.pregnancyTestMaxAgeDays)} d, and a baseline pain score within ${n.plain(p.painMaxAgeHours)} h.`
+      );
+    case 'S3':
+      return `Not started, prerequisites met: the protocol starts at ${n.rate(p.startRate)} ${RATE_UNIT}.`;
+    case 'X1':
+      return 'The infusion has ended; a new ketamine order would be judged as a new start.';
+    case 'A1':
+      return `A psychotomimetic adverse effect was recorded since the last rate change: decrease by ${step} (stop when that reaches 0).`;
+    case 'A2':
+      return `A vital sign within the last ${n.plain(p.vitalsMaxAgeHours)} h is outside its limits: decrease by ${step} (stop when that reaches 0).`;
+    case 'D1':
+      return `The dosing weight is missing or older than ${n.plain(p.weightMaxAgeDays)} d, so no pump rate can be computed.`;
+    case 'T1':
+      return `Less than ${n.plain(p.minHoursBetweenChanges)} h since the last rate change: the rate stays until the next review.`;
+    case 'T2':
+      return `A rate decision needs a pain score taken after the last rate change and no older than ${n.plain(p.painMaxAgeHours)} h.`;
+    case 'T3':
+      return `Taper phase, and the latest pain score is above ${target}: the protocol gives no rule for a rebound, so the rate stays for clinician review.`;
+    case 'T4':
+      return `Taper phase (pain at or below ${target} sustained for ${n.plain(p.sustainedHours)} h): decrease by ${n.rate(p.taperStep)} ${RATE_UNIT} ${every} until 0.`;
+    case 'T5':
+      return `Taper phase: the next taper step of ${n.rate(p.taperStep)} ${RATE_UNIT} reaches 0, so the infusion stops.`;
+    case 'T6':
+      return (
+        `Titration phase, and the latest pain score is at or below ${target}: the rate stays; the taper starts once at least ` +
+        `${n.plain(p.minScoresForSustained)} scores at or below target span ${n.plain(p.sustainedHours)} h.`
+      );
+    case 'T7':
+      return `Titration phase: one more step of ${step} would exceed the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT} or the maximum tolerated rate, so the rate stays.`;
+    case 'T8':
+      return (
+        `Titration phase, pain above ${target}: increase by ${step} ${every} as tolerated; ` +
+        `a rate above ${n.rate(p.softMaxRate)} ${RATE_UNIT} asks for attending review.`
+      );
+    case 'O0':
+      return `The draft order's rate could not be read (a rate in ${RATE_UNIT}, mg/h or mL/h is expected).`;
+    case 'O1':
+      return 'A start is contraindicated for this patient: the protocol suggests removing the draft order.';
+    case 'O2':
+      return 'Data needed before a start are missing or stale.';
+    case 'O3':
+      return `The draft rate is above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}, which the protocol never accepts.`;
+    case 'O4':
+      return `The infusion has not started: the protocol starts at ${n.rate(p.startRate)} ${RATE_UNIT}.`;
+    case 'O5':
+      return 'The draft rate is above the current rate, but the protocol does not suggest an increase now.';
+    case 'O6':
+      return `The draft rate is more than one escalation step (${step}) above the current rate.`;
+  }
+}
+
+/** Short names of missing items (for summaries). */
+export const MISSING_SHORT: Record<MissingCode, string> = {
+  'weight-missing': 'weight',
+  'weight-stale': 'weight',
+  'weight-unreadable': 'weight',
+  'ekg-missing': 'EKG',
+  'ekg-stale': 'EKG',
+  'pregnancy-test-missing': 'pregnancy test',
+  'pregnancy-test-stale': 'pregnancy test',
+  'baseline-pain-missing': 'pain score',
+  'pain-after-change-missing': 'pain score',
+  'pain-stale': 'pain score',
+  'rate-unreadable': 'readable rate',
+};
+
+/** One line of the "missing or stale" list. `since`/`detail` are formatted/escaped by the caller. */
+export function missingLine(
+  code: MissingCode,
+  since: string | null,
+  detail: string | null,
+  p: ProtocolParameters,
+  n: Numbers,
+): string {
+  const seen = since ? `last charted ${since}` : 'none charted';
+  const extra = detail ? ` (${detail})` : '';
+  switch (code) {
+    case 'weight-missing':
+      return `Dosing weight: none charted${extra}`;
+    case 'weight-stale':
+      return `Dosing weight: ${seen}, older than ${n.plain(p.weightMaxAgeDays)} d${extra}`;
+    case 'weight-unreadable':
+      return `Dosing weight: charted but could not be read${extra}`;
+    case 'ekg-missing':
+      return `EKG: none charted (needed within ${n.plain(p.ekgMaxAgeDays)} d)${extra}`;
+    case 'ekg-stale':
+      return `EKG: ${seen}, older than ${n.plain(p.ekgMaxAgeDays)} d${extra}`;
+    case 'pregnancy-test-missing':
+      return `Pregnancy test: no negative result charted (needed within ${n.plain(p.pregnancyTestMaxAgeDays)} d for female patients)${extra}`;
+    case 'pregnancy-test-stale':
+      return `Pregnancy test: ${seen}, older than ${n.plain(p.pregnancyTestMaxAgeDays)} d${extra}`;
+    case 'baseline-pain-missing':
+      return `Baseline pain score: none within the last ${n.plain(p.painMaxAgeHours)} h${extra}`;
+    case 'pain-after-change-missing':
+      return `Pain score after the last rate change${since ? ` (${since})` : ''}: none charted${extra}`;
+    case 'pain-stale':
+      return `Pain score: latest ${since ?? 'time unknown'}, older than ${n.plain(p.painMaxAgeHours)} h${extra}`;
+    case 'rate-unreadable':
+      return `Infusion rate: could not be read${extra}`;
+  }
+}
+
+export const CONTRAINDICATION_LABELS: Record<ContraindicationCode, string> = {
+  'pregnancy-test-positive': 'positive pregnancy test',
+  'pregnancy-test-equivocal': 'equivocal pregnancy test',
+  'pregnancy-condition': 'pregnancy',
+  psychosis: 'psychosis or schizophrenia',
+  'ketamine-allergy': 'ketamine allergy or intolerance',
+  'under-min-age': 'under the minimum age',
+  'vital-breach': 'vital sign out of range',
+};
+
+export const CAUTION_LABELS: Record<CautionCategory, string> = {
+  cirrhosis: 'Severe hepatic disease / cirrhosis',
+  'raised-icp': 'Raised intracranial pressure',
+  glaucoma: 'Glaucoma',
+  'substance-use': 'Substance use disorder',
+  'ischemic-heart-disease': 'Ischemic heart disease',
+};
+
+export const VITAL_LABELS: Record<VitalKind, string> = {
+  sbp: 'Systolic blood pressure',
+  dbp: 'Diastolic blood pressure',
+  hr: 'Heart rate',
+  rr: 'Respiratory rate',
+  spo2: 'SpO2',
+};
+
+/** Joins distinct labels: "weight, EKG and pregnancy test". */
+export function listOf(labels: string[]): string {
+  const distinct = [...new Set(labels)];
+  const last = distinct.pop();
+  if (last === undefined) return '';
+  return distinct.length === 0 ? last : `${distinct.join(', ')} and ${last}`;
+}
+
+const rate = (n: Numbers, value: number | null) =>
+  value === null ? 'an unknown rate' : `${n.rate(value)} ${RATE_UNIT}`;
+
+/** The patient-view summary for a recommendation (action ≠ none). */
+export function recommendationSummary(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
+  const from = rec.currentRate === null ? '' : ` from ${n.rate(rec.currentRate)}`;
+  const to = rec.recommendedRate === null ? '' : ` to ${rate(n, rec.recommendedRate)}`;
+  switch (rec.action) {
+    case 'start':
+      return `Protocol suggests starting IV ketamine at ${rate(n, rec.recommendedRate)}`;
+    case 'increase': {
+      const overdue = rec.overdue ? ' (step overdue)' : '';
+      const review = rec.aboveSoftMax ? `; above ${n.rate(p.softMaxRate)}, attending review advised` : '';
+      return `Protocol suggests increasing ketamine${from}${to}${overdue}${review}`;
+    }
+    case 'taper':
+      return `Protocol suggests tapering ketamine${from}${to}`;
+    case 'decrease':
+      return `Protocol suggests decreasing ketamine${from}${to} after ${rec.ruleId === 'A2' ? 'a vital-sign breach' : 'a psychotomimetic effect'}`;
+    case 'stop':
+      if (rec.ruleId === 'A1')
+        return `Protocol suggests stopping ketamine after a psychotomimetic effect at ${rate(n, rec.currentRate)}`;
+      if (rec.ruleId === 'A2')
+        return `Protocol suggests stopping ketamine after a vital-sign breach at ${rate(n, rec.currentRate)}`;
+      return `Protocol suggests stopping ketamine: taper complete from ${rate(n, rec.currentRate)}`;
+    case 'hold':
+      return holdSummary(rec, p, n);
+    case 'needs-data':
+      return needsDataSummary(
+        rec,
+        rec.phase === 'not-started' ? 'before starting ketamine' : 'before the next ketamine rate decision',
+      );
+    case 'contraindicated':
+      return contraindicatedSummary(rec, 'starting');
+    case 'completed':
+      return `Protocol course completed: ketamine infusion ended ${formatTime(rec.infusion.endedAt)}`;
+    case 'none':
+      return 'Protocol does not apply';
+  }
+}
+
+function holdSummary(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
+  const at = `Protocol suggests keeping ketamine at ${rate(n, rec.recommendedRate ?? rec.currentRate)}`;
+  switch (rec.ruleId) {
+    case 'T1':
+      return `${at} until the next review at ${formatTime(rec.nextReviewAt)}`;
+    case 'T3':
+      return `${at}: pain rose above target during the taper, clinician review advised`;
+    case 'T6':
+      return rec.sustained?.taperMayStartAt
+        ? `${at}: pain at target; taper may start after ${formatTime(rec.sustained.taperMayStartAt)}`
+        : `${at}: pain at target; taper once sustained for ${n.plain(p.sustainedHours)} h`;
+    case 'T7':
+      return `${at}: another step would exceed the maximum rate`;
+    default:
+      return at;
+  }
+}
+
+function needsDataSummary(rec: Recommendation, when: string): string {
+  const items = listOf(rec.missing.map((m) => MISSING_SHORT[m.code]));
+  return items ? `Protocol suggests recording a current ${items} ${when}` : `Protocol needs more data ${when}`;
+}
+
+function contraindicatedSummary(rec: Recommendation, verb: 'starting' | 'ordering'): string {
+  const reasons = listOf(rec.contraindications.map((c) => CONTRAINDICATION_LABELS[c.code]));
+  return `Protocol advises against ${verb} ketamine${reasons ? `: ${reasons}` : ''}`;
+}
+
+/** The order-hook summary for a check with a rule. */
+export function orderCheckSummary(
+  check: OrderCheck & { ruleId: OrderRuleId },
+  rec: Recommendation,
+  p: ProtocolParameters,
+  n: Numbers,
+): string {
+  const draft = rate(n, check.draftRate);
+  const suggested = rate(n, check.suggestedRate ?? rec.recommendedRate);
+  switch (check.ruleId) {
+    case 'O0':
+      return `Protocol could not read the rate of this ketamine order; a rate in ${RATE_UNIT}, mg/h or mL/h is expected`;
+    case 'O1':
+      return contraindicatedSummary(rec, 'ordering');
+    case 'O2':
+      return needsDataSummary(rec, 'before ordering ketamine');
+    case 'O3':
+      return `Protocol suggests ${suggested}: the draft ${draft} exceeds the ${n.rate(p.hardMaxRate)} ${RATE_UNIT} maximum`;
+    case 'O4':
+      return `Protocol suggests starting ketamine at ${suggested} instead of the draft ${draft}`;
+    case 'O5':
+      return `Protocol suggests ${suggested} instead of the draft ${draft}: no increase is due now`;
+    case 'O6':
+      return `Protocol suggests ${suggested} instead of the draft ${draft}: more than one ${n.rate(p.escalationStep)} step`;
+  }
+}
