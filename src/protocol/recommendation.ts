@@ -108,6 +108,11 @@ export interface SustainedRun {
   hours: number;
   /** Reached the sustainedHours requirement. */
   reached: boolean;
+  /**
+   * When the run will have lasted sustainedHours (from + sustainedHours): the taper may start once a
+   * score at or after this time is still ≤ targetPain. Optional (additive).
+   */
+  taperMayStartAt?: string | null;
 }
 
 /** The arithmetic behind a rate suggestion, so a clinician can check it. */

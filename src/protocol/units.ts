@@ -29,3 +29,8 @@ export function toMs(iso: string | null | undefined): number | null {
 
 export const hoursBetween = (fromMs: number, toMs_: number): number => (toMs_ - fromMs) / MS_PER_HOUR;
 export const isoAt = (ms: number): string => new Date(ms).toISOString();
+
+/** Mass units (definitions, not protocol numbers): used to convert a charted weight to kg. */
+export const GRAMS_PER_KG = 1000;
+/** The international avoirdupois pound (UCUM [lb_av]), exactly, in kg. */
+export const KG_PER_POUND_AV = 0.45359237;

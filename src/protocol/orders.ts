@@ -1,0 +1,126 @@
+/**
+ * checkDraftOrder(): a draft ketamine order against the current recommendation (PROTOCOL.md §4).
+ * Most severe first: O1 (a contraindication needs no readable rate), O0, O3 (critical) before the O2
+ * warning, then O4, O5, O6. A decrease is always allowed and a draft consistent with the protocol gets
+ * no card (ruleId null).
+ */
+import type { ProtocolParameters } from '../config/parameters';
+import type { ChartedRate } from './facts';
+import type { Indicator, OrderCheck, OrderRuleId, Recommendation } from './recommendation';
+import type { Hook } from './decide';
+import { convertRate, describeChartedRate, rateAbove, rateArithmetic, roundRate, sameRate } from './rates';
+
+export interface DraftOrder {
+  id: string;
+  rate: ChartedRate | null;
+  concentrationMgPerMl: number | null;
+}
+
+export function checkDraftOrder(
+  draft: DraftOrder,
+  rec: Recommendation,
+  params: ProtocolParameters,
+  hook: Hook,
+): OrderCheck {
+  const notes: string[] = [];
+  const draftCharted = draft.rate ? describeChartedRate(draft.rate) : null;
+  // Reading a draft's mg/h or mL/h needs a weight: the dosing weight, else the latest charted one (said).
+  const weightKg = rec.weightKg ?? rec.prerequisites.weight?.valueKg ?? null;
+  if (rec.weightKg === null && weightKg !== null && draft.rate)
+    notes.push('The draft rate was read with a weight older than the dosing-weight window.');
+
+  let draftRate: number | null = null;
+  let unreadable: string | null = null;
+  if (draft.rate === null) {
+    unreadable = 'the draft has no rate (dosageInstruction.doseAndRate.rateQuantity or rateRatio)';
+  } else {
+    const conv = convertRate(draft.rate, { weightKg, concentrationMgPerMl: draft.concentrationMgPerMl }, params);
+    if (conv.ok) draftRate = roundRate(conv.mgPerKgPerHour, params);
+    else if (conv.error === 'unknown-unit') unreadable = `unknown rate unit "${conv.unit}" (${conv.charted})`;
+    else if (conv.error === 'no-weight') unreadable = `${conv.charted} needs a dosing weight`;
+    else unreadable = `${conv.charted} is not a valid rate`;
+  }
+
+  const result = (
+    ruleId: OrderRuleId | null,
+    indicator: Indicator | null,
+    suggestedRate: number | null,
+    suggestion: OrderCheck['suggestion'],
+  ): OrderCheck => ({
+    ruleId,
+    indicator,
+    draftId: draft.id,
+    draftRate,
+    draftCharted,
+    suggestedRate,
+    suggestion,
+    arithmetic:
+      suggestedRate === null
+        ? null
+        : rateArithmetic(
+            {
+              fromRate: draftRate ?? rec.currentRate ?? 0,
+              toRate: suggestedRate,
+              step: null,
+              weightKg: rec.weightKg,
+              concentrationMgPerMl: draft.concentrationMgPerMl,
+            },
+            params,
+          ),
+    notes,
+  });
+
+  // Out of scope (P0) or hidden: not this protocol's order to steer.
+  if (rec.ruleId === 'P0') {
+    notes.push('No active chronic-migraine diagnosis: the draft is not checked against this protocol.');
+    return result(null, null, null, null);
+  }
+  // O1: contraindicated → delete the draft.
+  if (rec.action === 'contraindicated') return result('O1', 'critical', null, 'delete');
+  // O0: no readable rate.
+  if (draftRate === null) {
+    notes.push(`The draft rate could not be read: ${unreadable ?? 'unreadable'}.`);
+    return result('O0', 'warning', null, null);
+  }
+  const newStart = rec.phase === 'not-started' || rec.phase === 'stopped';
+  const current = rec.currentRate;
+  const recommendedOrCurrent = rec.recommendedRate ?? (current !== null && current > 0 ? current : null);
+  const setTo = (rate: number | null): { rate: number | null; suggestion: OrderCheck['suggestion'] } => {
+    if (rate === null) return { rate: null, suggestion: null };
+    if (rate <= 0) return { rate: 0, suggestion: 'delete' }; // a stop: a draft at 0 is no order
+    return { rate, suggestion: 'set-rate' };
+  };
+
+  const startNeedsData = newStart && rec.action === 'needs-data';
+  // O3: above the hard maximum (critical, so before the O2 warning). A start that still needs data gets
+  // no rate suggestion: the card says what is missing instead.
+  if (rateAbove(draftRate, params.hardMaxRate, params)) {
+    const target = setTo(startNeedsData ? null : newStart ? roundRate(params.startRate, params) : recommendedOrCurrent);
+    return result('O3', 'critical', target.rate, target.suggestion);
+  }
+  // O2: a start that needs data first.
+  if (startNeedsData) return result('O2', 'warning', null, null);
+  // O4: a (new) start at another rate than startRate.
+  if (newStart) {
+    if (!sameRate(draftRate, params.startRate, params))
+      return result('O4', 'warning', roundRate(params.startRate, params), 'set-rate');
+    return result(null, null, null, null);
+  }
+  if (current === null) {
+    notes.push('The running rate could not be read: the draft could not be compared with it.');
+    return result(null, null, null, null);
+  }
+  const escalated = hook === 'order-sign' ? 'critical' : 'warning';
+  // O5: above the current rate when the protocol does not suggest an increase.
+  if (rateAbove(draftRate, current, params) && rec.action !== 'increase') {
+    const target = setTo(recommendedOrCurrent);
+    return result('O5', escalated, target.rate, target.suggestion);
+  }
+  // O6: more than one escalationStep above the current rate.
+  if (rateAbove(draftRate, roundRate(current + params.escalationStep, params), params)) {
+    const target = setTo(recommendedOrCurrent);
+    return result('O6', escalated, target.rate, target.suggestion);
+  }
+  // A decrease, the current rate, or a step within the protocol: no card.
+  return result(null, null, null, null);
+}

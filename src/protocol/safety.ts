@@ -1,0 +1,214 @@
+/**
+ * Safety judgements (PROTOCOL.md §2, §3): vital signs against their thresholds, the pregnancy test,
+ * contraindications (S1), cautions, psychotomimetic adverse effects during the infusion and the max
+ * tolerated rate.
+ */
+import type { ProtocolParameters } from '../config/parameters';
+import type { AdverseEffectFact, ClinicalFacts, PregnancyTestFact, VitalFact, VitalKind } from './facts';
+import type { Contraindication, VitalReading } from './recommendation';
+import type { InfusionState } from './infusion';
+import { segmentAt } from './infusion';
+import { roundRate } from './rates';
+import { MS_PER_HOUR, toMs } from './units';
+
+/** The canonical UCUM unit of each vital, and the charted units read as the same thing. */
+const VITAL_UNITS: Readonly<Record<VitalKind, { unit: string; accepted: readonly string[] }>> = {
+  sbp: { unit: 'mm[Hg]', accepted: ['mm[Hg]', 'mmHg', 'mm Hg'] },
+  dbp: { unit: 'mm[Hg]', accepted: ['mm[Hg]', 'mmHg', 'mm Hg'] },
+  hr: { unit: '/min', accepted: ['/min', '{beats}/min', 'beats/min', 'bpm'] },
+  rr: { unit: '/min', accepted: ['/min', '{breaths}/min', 'breaths/min'] },
+  spo2: { unit: '%', accepted: ['%'] },
+};
+
+export const VITAL_LABELS: Readonly<Record<VitalKind, string>> = {
+  sbp: 'Systolic blood pressure',
+  dbp: 'Diastolic blood pressure',
+  hr: 'Heart rate',
+  rr: 'Respiratory rate',
+  spo2: 'Oxygen saturation',
+};
+
+/** The thresholds of a vital: above `high` or below `low` is a breach. */
+export function vitalLimits(kind: VitalKind, params: ProtocolParameters): { high: number | null; low: number | null } {
+  switch (kind) {
+    case 'sbp':
+      return { high: params.sbpHigh, low: params.sbpLow };
+    case 'dbp':
+      return { high: params.dbpHigh, low: null };
+    case 'hr':
+      return { high: params.hrHigh, low: params.hrLow };
+    case 'rr':
+      return { high: params.rrHigh, low: params.rrLow };
+    case 'spo2':
+      return { high: null, low: params.spo2Low };
+  }
+}
+
+/**
+ * Judge the latest value of each vital taken within vitalsMaxAgeHours of now (older ones are not judged,
+ * and said). A value above its high limit or below its low limit is a breach.
+ */
+export function judgeVitals(
+  vitals: readonly VitalFact[],
+  params: ProtocolParameters,
+  now: Date,
+): { readings: VitalReading[]; breaches: VitalReading[]; notes: string[] } {
+  const nowMs = now.getTime();
+  const notes: string[] = [];
+  const latest = new Map<VitalKind, { fact: VitalFact; timeMs: number }>();
+  for (const v of vitals) {
+    const timeMs = toMs(v.time);
+    if (timeMs === null) {
+      notes.push(`${VITAL_LABELS[v.kind]} ${v.id} has no readable time: not judged.`);
+      continue;
+    }
+    const known = latest.get(v.kind);
+    if (!known || timeMs > known.timeMs) latest.set(v.kind, { fact: v, timeMs });
+  }
+  const readings: VitalReading[] = [];
+  for (const { fact, timeMs } of latest.values()) {
+    const spec = VITAL_UNITS[fact.kind];
+    const label = VITAL_LABELS[fact.kind];
+    if ((nowMs - timeMs) / MS_PER_HOUR > params.vitalsMaxAgeHours) {
+      notes.push(
+        `${label} ${fact.value} ${fact.unit ?? ''} at ${fact.time} is older than ${params.vitalsMaxAgeHours} h: not judged.`.replace(
+          / {2}/g,
+          ' ',
+        ),
+      );
+      continue;
+    }
+    if (fact.unit !== null && !spec.accepted.includes(fact.unit.trim())) {
+      notes.push(
+        `${label} ${fact.value} at ${fact.time} is in unit "${fact.unit}" (expected ${spec.unit}): not judged.`,
+      );
+      continue;
+    }
+    if (!Number.isFinite(fact.value)) continue;
+    const limits = vitalLimits(fact.kind, params);
+    let breach: VitalReading['breach'] = null;
+    if (limits.high !== null && fact.value > limits.high) breach = { bound: 'high', limit: limits.high };
+    else if (limits.low !== null && fact.value < limits.low) breach = { bound: 'low', limit: limits.low };
+    readings.push({ kind: fact.kind, value: fact.value, unit: spec.unit, time: fact.time, breach });
+  }
+  const order: VitalKind[] = ['sbp', 'dbp', 'hr', 'rr', 'spo2'];
+  readings.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  return { readings, breaches: readings.filter((r) => r.breach !== null), notes };
+}
+
+export type PregnancyResult = 'positive' | 'negative' | 'equivocal';
+
+/** Quantitative hCG units read as IU/L (mIU/mL is the same number). */
+const HCG_UNITS: readonly string[] = ['[iu]/l', 'iu/l', 'm[iu]/ml', 'miu/ml'];
+
+/** From least to most cautious. */
+const SEVERITY: readonly PregnancyResult[] = ['negative', 'equivocal', 'positive'];
+
+/**
+ * Classify a pregnancy test: qualitative as charted; quantitative below hcgNegativeBelow → negative,
+ * at or above hcgPositiveAtOrAbove → positive, between → equivocal. When both are charted the more
+ * cautious result counts. Null (with a note) when nothing can be read.
+ */
+export function classifyPregnancyTest(
+  test: PregnancyTestFact,
+  params: ProtocolParameters,
+): { result: PregnancyResult | null; note: string | null } {
+  const results: PregnancyResult[] = [];
+  let note: string | null = null;
+  if (test.qualitative) results.push(test.qualitative);
+  if (test.quantitative) {
+    const { value, unit } = test.quantitative;
+    if (unit !== null && !HCG_UNITS.includes(unit.trim().toLowerCase())) {
+      note = `Pregnancy test ${test.id} quantitative value ${value} is in unit "${unit}" (expected IU/L): not read.`;
+    } else if (!Number.isFinite(value) || value < 0) {
+      note = `Pregnancy test ${test.id} quantitative value ${value} is not a valid value: not read.`;
+    } else if (value < params.hcgNegativeBelow) results.push('negative');
+    else if (value >= params.hcgPositiveAtOrAbove) results.push('positive');
+    else results.push('equivocal');
+  }
+  if (results.length === 0) return { result: null, note: note ?? `Pregnancy test ${test.id} has no readable result.` };
+  const worst = results.reduce((a, b) => (SEVERITY.indexOf(b) > SEVERITY.indexOf(a) ? b : a));
+  return { result: worst, note };
+}
+
+/** Contraindications to a start (S1). Age unknown is not a contraindication (a note says so). */
+export function findContraindications(
+  facts: ClinicalFacts,
+  pregnancy: { result: PregnancyResult | null; time: string | null },
+  vitalBreaches: readonly VitalReading[],
+  params: ProtocolParameters,
+): Contraindication[] {
+  const found: Contraindication[] = [];
+  if (pregnancy.result === 'positive')
+    found.push({ code: 'pregnancy-test-positive', display: 'Pregnancy test positive', time: pregnancy.time });
+  if (pregnancy.result === 'equivocal')
+    found.push({ code: 'pregnancy-test-equivocal', display: 'Pregnancy test equivocal', time: pregnancy.time });
+  for (const c of facts.pregnancyConditions)
+    found.push({ code: 'pregnancy-condition', display: c.display, time: c.time });
+  for (const c of facts.psychosis) found.push({ code: 'psychosis', display: c.display, time: c.time });
+  for (const c of facts.ketamineAllergies) found.push({ code: 'ketamine-allergy', display: c.display, time: c.time });
+  if (facts.patient.ageYears !== null && facts.patient.ageYears < params.minAgeYears) {
+    found.push({
+      code: 'under-min-age',
+      display: `Age ${facts.patient.ageYears} years (under ${params.minAgeYears})`,
+      time: null,
+    });
+  }
+  for (const v of vitalBreaches) {
+    if (!v.breach) continue;
+    found.push({
+      code: 'vital-breach',
+      display: `${VITAL_LABELS[v.kind]} ${v.value} ${v.unit} (${v.breach.bound === 'high' ? 'above' : 'below'} ${v.breach.limit})`,
+      time: v.time,
+    });
+  }
+  return found;
+}
+
+export interface TimedEffect {
+  fact: AdverseEffectFact;
+  timeMs: number;
+  /** The rate running when it was recorded (mg/kg/h), null when unreadable or none. */
+  atRate: number | null;
+}
+
+/**
+ * Psychotomimetic adverse effects recorded during the infusion (at or after its start, not after now),
+ * and the max tolerated rate: after an effect at rate r, r − escalationStep for the rest of the infusion
+ * (the lowest such value when there are several; never below 0).
+ */
+export function effectsDuringInfusion(
+  effects: readonly AdverseEffectFact[],
+  infusion: InfusionState,
+  params: ProtocolParameters,
+  now: Date,
+): { effects: TimedEffect[]; maxToleratedRate: number | null; limitingEffect: TimedEffect | null; notes: string[] } {
+  const notes: string[] = [];
+  const during: TimedEffect[] = [];
+  if (infusion.startedMs === null) return { effects: [], maxToleratedRate: null, limitingEffect: null, notes };
+  const nowMs = now.getTime();
+  for (const fact of effects) {
+    const timeMs = toMs(fact.time);
+    if (timeMs === null) {
+      notes.push(
+        `${fact.resourceType} ${fact.resourceId} (${fact.display}) has no time: it could not be placed in this infusion; please review.`,
+      );
+      continue;
+    }
+    if (timeMs < infusion.startedMs || timeMs > nowMs) continue;
+    const seg = segmentAt(infusion, timeMs);
+    during.push({ fact, timeMs, atRate: seg && seg.rate !== null && seg.rate > 0 ? seg.rate : null });
+  }
+  during.sort((a, b) => a.timeMs - b.timeMs);
+  let maxToleratedRate: number | null = null;
+  let limitingEffect: TimedEffect | null = null;
+  for (const e of during) {
+    if (e.atRate === null) continue;
+    const limit = roundRate(Math.max(0, e.atRate - params.escalationStep), params);
+    if (maxToleratedRate === null || limit < maxToleratedRate) {
+      maxToleratedRate = limit;
+      limitingEffect = e;
+    }
+  }
+  return { effects: during, maxToleratedRate, limitingEffect, notes };
+}

@@ -1,0 +1,210 @@
+import { decide, type DecisionContext } from '../../src/protocol/decide';
+import { checkDraftOrder, type DraftOrder } from '../../src/protocol/orders';
+import type { ChartedRate } from '../../src/protocol/facts';
+import { NOW, h, mgkgh, orderSelect, orderSign, params, patient, qty, type Patient } from './builders';
+
+const DRAFT = 'draft-1';
+const draft = (rate: ChartedRate | null, concentrationMgPerMl: number | null = null): DraftOrder => ({
+  id: DRAFT,
+  rate,
+  concentrationMgPerMl,
+});
+
+/** Decide on the order hook with the draft in the record, then check the draft. */
+const check = (
+  p: Patient,
+  rate: ChartedRate | null,
+  context: DecisionContext = orderSelect(DRAFT),
+  concentration: number | null = null,
+) => {
+  const facts = p.order({ id: DRAFT, status: 'draft', rate }).build();
+  const rec = decide(facts, params, NOW, context);
+  return { rec, check: checkDraftOrder(draft(rate, concentration), rec, params, context.hook) };
+};
+
+/** Running at `rate` since 5 h, pain 7/10 an hour ago: the protocol suggests rate + 0.1. */
+const running = (rate: number) =>
+  patient()
+    .pains([8, h(11)], [7, h(1)])
+    .infusion([
+      [0.1, h(10)],
+      [rate, h(5)],
+    ]);
+
+describe('O1 contraindicated', () => {
+  it('O1 a draft for a patient with a positive pregnancy test: critical, suggestion delete the draft', () => {
+    const { check: c } = check(patient().pregnancyTest('positive'), mgkgh(0.1));
+    expect(c).toMatchObject({
+      ruleId: 'O1',
+      indicator: 'critical',
+      suggestion: 'delete',
+      suggestedRate: null,
+      draftId: DRAFT,
+    });
+  });
+  it('O1 comes before O0: even a draft without a readable rate is to be deleted', () => {
+    expect(check(patient().psychosis(), null).check.ruleId).toBe('O1');
+  });
+});
+
+describe('O0 unreadable draft rate', () => {
+  it.each<[string, ChartedRate | null]>([
+    ['no rate', null],
+    ['an unknown unit', qty(5, 'mcg/kg/min')],
+  ])('O0 %s: warning, no suggestion, the reason said', (_s, rate) => {
+    const { check: c } = check(patient(), rate);
+    expect(c).toMatchObject({ ruleId: 'O0', indicator: 'warning', draftRate: null, suggestion: null });
+    expect(c.notes.join(' ')).toContain('could not be read');
+  });
+});
+
+describe('O2 needs-data for a start', () => {
+  it('O2 a start draft while the EKG is missing: warning (the recommendation lists what is missing)', () => {
+    const { rec, check: c } = check(patient().noEkg(), mgkgh(0.1));
+    expect(c).toMatchObject({ ruleId: 'O2', indicator: 'warning', suggestion: null });
+    expect(rec.missing.map((x) => x.code)).toEqual(['ekg-missing']);
+  });
+});
+
+describe('O3 above the hard maximum', () => {
+  it('O3 a running infusion with a draft of 1.1 mg/kg/h: critical, set to the recommended 0.3', () => {
+    const { check: c } = check(running(0.2), mgkgh(1.1));
+    expect(c).toMatchObject({
+      ruleId: 'O3',
+      indicator: 'critical',
+      draftRate: 1.1,
+      suggestion: 'set-rate',
+      suggestedRate: 0.3,
+    });
+    expect(c.arithmetic).toMatchObject({ toRate: 0.3, mgPerHour: 21 });
+  });
+  it('O3 a new start drafted at 80 mg/h for 70 kg (1.14 mg/kg/h): critical, set to the start rate 0.1', () => {
+    const { check: c } = check(patient(), qty(80, 'mg/h'));
+    expect(c).toMatchObject({
+      ruleId: 'O3',
+      indicator: 'critical',
+      draftRate: 1.14,
+      suggestedRate: 0.1,
+      draftCharted: '80 mg/h',
+    });
+  });
+  it('exactly 1.0 is not above the hard maximum (O6 applies instead when it is more than one step)', () => {
+    expect(check(running(0.2), mgkgh(1)).check.ruleId).toBe('O6');
+  });
+});
+
+describe('O4 a start at another rate than startRate', () => {
+  it.each<[string, ChartedRate, number | null]>([
+    ['0.2 mg/kg/h', mgkgh(0.2), null],
+    ['14 mL/h at 1 mg/mL and 70 kg (0.2 mg/kg/h)', qty(14, 'mL/h'), null],
+    ['7 mL/h of 2 mg/mL at 70 kg (0.2 mg/kg/h)', qty(7, 'mL/h'), 2],
+  ])('O4 a start drafted at %s: warning, set to 0.1', (_s, rate, conc) => {
+    const { check: c } = check(patient(), rate, orderSelect(DRAFT), conc);
+    expect(c).toMatchObject({
+      ruleId: 'O4',
+      indicator: 'warning',
+      draftRate: 0.2,
+      suggestion: 'set-rate',
+      suggestedRate: 0.1,
+    });
+  });
+  it.each<[string, ChartedRate]>([
+    ['0.1 mg/kg/h', mgkgh(0.1)],
+    ['7 mg/h at 70 kg', qty(7, 'mg/h')],
+    ['7 mL/h at the default 1 mg/mL and 70 kg', qty(7, 'mL/h')],
+    ['0.104 mg/kg/h (within tolerance)', mgkgh(0.104)],
+  ])('a start drafted at %s is consistent: no card', (_s, rate) => {
+    expect(check(patient(), rate).check).toMatchObject({ ruleId: null, indicator: null, suggestion: null });
+  });
+  it('O4 after a completed infusion a new draft is judged as a new start', () => {
+    const ended = patient().infusion(
+      [
+        [0.1, h(20)],
+        [0.3, h(10)],
+      ],
+      { end: h(3) },
+    );
+    expect(check(ended, mgkgh(0.3)).check).toMatchObject({ ruleId: 'O4', suggestedRate: 0.1 });
+  });
+});
+
+describe('O5 above the current rate when the protocol does not suggest an increase', () => {
+  const tooSoon = () =>
+    running(0.2).with((f) =>
+      f.administrations.push({ ...f.administrations[1]!, id: 'again', start: h(1), rate: mgkgh(0.25) }),
+    );
+
+  it('O5 during T1 (hold at 0.25) a draft of 0.35 is a warning on order-select, set to the current 0.25', () => {
+    const { rec, check: c } = check(tooSoon(), mgkgh(0.35));
+    expect(rec.ruleId).toBe('T1');
+    expect(c).toMatchObject({ ruleId: 'O5', indicator: 'warning', suggestion: 'set-rate', suggestedRate: 0.25 });
+  });
+  it('O5 the same draft on order-sign is critical', () => {
+    expect(check(tooSoon(), mgkgh(0.35), orderSign(DRAFT)).check).toMatchObject({
+      ruleId: 'O5',
+      indicator: 'critical',
+    });
+  });
+  it('O5 when the recommendation names no rate (T2 needs-data) the suggestion is the current rate', () => {
+    const { rec, check: c } = check(running(0.2).pains([8, h(11)]), mgkgh(0.3));
+    expect(rec.ruleId).toBe('T2');
+    expect(c).toMatchObject({ ruleId: 'O5', suggestedRate: 0.2 });
+  });
+  it('O5 during an A1 decrease a draft above the current rate is set to the decreased rate', () => {
+    const { check: c } = check(running(0.3).effect(h(1)), mgkgh(0.4), orderSign(DRAFT));
+    expect(c).toMatchObject({ ruleId: 'O5', indicator: 'critical', suggestedRate: 0.2 });
+  });
+  it('O5 when the protocol says stop, the draft above the current rate is to be deleted', () => {
+    const { rec, check: c } = check(
+      patient()
+        .infusion([[0.1, h(2)]])
+        .effect(h(1)),
+      mgkgh(0.2),
+    );
+    expect(rec.action).toBe('stop');
+    expect(c).toMatchObject({ ruleId: 'O5', suggestion: 'delete', suggestedRate: 0 });
+  });
+});
+
+describe('O6 more than one step above the current rate', () => {
+  it('O6 current 0.2, protocol suggests 0.3, draft 0.4: warning on order-select, set to 0.3', () => {
+    const { rec, check: c } = check(running(0.2), mgkgh(0.4));
+    expect(rec.action).toBe('increase');
+    expect(c).toMatchObject({ ruleId: 'O6', indicator: 'warning', suggestedRate: 0.3 });
+  });
+  it('O6 the same draft on order-sign is critical', () => {
+    expect(check(running(0.2), mgkgh(0.4), orderSign(DRAFT)).check).toMatchObject({
+      ruleId: 'O6',
+      indicator: 'critical',
+    });
+  });
+  it('O6 0.31 is more than one step (beyond tolerance) above 0.2', () => {
+    expect(check(running(0.2), mgkgh(0.31)).check.ruleId).toBe('O6');
+  });
+  it.each<[string, ChartedRate]>([
+    ['the recommended 0.3', mgkgh(0.3)],
+    ['0.304 (within tolerance of 0.3)', mgkgh(0.304)],
+    ['21 mg/h at 70 kg (0.3)', qty(21, 'mg/h')],
+    ['0.25, a smaller step', mgkgh(0.25)],
+    ['the current 0.2', mgkgh(0.2)],
+    ['a decrease to 0.1', mgkgh(0.1)],
+  ])('a draft at %s is consistent: no card', (_s, rate) => {
+    expect(check(running(0.2), rate).check.ruleId).toBeNull();
+  });
+});
+
+describe('decreases and scope', () => {
+  it('a decrease is always allowed, even during a hold', () => {
+    expect(check(running(0.4).pains([8, h(11)], [2, h(1)]), mgkgh(0.2), orderSign(DRAFT)).check.ruleId).toBeNull();
+  });
+  it('P0: without a chronic-migraine diagnosis the draft is not this protocol’s to check', () => {
+    expect(check(patient().noMigraine(), mgkgh(0.8)).check).toMatchObject({ ruleId: null, suggestion: null });
+  });
+});
+
+describe('severity order', () => {
+  it('O3 comes before O2: a start drafted above the hard maximum while data is missing is critical, without a rate suggestion', () => {
+    const { check: c } = check(patient().noEkg(), mgkgh(1.5));
+    expect(c).toMatchObject({ ruleId: 'O3', indicator: 'critical', suggestion: null, suggestedRate: null });
+  });
+});
