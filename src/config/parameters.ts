@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import { packageRoot } from '../cli/paths';
 
 export const PARAMETER_NAMES = [
   'startRate', 'escalationStep', 'minHoursBetweenChanges', 'maxHoursBetweenChanges', 'targetPain',
@@ -48,8 +49,9 @@ export class ParameterFileError extends Error {
   }
 }
 
-export const DEFAULT_PARAMETER_FILE = path.resolve(__dirname, '../../cds-hooks/protocol-parameters.json');
-const SCHEMA_FILE = path.resolve(__dirname, '../../cds-hooks/protocol-parameters.schema.json');
+// From the project root (not __dirname): the same paths under ts (src/config) and once built (dist/src/config).
+export const DEFAULT_PARAMETER_FILE = path.join(packageRoot(), 'cds-hooks', 'protocol-parameters.json');
+const SCHEMA_FILE = path.join(packageRoot(), 'cds-hooks', 'protocol-parameters.schema.json');
 
 /** Relations the schema cannot express; each failing one is reported by name. */
 function relationProblems(p: Record<ParameterName, number>): string[] {

@@ -1,0 +1,184 @@
+/**
+ * The service's runtime configuration, read from the environment once at startup and checked: a bad value
+ * stops the program with a message naming the variable (main.ts prints it and exits non-zero). Nothing
+ * here is a protocol number (those live in cds-hooks/protocol-parameters.json), and nothing here is ever
+ * shown in discovery (CH-D4).
+ */
+import path from 'node:path';
+import { packageRoot } from '../cli/paths';
+import { normalizeBaseUrl } from '../fhir/allowlist';
+import { parseTrustedIssuers, type TrustedIssuer } from '../security/trusted-issuers';
+
+export interface ServiceConfig {
+  port: number;
+  /** External base URL of the service, without trailing slash (JWT `aud` = this + the path called). */
+  publicBaseUrl: string;
+  /** null = authentication off; otherwise every CDS endpoint requires a valid JWT from one of these (CH-J1). */
+  trustedIssuers: TrustedIssuer[] | null;
+  /** FHIR base URLs the service may call; empty = loopback only (CH-J7). */
+  fhirServerAllowlist: string[];
+  /** Per-request timeout of outbound FHIR calls (ms). */
+  fhirTimeoutMs: number;
+  /** How many searchset pages are followed per prefetch key (CH-P6). */
+  fhirMaxPages: number;
+  /** SQLite file for feedback and audit rows (absolute path, or ':memory:'). */
+  feedbackDb: string;
+  /** Largest accepted request body, in bytes (CH-R4: larger → 413). */
+  requestLimitBytes: number;
+  /** Time budget of one service call (ms): past it the service answers with no cards (CH-B2). */
+  deadlineMs: number;
+  /** Allowed CORS origins; ['*'] = any origin, without credentials (CH-J8). */
+  corsOrigins: string[];
+  logLevel: string;
+  /** Absolute URL of the protocol documentation linked from every card. */
+  docsUrl: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const DEFAULTS = {
+  port: 3000,
+  requestLimit: '2mb',
+  deadlineMs: 2000,
+  fhirMaxPages: 5,
+  corsOrigins: '*',
+  logLevel: 'info',
+  feedbackDb: 'data/ketamine-cds.sqlite',
+} as const;
+
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** "2mb", "500kb", "1048576" → bytes; null when unreadable. */
+export function parseByteSize(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)?$/i.exec(text.trim());
+  if (!match) return null;
+  const bytes = Math.floor(Number(match[1]) * (BYTE_UNITS[(match[2] ?? 'b').toLowerCase()] ?? 1));
+  return bytes > 0 ? bytes : null;
+}
+
+/** An absolute http(s) URL without query or fragment, trailing slashes removed; null when not. */
+function absoluteBase(text: string): string | null {
+  try {
+    const url = new URL(text);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) return null;
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return null;
+  }
+}
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+/** Reads and checks every variable; all problems are reported at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: ServiceConfig; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const value = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const port = integer('PORT', DEFAULTS.port, 0, 65535);
+
+  const rawBase = value('CDS_PUBLIC_BASE_URL');
+  let publicBaseUrl = `http://localhost:${port}`;
+  if (rawBase !== undefined) {
+    const base = absoluteBase(rawBase);
+    if (base === null) problems.push(`CDS_PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment (got ${JSON.stringify(rawBase)})`);
+    else publicBaseUrl = base;
+  }
+
+  let trustedIssuers: TrustedIssuer[] | null = null;
+  const rawIssuers = value('CDS_TRUSTED_ISSUERS');
+  if (rawIssuers !== undefined) {
+    try {
+      trustedIssuers = parseTrustedIssuers(rawIssuers);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  } else {
+    warnings.push('CDS_TRUSTED_ISSUERS is not set: authentication is OFF, any caller can use the service (development only)');
+  }
+
+  const fhirServerAllowlist = list(env.FHIR_SERVER_ALLOWLIST);
+  for (const entry of fhirServerAllowlist) {
+    if (normalizeBaseUrl(entry) === null) problems.push(`FHIR_SERVER_ALLOWLIST entry ${JSON.stringify(entry)} is not an absolute http(s) base URL without query, fragment or credentials`);
+  }
+  if (fhirServerAllowlist.length === 0) {
+    warnings.push('FHIR_SERVER_ALLOWLIST is not set: the service fetches FHIR data only from loopback servers (localhost)');
+  }
+
+  const deadlineMs = integer('DEADLINE_MS', DEFAULTS.deadlineMs, 1);
+  const fhirTimeoutMs = integer('FHIR_TIMEOUT_MS', deadlineMs, 1);
+  const fhirMaxPages = integer('FHIR_MAX_PAGES', DEFAULTS.fhirMaxPages, 1);
+
+  const rawLimit = value('REQUEST_LIMIT') ?? DEFAULTS.requestLimit;
+  const requestLimitBytes = parseByteSize(rawLimit);
+  if (requestLimitBytes === null) problems.push(`REQUEST_LIMIT must be a size like 2mb, 500kb or 1048576 (got ${JSON.stringify(rawLimit)})`);
+
+  const corsOrigins = list(value('CORS_ORIGINS') ?? DEFAULTS.corsOrigins);
+  for (const origin of corsOrigins) {
+    if (origin === '*') continue;
+    const base = absoluteBase(origin);
+    if (base === null || new URL(base).origin !== base) problems.push(`CORS_ORIGINS entry ${JSON.stringify(origin)} must be '*' or an origin like https://ehr.example.org`);
+  }
+  if (corsOrigins.includes('*') && corsOrigins.length > 1) problems.push(`CORS_ORIGINS must be either '*' or a list of origins, not both`);
+
+  const logLevel = value('LOG_LEVEL') ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
+
+  const rawDocs = value('DOCS_URL');
+  let docsUrl = `${publicBaseUrl}/docs/protocol`;
+  if (rawDocs !== undefined) {
+    try {
+      const url = new URL(rawDocs);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+      docsUrl = url.href;
+    } catch {
+      problems.push(`DOCS_URL must be an absolute http(s) URL (got ${JSON.stringify(rawDocs)})`);
+    }
+  }
+
+  const rawDb = value('FEEDBACK_DB');
+  const feedbackDb = rawDb === ':memory:' ? rawDb : path.resolve(rawDb ?? path.join(packageRoot(), DEFAULTS.feedbackDb));
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    config: {
+      port,
+      publicBaseUrl,
+      trustedIssuers,
+      fhirServerAllowlist,
+      fhirTimeoutMs,
+      fhirMaxPages,
+      feedbackDb,
+      requestLimitBytes: requestLimitBytes ?? 0,
+      deadlineMs,
+      corsOrigins,
+      logLevel,
+      docsUrl,
+    },
+    warnings,
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The HTTP adapter: express only adapts (body → callService → status + JSON). Endpoints:
+ *   GET  /cds-services                 discovery (CH-D1, CH-D2, CH-D4)
+ *   POST /cds-services/:id             a hook call (CH-R1…CH-R6, CH-C1)
+ *   POST /cds-services/:id/feedback    feedback (CH-F1…CH-F3)
+ *   GET  /healthz                      liveness (no authentication)
+ *   GET  /docs/protocol                the protocol page the cards link to (no authentication, no patient data)
+ * With an authenticator every /cds-services endpoint needs a valid JWT whose `aud` is the exact URL
+ * called, built from the configured public base URL (CH-J1). One error handler answers every error with
+ * an OperationOutcome (CH-B1).
+ */
+import express, { type Application, type Request, type RequestHandler, type Response } from 'express';
+import { demoClockFor } from '../demo/clock';
+import { notFound, OperationOutcomeError } from '../errors';
+import { audienceFor, type Authenticate } from '../security/jwt';
+import { validateFeedback, type FeedbackItem } from '../store';
+import { callService, loggableId } from '../service/call-service';
+import { discoveryDocument } from '../service/definitions';
+import type { ServiceDeps } from '../service/deps';
+import { cors } from './cors';
+import { errorHandler } from './errors';
+import { logLocals, requestLogger } from './logging';
+
+export const JSON_TYPES = ['application/json', 'application/fhir+json'];
+
+export interface HttpConfig {
+  /** External base URL, no trailing slash: the JWT audience is this + the path called. */
+  publicBaseUrl: string;
+  requestLimitBytes: number;
+  corsOrigins: string[];
+}
+
+export interface AppDeps extends ServiceDeps {
+  store: ServiceDeps['store'] & { recordFeedback(serviceId: string, items: FeedbackItem[]): { stored: number; duplicates: number } };
+  http: HttpConfig;
+  /** Absent = authentication off (development only; main.ts warns). */
+  authenticate?: Authenticate;
+  /** The HTML of /docs/protocol (src/http/docs.ts); absent = no docs page. */
+  docsHtml?: string;
+  /** Extra public routes (e.g. the demo page), mounted before the 404 handler. */
+  mount?: (app: Application) => void;
+  /** Demo mode only: a hook call may carry its scenario time in X-Demo-Now (src/demo/clock.ts). */
+  demoClock?: boolean;
+}
+
+const route = (pattern: string): RequestHandler => (_req, res, next) => {
+  logLocals(res).route = pattern;
+  next();
+};
+
+export function createApp(deps: AppDeps): Application {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const discovery = discoveryDocument(deps.definitions);
+
+  app.use(requestLogger(deps.logger));
+  app.use(cors(deps.http.corsOrigins));
+
+  app.get('/healthz', route('GET /healthz'), (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  if (deps.docsHtml !== undefined) {
+    const html = deps.docsHtml;
+    app.get('/docs/protocol', route('GET /docs/protocol'), (_req, res) => {
+      res.type('html').send(html);
+    });
+  }
+
+  const cds = express.Router();
+  if (deps.authenticate) cds.use(authentication(deps.authenticate, deps.http.publicBaseUrl));
+  cds.use(jsonBody(deps.http.requestLimitBytes));
+
+  cds.get('/', route('GET /cds-services'), (_req, res) => {
+    res.json(discovery);
+  });
+
+  cds.post('/:id', route('POST /cds-services/:id'), async (req, res) => {
+    const id = serviceId(req, res, deps);
+    const hookInstance = loggableId((req.body as { hookInstance?: unknown } | undefined)?.hookInstance);
+    if (hookInstance) logLocals(res).hookInstance = hookInstance;
+    const clock = deps.demoClock ? demoClockFor(req, deps.clock) : deps.clock;
+    const response = await callService(id, req.body, clock === deps.clock ? deps : { ...deps, clock });
+    res.status(200).json(response);
+  });
+
+  cds.post('/:id/feedback', route('POST /cds-services/:id/feedback'), (req, res) => {
+    const id = serviceId(req, res, deps);
+    if (!deps.definitions.has(id)) throw notFound('No CDS service with this id');
+    const items = validateFeedback(req.body);
+    const { stored, duplicates } = deps.store.recordFeedback(id, items);
+    deps.logger.info({ event: 'feedback', serviceId: id, items: items.length, stored, duplicates }, 'feedback recorded');
+    res.status(200).end();
+  });
+
+  app.use('/cds-services', cds);
+  deps.mount?.(app);
+
+  app.use((_req, _res, next) => {
+    next(notFound('Not found'));
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** The :id parameter; remembered for the request log only when it names a known service. */
+function serviceId(req: Request, res: Response, deps: ServiceDeps): string {
+  const id = String(req.params.id ?? '');
+  if (deps.definitions.has(id)) logLocals(res).serviceId = id;
+  return id;
+}
+
+/** CH-J1: Bearer JWT on every CDS endpoint; `aud` must be the exact URL called (never built from Host). */
+function authentication(authenticate: Authenticate, publicBaseUrl: string): RequestHandler {
+  return async (req, _res, next) => {
+    await authenticate({ authorization: req.headers.authorization, audience: audienceFor(publicBaseUrl, req.originalUrl) });
+    next();
+  };
+}
+
+/**
+ * CH-R5: `application/json` and `application/fhir+json` (any charset the parser reads) up to the limit
+ * (CH-R4: larger → 413). A POST with another media type is a 415; a POST without a body reaches
+ * validation, which answers 400.
+ */
+function jsonBody(limit: number): RequestHandler {
+  const parse = express.json({ limit, type: JSON_TYPES, strict: true });
+  return (req, res, next) => {
+    if (req.method === 'POST' && req.headers['content-type'] !== undefined && !req.is(JSON_TYPES)) {
+      next(new OperationOutcomeError('not-supported', 'The request body must be application/json or application/fhir+json', { status: 415 }));
+      return;
+    }
+    parse(req, res, next);
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The use case: one CDS Hooks call, from the request body to the cards, readable in one screen.
+ *
+ *   validate → gather → evaluate → decide (+ order checks) → buildCards → assertConformant → audit
+ *
+ * Everything it uses comes in `deps` (ServiceDeps); nothing mutable is shared between calls, so
+ * concurrent calls for different patients cannot mix (CH-B3). A deadline budget bounds the call: past
+ * it the answer is `{ cards: [] }` in time, logged and audited as 'degraded' (CH-B2).
+ */
+import type { Bundle, FhirResource, MedicationRequest } from 'fhir/r4';
+import { notFound, OperationOutcomeError } from '../errors';
+import type { OrderFact } from '../protocol/facts';
+import type { OrderCheck, Recommendation } from '../protocol/recommendation';
+import type { AuditOutcome } from '../store';
+import { validateRequest } from '../validation/request';
+import type { CdsResponse, ServiceDeps } from './deps';
+import type { CdsRequest, PrefetchSource, ServiceDefinition } from './types';
+
+/** What one call produced, for the response and its audit row. */
+interface Result {
+  response: CdsResponse;
+  recommendation: Recommendation | null;
+  orderChecks: OrderCheck[];
+  sources: Record<string, PrefetchSource>;
+}
+
+export async function callService(serviceId: string, body: unknown, deps: ServiceDeps): Promise<CdsResponse> {
+  const started = performance.now();
+  const definition = deps.definitions.get(serviceId);
+  if (!definition) throw notFound('No CDS service with this id');
+  const request = validateRequest(body, definition); // 1 validate (400 naming the field)
+  const now = deps.clock();
+  try {
+    const outcome = await withDeadline(deps.config.deadlineMs, (signal) => recommend(definition, request, now, deps, signal));
+    const result = outcome.timedOut ? degraded(definition, request, deps) : outcome.value;
+    deps.steps.assertConformant(result.response); // 6 the response schema, before sending (CH-C9)
+    recordCall(deps, definition, request, started, outcome.timedOut ? 'degraded' : 'ok', result);
+    return result.response;
+  } catch (err) {
+    recordCall(deps, definition, request, started, 'error', { response: { cards: [] }, recommendation: null, orderChecks: [], sources: {} });
+    throw err;
+  }
+}
+
+/** Steps 2–5: the patient's record, its facts, the protocol's recommendation, the cards. */
+async function recommend(definition: ServiceDefinition, request: CdsRequest, now: Date, deps: ServiceDeps, signal: AbortSignal): Promise<Result> {
+  const { hook } = definition;
+  const { config, parameters: params, steps } = deps;
+  const record = await steps.gather(definition, request, {
+    allowlist: config.fhirServerAllowlist,
+    timeoutMs: config.fhirTimeoutMs,
+    maxPages: config.fhirMaxPages,
+    logger: deps.logger,
+    signal,
+  });
+  const drafts = draftResources(request);
+  const facts = await deps.evaluator.evaluate(bundleOf(record.resources, drafts), now, hook);
+  signal.throwIfAborted();
+  const encounterId = request.context.encounterId ?? null;
+  const draftOrders = medicationRequestsById(drafts);
+  const recommendation = steps.decide(facts, params, now, { hook, encounterId, draftOrderIds: [...draftOrders.keys()] });
+  const checked = selectedKetamineDrafts(request, hook, draftOrders, facts.orders);
+  const orderChecks = checked.map(({ order }) =>
+    steps.checkDraftOrder({ id: order.id, rate: order.rate, concentrationMgPerMl: order.medication.concentrationMgPerMl }, recommendation, params, hook),
+  );
+  const activeOrder = recommendation.activeOrderId ? medicationRequestsById(record.resources).get(recommendation.activeOrderId) : undefined;
+  const cards = steps.buildCards({
+    ...deps.cardDefaults,
+    hook,
+    recommendation,
+    orderChecks,
+    drafts: Object.fromEntries(checked.map(({ order, draft }) => [order.id, draft])),
+    patientId: request.context.patientId,
+    encounterId,
+    params,
+    uuid: deps.uuid,
+    now,
+    planDefinitionUrl: config.planDefinitionUrl,
+    docsUrl: config.docsUrl,
+    ...(activeOrder ? { activeOrder } : {}),
+  });
+  return { response: { cards }, recommendation, orderChecks, sources: record.sources };
+}
+
+/** Past the deadline: no cards rather than late cards (an EHR drops late answers anyway). */
+function degraded(definition: ServiceDefinition, request: CdsRequest, deps: ServiceDeps): Result {
+  deps.logger.warn(
+    { event: 'service.deadline', serviceId: definition.id, hookInstance: loggableId(request.hookInstance), deadlineMs: deps.config.deadlineMs },
+    'deadline reached: answering with no cards',
+  );
+  return { response: { cards: [] }, recommendation: null, orderChecks: [], sources: {} };
+}
+
+type DeadlineOutcome<T> = { timedOut: false; value: T } | { timedOut: true };
+
+/** Runs `work` with an AbortSignal that fires after `ms`; resolves `{ timedOut: true }` at that moment. */
+export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<DeadlineOutcome<T>> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<DeadlineOutcome<T>>((resolve) => {
+    timer = setTimeout(() => {
+      resolve({ timedOut: true });
+      controller.abort(new OperationOutcomeError('timeout', 'The deadline was reached', { status: 504 }));
+    }, ms);
+  });
+  const running = work(controller.signal).then((value): DeadlineOutcome<T> => ({ timedOut: false, value }));
+  running.catch(() => undefined); // a failure after the deadline is no longer anyone's answer
+  try {
+    return await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The audit row (SQLite) and the log line of one call: ids and numbers only, never the record. */
+function recordCall(deps: ServiceDeps, definition: ServiceDefinition, request: CdsRequest, started: number, outcome: AuditOutcome, result: Result): void {
+  const { recommendation: rec, orderChecks, response } = result;
+  const cardIds = response.cards.flatMap((card) => (card.uuid ? [card.uuid] : []));
+  const ruleIds = [...(rec ? [rec.ruleId] : []), ...orderChecks.flatMap((check) => (check.ruleId ? [check.ruleId] : []))];
+  try {
+    deps.store.recordAudit({
+      at: deps.clock().toISOString(),
+      hookInstance: request.hookInstance,
+      serviceId: definition.id,
+      hook: definition.hook,
+      patientId: request.context.patientId,
+      ruleIds,
+      action: rec?.action ?? null,
+      currentRate: rec?.currentRate ?? null,
+      recommendedRate: rec?.recommendedRate ?? null,
+      draftRate: orderChecks[0]?.draftRate ?? null,
+      protocolVersion: deps.parameters.protocolVersion,
+      durationMs: Math.round(performance.now() - started),
+      cardCount: response.cards.length,
+      outcome,
+      ...(Object.keys(result.sources).length > 0 ? { fhirSources: result.sources } : {}),
+      ...(cardIds.length > 0 ? { cardIds } : {}),
+    });
+  } catch (err) {
+    // The audit must never cost the clinician the answer.
+    deps.logger.error({ event: 'audit.failed', serviceId: definition.id, error: (err as Error).name }, 'audit row not recorded');
+  }
+  deps.logger.info(
+    {
+      event: 'service.call',
+      serviceId: definition.id,
+      hookInstance: loggableId(request.hookInstance),
+      outcome,
+      ruleIds,
+      cards: response.cards.length,
+      ms: Math.round(performance.now() - started),
+    },
+    'service call',
+  );
+}
+
+// ----- the hook's draft orders -------------------------------------------------------------------
+
+/** Every resource of context.draftOrders (MedicationRequests and, as Epic sends them, Medications). */
+function draftResources(request: CdsRequest): FhirResource[] {
+  return (request.context.draftOrders?.entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : []));
+}
+
+function medicationRequestsById(resources: FhirResource[]): Map<string, MedicationRequest> {
+  const byId = new Map<string, MedicationRequest>();
+  for (const resource of resources) if (resource.resourceType === 'MedicationRequest' && resource.id) byId.set(resource.id, resource);
+  return byId;
+}
+
+/**
+ * The draft orders to check, as the CQL read them (facts.orders: ketamine only) with their resource:
+ * order-select the selected ones, order-sign every draft being signed, patient-view none.
+ */
+function selectedKetamineDrafts(
+  request: CdsRequest,
+  hook: ServiceDefinition['hook'],
+  drafts: Map<string, MedicationRequest>,
+  orders: OrderFact[],
+): Array<{ order: OrderFact; draft: MedicationRequest }> {
+  const prefix = 'MedicationRequest/';
+  const ids =
+    hook === 'order-sign'
+      ? [...drafts.keys()]
+      : hook === 'order-select'
+        ? (request.context.selections ?? []).filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length))
+        : [];
+  return ids.flatMap((id) => {
+    const draft = drafts.get(id);
+    return draft ? orders.filter((order) => order.id === id).map((order) => ({ order, draft })) : [];
+  });
+}
+
+/** The record plus the hook's drafts as one collection Bundle; a draft replaces a record resource with its id. */
+function bundleOf(record: FhirResource[], drafts: FhirResource[]): Bundle {
+  const key = (r: FhirResource) => (r.id ? `${r.resourceType}/${r.id}` : null);
+  const draftKeys = new Set(drafts.map(key).filter((k): k is string => k !== null));
+  const resources = [...record.filter((r) => !draftKeys.has(key(r) ?? '')), ...drafts];
+  return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
+}
+
+/** A hookInstance as it may appear in logs: an id-like string, else nothing (a client could put anything there). */
+export function loggableId(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
+}

@@ -1,0 +1,10 @@
+/**
+ * The real modules behind each step of the flow (tests swap any of them for a fake).
+ */
+import { buildCards } from '../cards/build';
+import { gather } from '../fhir/gather';
+import { checkDraftOrder, decide } from '../protocol';
+import { assertConformant } from '../validation/response';
+import type { Steps } from './deps';
+
+export const STEPS: Steps = { gather, decide, checkDraftOrder, buildCards, assertConformant };

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import { ConfigError, loadConfig, parseByteSize } from '../../src/config/env';
+
+const issuers = JSON.stringify([{ iss: 'https://sandbox.cds-hooks.org', jwks_uri: 'https://sandbox.cds-hooks.org/.well-known/jwks.json' }]);
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('configuration from the environment', () => {
+  it('with nothing set, uses the defaults and warns that authentication is off and FHIR is loopback-only', () => {
+    const { config, warnings } = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      publicBaseUrl: 'http://localhost:3000',
+      trustedIssuers: null,
+      fhirServerAllowlist: [],
+      requestLimitBytes: 2 * 1024 * 1024,
+      deadlineMs: 2000,
+      corsOrigins: ['*'],
+      logLevel: 'info',
+      docsUrl: 'http://localhost:3000/docs/protocol',
+    });
+    expect(path.isAbsolute(config.feedbackDb)).toBe(true);
+    expect(config.feedbackDb).toMatch(/data[\\/]ketamine-cds\.sqlite$/);
+    expect(warnings.join('\n')).toMatch(/CDS_TRUSTED_ISSUERS/);
+    expect(warnings.join('\n')).toMatch(/FHIR_SERVER_ALLOWLIST/);
+  });
+
+  it('reads every variable', () => {
+    const { config, warnings } = loadConfig({
+      PORT: '8080',
+      CDS_PUBLIC_BASE_URL: 'https://cds.example.org/ketamine/',
+      CDS_TRUSTED_ISSUERS: issuers,
+      FHIR_SERVER_ALLOWLIST: 'https://ehr.example.org/fhir/R4, https://other.example.org/fhir',
+      FEEDBACK_DB: ':memory:',
+      REQUEST_LIMIT: '500kb',
+      DEADLINE_MS: '1500',
+      FHIR_TIMEOUT_MS: '1200',
+      FHIR_MAX_PAGES: '3',
+      CORS_ORIGINS: 'https://ehr.example.org,https://sandbox.cds-hooks.org',
+      LOG_LEVEL: 'warn',
+      DOCS_URL: 'https://intranet.example.org/ketamine-protocol',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      publicBaseUrl: 'https://cds.example.org/ketamine',
+      trustedIssuers: [{ iss: 'https://sandbox.cds-hooks.org' }],
+      fhirServerAllowlist: ['https://ehr.example.org/fhir/R4', 'https://other.example.org/fhir'],
+      feedbackDb: ':memory:',
+      requestLimitBytes: 500 * 1024,
+      deadlineMs: 1500,
+      fhirTimeoutMs: 1200,
+      fhirMaxPages: 3,
+      corsOrigins: ['https://ehr.example.org', 'https://sandbox.cds-hooks.org'],
+      logLevel: 'warn',
+      docsUrl: 'https://intranet.example.org/ketamine-protocol',
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it('the docs URL follows the public base URL by default', () => {
+    expect(loadConfig({ CDS_PUBLIC_BASE_URL: 'https://cds.example.org' }).config.docsUrl).toBe('https://cds.example.org/docs/protocol');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ CDS_PUBLIC_BASE_URL: 'cds.example.org' }, /CDS_PUBLIC_BASE_URL/],
+    [{ CDS_TRUSTED_ISSUERS: '{not json' }, /CDS_TRUSTED_ISSUERS/],
+    [{ CDS_TRUSTED_ISSUERS: '[{"iss":"x","jwks_uri":"http://evil.example.com/jwks"}]' }, /jwks_uri/],
+    [{ FHIR_SERVER_ALLOWLIST: 'ehr.example.org' }, /FHIR_SERVER_ALLOWLIST/],
+    [{ REQUEST_LIMIT: 'a lot' }, /REQUEST_LIMIT/],
+    [{ DEADLINE_MS: '0' }, /DEADLINE_MS/],
+    [{ DEADLINE_MS: '-5' }, /DEADLINE_MS/],
+    [{ CORS_ORIGINS: 'https://ehr.example.org/path' }, /CORS_ORIGINS/],
+    [{ CORS_ORIGINS: '*,https://ehr.example.org' }, /CORS_ORIGINS/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ DOCS_URL: 'docs/protocol' }, /DOCS_URL/],
+  ])('a bad value (%p) stops startup with a message naming the variable', (env, name) => {
+    expect(problems(env).join('\n')).toMatch(name);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(problems({ PORT: 'x', LOG_LEVEL: 'loud', DEADLINE_MS: 'soon' })).toHaveLength(3);
+  });
+
+  it('reads byte sizes', () => {
+    expect(parseByteSize('2mb')).toBe(2 * 1024 * 1024);
+    expect(parseByteSize('100KB')).toBe(100 * 1024);
+    expect(parseByteSize('4096')).toBe(4096);
+    expect(parseByteSize('0')).toBeNull();
+    expect(parseByteSize('1gb')).toBeNull();
+  });
+});
