@@ -1,0 +1,81 @@
+// A small FHIR R4 REST client over fetch, for the page's own reads and writes.
+const FHIR_JSON = 'application/fhir+json';
+const MAX_PAGES = 20;
+
+export class FhirError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function outcomeText(body) {
+  if (body?.resourceType !== 'OperationOutcome') return '';
+  return (body.issue ?? [])
+    .map((i) => i.diagnostics ?? i.details?.text ?? '')
+    .filter(Boolean)
+    .join('; ');
+}
+
+export function createFhirClient(base) {
+  const root = base.replace(/\/+$/, '');
+  const url = (relative) => (/^https?:/.test(relative) ? relative : `${root}/${relative.replace(/^\/+/, '')}`);
+
+  async function request(method, relative, body) {
+    const res = await fetch(url(relative), {
+      method,
+      headers: { Accept: FHIR_JSON, ...(body ? { 'Content-Type': FHIR_JSON } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, ok: res.ok, json };
+  }
+
+  async function must(method, relative, body) {
+    const res = await request(method, relative, body);
+    if (!res.ok)
+      throw new FhirError(
+        `FHIR ${method} ${relative} failed (${res.status})${outcomeText(res.json) ? `: ${outcomeText(res.json)}` : ''}`,
+        res.status,
+        res.json,
+      );
+    return res.json;
+  }
+
+  /** GET relative; a searchset's next pages are merged (as an EHR hands a whole result to the service). */
+  async function getAll(relative) {
+    const first = await request('GET', relative);
+    if (!first.ok || first.json?.resourceType !== 'Bundle') return first;
+    const bundle = first.json;
+    let next = bundle.link?.find((l) => l.relation === 'next')?.url;
+    for (let page = 1; next && page < MAX_PAGES; page++) {
+      const more = await request('GET', next);
+      if (!more.ok) break;
+      bundle.entry = [...(bundle.entry ?? []), ...(more.json.entry ?? [])];
+      next = more.json.link?.find((l) => l.relation === 'next')?.url;
+    }
+    bundle.link = (bundle.link ?? []).filter((l) => l.relation !== 'next');
+    return first;
+  }
+
+  return {
+    base: root,
+    getAll,
+    read: (type, id) => must('GET', `${type}/${encodeURIComponent(id)}`),
+    async search(type, query) {
+      const res = await getAll(`${type}?${query}`);
+      if (!res.ok) throw new FhirError(`FHIR search ${type} failed (${res.status})`, res.status, res.json);
+      return (res.json.entry ?? []).map((e) => e.resource).filter((r) => r?.resourceType === type);
+    },
+    create: (resource) => must('POST', resource.resourceType, resource),
+    update: (resource) => must('PUT', `${resource.resourceType}/${encodeURIComponent(resource.id)}`, resource),
+    remove: (reference) => must('DELETE', reference),
+  };
+}

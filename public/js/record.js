@@ -1,0 +1,502 @@
+// The patient's record as the page shows it: loaded from the FHIR server, seen "as of" the scenario time,
+// and summarised for the header and the chart. This is display only: the CDS service makes the decisions.
+import { MS_PER_DAY, MS_PER_HOUR, toMs, iso } from './time.js';
+
+export const SYSTEMS = {
+  loinc: 'http://loinc.org',
+  snomed: 'http://snomed.info/sct',
+  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+  ucum: 'http://unitsofmeasure.org',
+  icd10: 'http://hl7.org/fhir/sid/icd-10-cm',
+  obsCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
+};
+
+// PROTOCOL.md §5 (the codes the service's value sets hold).
+export const CODES = {
+  pain: ['72514-3', '38214-3', '38208-5'],
+  weight: ['29463-7', '3141-9'],
+  bpPanel: '85354-9',
+  sbp: '8480-6',
+  dbp: '8462-4',
+  hr: '8867-4',
+  rr: '9279-1',
+  spo2: ['59408-5', '2708-6'],
+  pregnancy: ['2106-3', '2118-8', '19080-1'],
+  ekg: ['11524-6', '34534-8'],
+  ketamine: ['6130', '238082', '238083', '238084', '333847008', '781952002', '781953007', '781954001'],
+  chronicMigraine: ['G43.701', 'G43.709', 'G43.711', 'G43.719', '124171000119105', '423279000', '423894005'],
+  psychotomimetic: ['7011001', '70764005', 'R44.0', 'R44.1', 'R44.2', 'R44.3', 'F48.1'],
+  positive: ['10828004', 'POS'],
+  negative: ['260385009', 'NEG'],
+};
+
+const codesOf = (concept) => (concept?.coding ?? []).map((c) => c.code).filter(Boolean);
+const hasCode = (concept, list) => codesOf(concept).some((c) => list.includes(c));
+export const conceptText = (concept) =>
+  concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? codesOf(concept)[0] ?? '';
+
+/** The clinical start time of a resource (when it happened), in ms. */
+export function clinicalStart(r) {
+  return toMs(
+    r.effectivePeriod?.start ??
+      r.effectiveDateTime ??
+      r.effectiveInstant ??
+      r.onsetDateTime ??
+      r.onsetPeriod?.start ??
+      r.recordedDate ??
+      r.date ??
+      r.authoredOn ??
+      r.period?.start ??
+      r.issued ??
+      r.dateTime ??
+      null,
+  );
+}
+
+/**
+ * The resource as the EHR held it at `nowMs`: null when it happened later; an administration or encounter
+ * that ended later is shown as still running then. Resources without a time (Patient…) are kept.
+ */
+export function asOf(resource, nowMs) {
+  const start = clinicalStart(resource);
+  if (start !== null && start > nowMs) return null;
+  if (
+    resource.resourceType === 'MedicationAdministration' &&
+    resource.effectivePeriod?.end &&
+    toMs(resource.effectivePeriod.end) > nowMs
+  ) {
+    return { ...resource, status: 'in-progress', effectivePeriod: { start: resource.effectivePeriod.start } };
+  }
+  if (resource.resourceType === 'Encounter' && resource.period?.end && toMs(resource.period.end) > nowMs) {
+    return { ...resource, status: 'in-progress', period: { start: resource.period.start } };
+  }
+  return resource;
+}
+
+/** A searchset (or single resource) as of `nowMs`, for prefetch. */
+export function bundleAsOf(resource, nowMs) {
+  if (!resource) return resource;
+  if (resource.resourceType !== 'Bundle') return asOf(resource, nowMs) ?? null;
+  const entry = (resource.entry ?? []).flatMap((e) => {
+    const r = e.resource ? asOf(e.resource, nowMs) : e.resource;
+    return r === null ? [] : [{ ...e, resource: r }];
+  });
+  const out = { ...resource, entry };
+  if (typeof resource.total === 'number') out.total = entry.length;
+  return out;
+}
+
+/** Everything the page shows about one patient, straight from the FHIR server (not yet "as of"). */
+export async function loadRecord(fhir, patientId) {
+  const p = encodeURIComponent(patientId);
+  const [
+    patient,
+    encounters,
+    conditions,
+    observations,
+    administrations,
+    requests,
+    adverseEvents,
+    consents,
+    reports,
+    allergies,
+  ] = await Promise.all([
+    fhir.read('Patient', patientId),
+    fhir.search('Encounter', `patient=${p}&_count=100`),
+    fhir.search('Condition', `patient=${p}&_count=200`),
+    fhir.search('Observation', `patient=${p}&_count=1000`),
+    fhir.search('MedicationAdministration', `patient=${p}&_count=500`),
+    fhir.search('MedicationRequest', `patient=${p}&_count=200`),
+    fhir.search('AdverseEvent', `subject=Patient/${p}&_count=100`),
+    fhir.search('Consent', `patient=${p}&_count=50`),
+    fhir.search('DiagnosticReport', `patient=${p}&_count=50`),
+    fhir.search('AllergyIntolerance', `patient=${p}&_count=50`),
+  ]);
+  return {
+    patient,
+    encounters,
+    conditions,
+    observations,
+    administrations,
+    requests,
+    adverseEvents,
+    consents,
+    reports,
+    allergies,
+  };
+}
+
+export function isKetamine(resource) {
+  const concept = resource.medicationCodeableConcept;
+  if (concept) return hasCode(concept, CODES.ketamine) || /ketamine/i.test(conceptText(concept));
+  return (
+    /ketamine/i.test(resource.medicationReference?.display ?? '') ||
+    (resource.contained ?? []).some(
+      (c) =>
+        c.resourceType === 'Medication' && (hasCode(c.code, CODES.ketamine) || /ketamine/i.test(conceptText(c.code))),
+    )
+  );
+}
+
+const isActiveCondition = (c) => {
+  const status = codesOf(c.clinicalStatus)[0];
+  return (
+    (!status || ['active', 'recurrence', 'relapse'].includes(status)) &&
+    codesOf(c.verificationStatus)[0] !== 'entered-in-error'
+  );
+};
+const isFinal = (o) => ['final', 'amended', 'corrected', 'preliminary'].includes(o.status);
+
+function latest(list) {
+  return list.reduce(
+    (best, r) => (best === null || (clinicalStart(r) ?? 0) > (clinicalStart(best) ?? 0) ? r : best),
+    null,
+  );
+}
+
+function quantityOf(o) {
+  if (o.valueQuantity)
+    return { value: o.valueQuantity.value, unit: o.valueQuantity.unit ?? o.valueQuantity.code ?? '' };
+  if (typeof o.valueInteger === 'number') return { value: o.valueInteger, unit: '' };
+  return null;
+}
+
+function painScore(o) {
+  const q = quantityOf(o);
+  if (!q || typeof q.value !== 'number') return null;
+  const code = codesOf(o.code);
+  if (q.unit === 'mm' || (code.includes('38214-3') && q.value > 10))
+    return { score: q.value / 10, charted: `${q.value} mm` };
+  return { score: q.value };
+}
+
+/** A rate in mg/kg/h from a dosage (`rateQuantity` or `rateRatio`), or null with the reason. */
+export function rateOf(dosage, weightKg, concentration) {
+  let value;
+  let unit;
+  if (dosage?.rateQuantity) {
+    value = dosage.rateQuantity.value;
+    unit = dosage.rateQuantity.code ?? dosage.rateQuantity.unit;
+  } else if (dosage?.rateRatio?.numerator && dosage.rateRatio.denominator) {
+    const { numerator: n, denominator: d } = dosage.rateRatio;
+    const perHour = (d.code ?? d.unit) === 'min' ? (d.value ?? 1) / 60 : (d.value ?? 1);
+    value = n.value / perHour;
+    unit = `${n.code ?? n.unit}/h`;
+  }
+  if (typeof value !== 'number') return { rate: null, charted: 'no rate' };
+  const charted = `${value} ${unit}`;
+  if (unit === 'mg/kg/h') return { rate: value, charted };
+  if (unit === 'mg/h') return weightKg ? { rate: value / weightKg, charted } : { rate: null, charted };
+  if (unit === 'mL/h')
+    return weightKg ? { rate: (value * concentration) / weightKg, charted } : { rate: null, charted };
+  return { rate: null, charted };
+}
+
+const VITALS = [
+  { key: 'sbp', label: 'SBP', unit: 'mm[Hg]', high: 'sbpHigh', low: 'sbpLow' },
+  { key: 'dbp', label: 'DBP', unit: 'mm[Hg]', high: 'dbpHigh' },
+  { key: 'hr', label: 'HR', unit: '/min', high: 'hrHigh', low: 'hrLow' },
+  { key: 'rr', label: 'RR', unit: '/min', high: 'rrHigh', low: 'rrLow' },
+  { key: 'spo2', label: 'SpO₂', unit: '%', low: 'spo2Low' },
+];
+
+/** Every vital reading in an Observation (a BP panel gives two). */
+function vitalReadings(o) {
+  const code = codesOf(o.code);
+  const out = [];
+  const push = (key, q) => {
+    if (q && typeof q.value === 'number') out.push({ key, value: q.value });
+  };
+  if (code.includes(CODES.bpPanel)) {
+    for (const c of o.component ?? []) {
+      if (hasCode(c.code, [CODES.sbp])) push('sbp', c.valueQuantity);
+      if (hasCode(c.code, [CODES.dbp])) push('dbp', c.valueQuantity);
+    }
+  }
+  if (code.includes(CODES.sbp)) push('sbp', o.valueQuantity);
+  if (code.includes(CODES.dbp)) push('dbp', o.valueQuantity);
+  if (code.includes(CODES.hr)) push('hr', o.valueQuantity);
+  if (code.includes(CODES.rr)) push('rr', o.valueQuantity);
+  if (CODES.spo2.some((c) => code.includes(c))) push('spo2', o.valueQuantity);
+  return out;
+}
+
+function breachOf(key, value, params) {
+  const def = VITALS.find((v) => v.key === key);
+  if (def.high && value > params[def.high]) return `${def.label} ${value} ${def.unit} > ${params[def.high]}`;
+  if (def.low && value < params[def.low]) return `${def.label} ${value} ${def.unit} < ${params[def.low]}`;
+  return null;
+}
+
+function pregnancyResult(o, params) {
+  const concept = o.valueCodeableConcept;
+  const interp = (o.interpretation ?? []).flatMap(codesOf);
+  if (hasCode(concept, CODES.positive) || interp.includes('POS')) return 'positive';
+  if (hasCode(concept, CODES.negative) || interp.includes('NEG')) return 'negative';
+  const q = quantityOf(o);
+  if (q && typeof q.value === 'number') {
+    if (q.value < params.hcgNegativeBelow) return 'negative';
+    if (q.value >= params.hcgPositiveAtOrAbove) return 'positive';
+    return 'equivocal';
+  }
+  return 'unreadable';
+}
+
+function ageYears(birthDate, nowMs) {
+  const birth = toMs(birthDate);
+  if (birth === null) return null;
+  const b = new Date(birth);
+  const n = new Date(nowMs);
+  let years = n.getUTCFullYear() - b.getUTCFullYear();
+  if (n.getUTCMonth() < b.getUTCMonth() || (n.getUTCMonth() === b.getUTCMonth() && n.getUTCDate() < b.getUTCDate()))
+    years -= 1;
+  return years;
+}
+
+/** The summary of the record as of `nowMs`, for the header, the chart and the orders list. */
+export function summarise(record, nowMs, params) {
+  const seen = (list) => list.map((r) => asOf(r, nowMs)).filter(Boolean);
+  const observations = seen(record.observations).filter(isFinal);
+  const conditions = seen(record.conditions).filter(isActiveCondition);
+  const encounters = seen(record.encounters);
+  const patient = record.patient;
+
+  const weights = observations.filter((o) => hasCode(o.code, CODES.weight) && quantityOf(o));
+  const weightObs = latest(weights);
+  const weight = weightObs
+    ? { value: quantityOf(weightObs).value, unit: quantityOf(weightObs).unit || 'kg', time: clinicalStart(weightObs) }
+    : null;
+  const weightKg = weight && (weight.unit === 'kg' || weight.unit === '') ? weight.value : null;
+
+  const pain = observations
+    .filter((o) => hasCode(o.code, CODES.pain))
+    .map((o) => ({ time: clinicalStart(o), ...painScore(o) }))
+    .filter((p) => typeof p.score === 'number' && p.time !== null)
+    .sort((a, b) => a.time - b.time);
+
+  const segments = seen(record.administrations)
+    .filter((a) => isKetamine(a) && ['in-progress', 'completed'].includes(a.status))
+    .map((a) => {
+      const { rate, charted } = rateOf(a.dosage, weightKg, params.defaultConcentration);
+      return {
+        id: a.id,
+        start: clinicalStart(a),
+        end: toMs(a.effectivePeriod?.end) ?? (a.status === 'completed' ? clinicalStart(a) : null),
+        rate,
+        charted,
+        status: a.status,
+      };
+    })
+    .filter((s) => s.start !== null && nowMs - s.start <= params.lookbackDays * MS_PER_DAY)
+    .sort((a, b) => a.start - b.start);
+  const running = segments.filter((s) => s.end === null || s.end > nowMs).at(-1) ?? null;
+
+  const vitals = observations.flatMap((o) => vitalReadings(o).map((v) => ({ ...v, time: clinicalStart(o) })));
+  const breaches = vitals
+    .map((v) => ({ time: v.time, label: breachOf(v.key, v.value, params) }))
+    .filter((v) => v.label && v.time !== null);
+
+  const adverse = [
+    ...seen(record.adverseEvents).map((e) => ({
+      time: clinicalStart(e),
+      label: conceptText(e.event) || 'Adverse event',
+    })),
+    ...observations
+      .filter((o) => hasCode(o.code, CODES.psychotomimetic))
+      .map((o) => ({ time: clinicalStart(o), label: conceptText(o.code) })),
+    ...conditions
+      .filter((c) => hasCode(c.code, CODES.psychotomimetic))
+      .map((c) => ({ time: clinicalStart(c), label: conceptText(c.code) })),
+  ].filter((a) => a.time !== null);
+
+  const age = ageYears(patient.birthDate, nowMs);
+  const female = patient.gender === 'female';
+  const migraine = conditions.filter((c) => hasCode(c.code, CODES.chronicMigraine));
+  const ekg = latest([
+    ...observations.filter((o) => hasCode(o.code, CODES.ekg)),
+    ...seen(record.reports).filter(
+      (d) => hasCode(d.code, CODES.ekg) && ['final', 'amended', 'corrected'].includes(d.status),
+    ),
+  ]);
+  const pregnancy = latest(observations.filter((o) => hasCode(o.code, CODES.pregnancy)));
+  const consent = seen(record.consents).find((c) => c.status === 'active');
+  const lastPain = pain.at(-1) ?? null;
+  const within = (time, maxMs) => time !== null && nowMs - time <= maxMs;
+
+  const prerequisites = [];
+  prerequisites.push(
+    migraine.length
+      ? { label: 'Chronic migraine', state: 'met' }
+      : { label: 'No active chronic-migraine diagnosis', state: 'bad' },
+  );
+  if (age !== null)
+    prerequisites.push(
+      age >= params.minAgeYears
+        ? { label: `Age ≥ ${params.minAgeYears}`, state: 'met' }
+        : { label: `Age < ${params.minAgeYears}`, state: 'bad' },
+    );
+  prerequisites.push(
+    !weight
+      ? { label: 'Weight missing', state: 'missing' }
+      : within(weight.time, params.weightMaxAgeDays * MS_PER_DAY)
+        ? { label: `Weight ${weight.value} ${weight.unit}`, state: 'met' }
+        : { label: 'Weight stale', state: 'missing' },
+  );
+  const ekgTime = ekg ? clinicalStart(ekg) : null;
+  prerequisites.push(
+    !ekg
+      ? { label: 'EKG missing', state: 'missing' }
+      : within(ekgTime, params.ekgMaxAgeDays * MS_PER_DAY)
+        ? { label: 'EKG done', state: 'met' }
+        : { label: 'EKG too old', state: 'missing' },
+  );
+  if (female) {
+    const result = pregnancy ? pregnancyResult(pregnancy, params) : null;
+    const time = pregnancy ? clinicalStart(pregnancy) : null;
+    if (!pregnancy) prerequisites.push({ label: 'Pregnancy test missing', state: 'missing' });
+    else if (result === 'positive' || result === 'equivocal')
+      prerequisites.push({ label: `Pregnancy test ${result}`, state: 'bad' });
+    else if (!within(time, params.pregnancyTestMaxAgeDays * MS_PER_DAY))
+      prerequisites.push({ label: 'Pregnancy test too old', state: 'missing' });
+    else prerequisites.push({ label: `Pregnancy test ${result}`, state: result === 'negative' ? 'met' : 'missing' });
+  }
+  prerequisites.push(
+    lastPain && within(lastPain.time, params.painMaxAgeHours * MS_PER_HOUR)
+      ? { label: `Pain score ${lastPain.score}/10`, state: 'met' }
+      : { label: 'No recent pain score', state: 'missing' },
+  );
+  prerequisites.push(
+    consent ? { label: 'Consent on file', state: 'met' } : { label: 'Written consent not recorded', state: 'missing' },
+  );
+
+  const orders = seen(record.requests)
+    .filter(isKetamine)
+    .sort((a, b) => (clinicalStart(b) ?? 0) - (clinicalStart(a) ?? 0));
+  // The encounter the EHR puts in context: the one in progress at the scenario time, inpatient first.
+  const open = encounters.filter((e) => e.status === 'in-progress');
+  const encounter = open.find((e) => ['IMP', 'ACUTE', 'NONAC'].includes(e.class?.code)) ?? open[0] ?? null;
+  return {
+    patient,
+    age,
+    weight,
+    weightKg,
+    pain,
+    segments,
+    running,
+    breaches,
+    adverse,
+    prerequisites,
+    orders,
+    encounter,
+    diagnoses: conditions.map((c) => conceptText(c.code)).filter(Boolean),
+    allergies: seen(record.allergies)
+      .map((a) => conceptText(a.code))
+      .filter(Boolean),
+  };
+}
+
+export function patientName(patient) {
+  const name = patient?.name?.[0];
+  if (!name) return patient?.id ?? 'Unknown patient';
+  return name.text ?? [...(name.given ?? []), name.family].filter(Boolean).join(' ');
+}
+
+// ---- What the nurse records (at the scenario time) ----
+
+const ref = (type, id) => ({ reference: `${type}/${id}` });
+const ketamineConcept = () => ({
+  coding: [{ system: SYSTEMS.rxnorm, code: '6130', display: 'ketamine' }],
+  text: 'Ketamine IV infusion',
+});
+
+export function painObservation(patientId, encounterId, score, nowMs) {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: SYSTEMS.obsCategory, code: 'survey', display: 'Survey' }] }],
+    code: {
+      coding: [
+        {
+          system: SYSTEMS.loinc,
+          code: '72514-3',
+          display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported',
+        },
+      ],
+      text: 'Pain score',
+    },
+    subject: ref('Patient', patientId),
+    ...(encounterId ? { encounter: ref('Encounter', encounterId) } : {}),
+    effectiveDateTime: iso(nowMs),
+    valueQuantity: { value: score, unit: '{score}', system: SYSTEMS.ucum, code: '{score}' },
+  };
+}
+
+export function administration(patientId, encounterId, rate, unit, nowMs, requestId) {
+  return {
+    resourceType: 'MedicationAdministration',
+    status: 'in-progress',
+    medicationCodeableConcept: ketamineConcept(),
+    subject: ref('Patient', patientId),
+    ...(encounterId ? { context: ref('Encounter', encounterId) } : {}),
+    effectivePeriod: { start: iso(nowMs) },
+    ...(requestId ? { request: ref('MedicationRequest', requestId) } : {}),
+    dosage: {
+      route: { coding: [{ system: SYSTEMS.snomed, code: '47625008', display: 'Intravenous route' }] },
+      rateQuantity: { value: rate, unit, system: SYSTEMS.ucum, code: unit },
+    },
+  };
+}
+
+export function vitalsObservations(patientId, encounterId, v, nowMs) {
+  const base = (code, display) => ({
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: SYSTEMS.obsCategory, code: 'vital-signs', display: 'Vital Signs' }] }],
+    code: { coding: [{ system: SYSTEMS.loinc, code, display }], text: display },
+    subject: ref('Patient', patientId),
+    ...(encounterId ? { encounter: ref('Encounter', encounterId) } : {}),
+    effectiveDateTime: iso(nowMs),
+  });
+  const qty = (value, unit) => ({ value, unit, system: SYSTEMS.ucum, code: unit });
+  const out = [];
+  if (typeof v.sbp === 'number' || typeof v.dbp === 'number') {
+    const panel = base(CODES.bpPanel, 'Blood pressure panel');
+    panel.component = [];
+    if (typeof v.sbp === 'number')
+      panel.component.push({
+        code: { coding: [{ system: SYSTEMS.loinc, code: CODES.sbp, display: 'Systolic blood pressure' }] },
+        valueQuantity: qty(v.sbp, 'mm[Hg]'),
+      });
+    if (typeof v.dbp === 'number')
+      panel.component.push({
+        code: { coding: [{ system: SYSTEMS.loinc, code: CODES.dbp, display: 'Diastolic blood pressure' }] },
+        valueQuantity: qty(v.dbp, 'mm[Hg]'),
+      });
+    out.push(panel);
+  }
+  if (typeof v.hr === 'number') out.push({ ...base(CODES.hr, 'Heart rate'), valueQuantity: qty(v.hr, '/min') });
+  if (typeof v.rr === 'number') out.push({ ...base(CODES.rr, 'Respiratory rate'), valueQuantity: qty(v.rr, '/min') });
+  if (typeof v.spo2 === 'number')
+    out.push({ ...base(CODES.spo2[0], 'Oxygen saturation'), valueQuantity: qty(v.spo2, '%') });
+  return out;
+}
+
+export function adverseEvent(patientId, encounterId, code, display, note, nowMs, administrationId) {
+  return {
+    resourceType: 'AdverseEvent',
+    actuality: 'actual',
+    event: { coding: [{ system: SYSTEMS.snomed, code, display }], text: note ? `${display}: ${note}` : display },
+    subject: ref('Patient', patientId),
+    ...(encounterId ? { encounter: ref('Encounter', encounterId) } : {}),
+    date: iso(nowMs),
+    ...(administrationId ? { suspectEntity: [{ instance: ref('MedicationAdministration', administrationId) }] } : {}),
+  };
+}
+
+/** An order rate read back for the orders list ("0.2 mg/kg/h"). */
+export function orderRate(request) {
+  const dr = request.dosageInstruction?.[0]?.doseAndRate?.[0];
+  const q = dr?.rateQuantity;
+  if (q) return { value: q.value, unit: q.code ?? q.unit };
+  return null;
+}

@@ -1,0 +1,344 @@
+/**
+ * The EHR's side of a CDS Hooks call, as the CLI (and the tests) play it: read discovery, render the
+ * prefetch templates against the context, read them from the FHIR server, build draft orders, call the
+ * service. Written from the CDS Hooks 2.0 spec, independently of the service's own code, so that it
+ * checks the service rather than mirroring it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
+import { CliError, type FetchLike, httpRequest, joinUrl, outcomeText } from './http';
+
+export type HookName = 'patient-view' | 'order-select' | 'order-sign';
+export const HOOKS: readonly HookName[] = ['patient-view', 'order-select', 'order-sign'];
+
+export interface DiscoveredService {
+  id: string;
+  hook: string;
+  title?: string;
+  description?: string;
+  prefetch?: Record<string, string>;
+}
+
+export interface HookContext {
+  userId: string;
+  patientId: string;
+  encounterId?: string;
+  selections?: string[];
+  draftOrders?: Bundle;
+}
+
+export interface CdsHookRequest {
+  hook: HookName;
+  hookInstance: string;
+  fhirServer: string;
+  context: HookContext;
+  prefetch: Record<string, FhirResource | null>;
+}
+
+export const RATE_UNITS = ['mg/kg/h', 'mg/h', 'mL/h'] as const;
+export type RateUnit = (typeof RATE_UNITS)[number];
+
+export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+export const UCUM = 'http://unitsofmeasure.org';
+/** RxNorm ingredient code of ketamine (PROTOCOL.md §5). */
+export const KETAMINE_RXNORM = '6130';
+export const DEFAULT_USER = 'Practitioner/demo-clinician';
+/** How many `next` pages of a searchset the EHR follows before it stops. */
+export const MAX_PAGES = 20;
+
+export interface Transport {
+  fetch?: FetchLike;
+  /** Extra headers for calls to the CDS service (Authorization, X-Demo-Now…), by URL called. */
+  serviceHeaders?: (url: string) => Promise<Record<string, string>> | Record<string, string>;
+}
+
+async function serviceHeaders(transport: Transport, url: string): Promise<Record<string, string>> {
+  return transport.serviceHeaders ? await transport.serviceHeaders(url) : {};
+}
+
+function statusError(what: string, url: string, status: number, body: unknown): CliError {
+  if (status === 401) {
+    return new CliError(
+      `${what} answered 401 Unauthorized at ${url}: it requires a signed JWT. Re-run with --jwt, and start the ` +
+        'service with the CDS_TRUSTED_ISSUERS value printed by `ketamine-cds trusted-issuers`.',
+    );
+  }
+  const detail = outcomeText(body);
+  return new CliError(`${what} answered ${status} at ${url}${detail ? `: ${detail}` : ''}`);
+}
+
+/** GET {serviceBase} → the discovery document's services. */
+export async function discover(serviceBase: string, transport: Transport = {}): Promise<DiscoveredService[]> {
+  const url = serviceBase.replace(/\/+$/, '');
+  const res = await httpRequest(
+    'the CDS service',
+    url,
+    { headers: { Accept: 'application/json', ...(await serviceHeaders(transport, url)) } },
+    transport,
+  );
+  if (!res.ok) throw statusError('The CDS service', url, res.status, res.json);
+  const services = (res.json as { services?: unknown })?.services;
+  if (!Array.isArray(services))
+    throw new CliError(`${url} is not a CDS Hooks discovery endpoint (no "services" array)`);
+  return services as DiscoveredService[];
+}
+
+/** The service for `hook` (or the one named `serviceId`). */
+export function pickService(services: DiscoveredService[], hook: HookName, serviceId?: string): DiscoveredService {
+  const found = serviceId ? services.find((s) => s.id === serviceId) : services.find((s) => s.hook === hook);
+  if (!found) {
+    const offered = services.map((s) => `${s.id} (${s.hook})`).join(', ') || 'none';
+    throw new CliError(
+      `No CDS service ${serviceId ? `with id "${serviceId}"` : `for hook ${hook}`} in discovery; offered: ${offered}`,
+    );
+  }
+  if (found.hook !== hook) throw new CliError(`Service ${found.id} is for hook ${found.hook}, not ${hook}`);
+  return found;
+}
+
+const USER_TOKEN_TYPES: Record<string, string> = {
+  userPractitionerId: 'Practitioner',
+  userPractitionerRoleId: 'PractitionerRole',
+  userPatientId: 'Patient',
+  userRelatedPersonId: 'RelatedPerson',
+};
+
+/**
+ * Render a prefetch template: `{{context.x}}` from the context's primitive fields and the user tokens
+ * from `context.userId`. Null when a token has no value (the EHR then sends the key as null: no data).
+ */
+export function renderTemplate(template: string, context: HookContext): string | null {
+  let missing = false;
+  const out = template.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_m, token: string) => {
+    let value: unknown;
+    if (token.startsWith('context.')) {
+      value = (context as unknown as Record<string, unknown>)[token.slice('context.'.length)];
+    } else if (USER_TOKEN_TYPES[token]) {
+      const [type, id] = context.userId.split('/');
+      value = type === USER_TOKEN_TYPES[token] ? id : undefined;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      missing = true;
+      return '';
+    }
+    return encodeURIComponent(String(value));
+  });
+  return missing ? null : out;
+}
+
+/** GET {fhirBase}/{relative}; a searchset's `next` pages are merged into one Bundle. */
+export async function fhirRead(
+  fhirBase: string,
+  relative: string,
+  transport: Transport = {},
+): Promise<{ status: number; resource: FhirResource | null }> {
+  let url: string | undefined = joinUrl(fhirBase, relative);
+  let first: FhirResource | null = null;
+  let status = 0;
+  for (let page = 0; url && page < MAX_PAGES; page++) {
+    const res = await httpRequest('the FHIR server', url, { headers: { Accept: 'application/fhir+json' } }, transport);
+    status = res.status;
+    if (!res.ok) return { status, resource: (res.json as FhirResource | undefined) ?? null };
+    const body = res.json as FhirResource;
+    if (!first) first = body;
+    else if (first.resourceType === 'Bundle' && body.resourceType === 'Bundle')
+      first.entry = [...(first.entry ?? []), ...(body.entry ?? [])];
+    url = body.resourceType === 'Bundle' ? body.link?.find((l) => l.relation === 'next')?.url : undefined;
+  }
+  if (first?.resourceType === 'Bundle') first.link = first.link?.filter((l) => l.relation !== 'next');
+  return { status, resource: first };
+}
+
+/** Fill every prefetch key: rendered and read from the FHIR server (null when not renderable or not found). */
+export async function fillPrefetch(
+  templates: Record<string, string>,
+  fhirBase: string,
+  context: HookContext,
+  transport: Transport = {},
+): Promise<Record<string, FhirResource | null>> {
+  const entries = await Promise.all(
+    Object.entries(templates).map(async ([key, template]): Promise<[string, FhirResource | null]> => {
+      const rendered = renderTemplate(template, context);
+      if (rendered === null) return [key, null];
+      const { status, resource } = await fhirRead(fhirBase, rendered, transport);
+      if (status === 404) return [key, null];
+      if (status >= 400)
+        throw new CliError(
+          `The FHIR server answered ${status} to ${rendered} (prefetch "${key}")${outcomeText(resource) ? `: ${outcomeText(resource)}` : ''}`,
+        );
+      return [key, resource];
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** Check the patient exists on the FHIR server (a clear error instead of a confusing card). */
+export async function assertPatient(fhirBase: string, patientId: string, transport: Transport = {}): Promise<void> {
+  const { status } = await fhirRead(fhirBase, `Patient/${encodeURIComponent(patientId)}`, transport);
+  if (status === 404 || status === 410)
+    throw new CliError(
+      `Patient ${patientId} was not found on the FHIR server ${fhirBase} (load the examples with \`ketamine-cds load --fhir ${fhirBase}\`)`,
+    );
+  if (status >= 400) throw new CliError(`The FHIR server answered ${status} when reading Patient/${patientId}`);
+}
+
+/**
+ * The encounter an EHR would put in context: at a scenario time (`nowMs`), the one whose period covers it
+ * (inpatient first); otherwise the patient's in-progress one. Undefined when there is none.
+ */
+export async function findOpenEncounter(
+  fhirBase: string,
+  patientId: string,
+  transport: Transport = {},
+  nowMs?: number,
+): Promise<string | undefined> {
+  const { status, resource } = await fhirRead(
+    fhirBase,
+    `Encounter?patient=${encodeURIComponent(patientId)}`,
+    transport,
+  );
+  if (status >= 400 || resource?.resourceType !== 'Bundle') return undefined;
+  const encounters = (resource.entry ?? [])
+    .map((e) => e.resource)
+    .filter((r): r is Encounter => r?.resourceType === 'Encounter');
+  const open = encounters.filter((e) => {
+    if (['cancelled', 'entered-in-error'].includes(e.status)) return false;
+    if (nowMs === undefined) return e.status === 'in-progress';
+    const start = Date.parse(e.period?.start ?? '');
+    const end = e.period?.end ? Date.parse(e.period.end) : Number.POSITIVE_INFINITY;
+    return !Number.isNaN(start) && start <= nowMs && nowMs < end;
+  });
+  const inpatient = open.find((e) => ['IMP', 'ACUTE', 'NONAC'].includes(e.class?.code ?? ''));
+  return (inpatient ?? open[0])?.id;
+}
+
+export interface DraftOrderInput {
+  patientId: string;
+  encounterId?: string;
+  rate: number;
+  unit: RateUnit;
+  authoredOn: string;
+  requesterId?: string;
+  id?: string;
+}
+
+/** A draft ketamine infusion order as an EHR holds it before signing. */
+export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
+  return {
+    resourceType: 'MedicationRequest',
+    id: input.id ?? `draft-${randomUUID()}`,
+    status: 'draft',
+    intent: 'order',
+    medicationCodeableConcept: {
+      coding: [{ system: RXNORM, code: KETAMINE_RXNORM, display: 'ketamine' }],
+      text: 'Ketamine continuous IV infusion',
+    },
+    subject: { reference: `Patient/${input.patientId}` },
+    ...(input.encounterId ? { encounter: { reference: `Encounter/${input.encounterId}` } } : {}),
+    authoredOn: input.authoredOn,
+    ...(input.requesterId ? { requester: { reference: input.requesterId } } : {}),
+    dosageInstruction: [
+      {
+        text: `Ketamine IV infusion at ${input.rate} ${input.unit}`,
+        route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous route' }] },
+        doseAndRate: [
+          {
+            type: {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/dose-rate-type', code: 'ordered', display: 'Ordered' },
+              ],
+            },
+            rateQuantity: { value: input.rate, unit: input.unit, system: UCUM, code: input.unit },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function draftOrdersBundle(orders: MedicationRequest[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: orders.map((resource): BundleEntry => ({ resource })),
+  };
+}
+
+export interface BuildRequestInput {
+  hook: HookName;
+  fhirServer: string;
+  patientId: string;
+  encounterId?: string;
+  userId?: string;
+  draftOrders?: MedicationRequest[];
+}
+
+export function buildContext(input: BuildRequestInput): HookContext {
+  const context: HookContext = { userId: input.userId ?? DEFAULT_USER, patientId: input.patientId };
+  if (input.encounterId) context.encounterId = input.encounterId;
+  if (input.hook !== 'patient-view') {
+    const orders = input.draftOrders ?? [];
+    context.draftOrders = draftOrdersBundle(orders);
+    if (input.hook === 'order-select') context.selections = orders.map((o) => `MedicationRequest/${o.id}`);
+  }
+  return context;
+}
+
+export interface CardsResponse {
+  cards: Card[];
+  systemActions?: unknown[];
+}
+
+/** What the CLI reads of a card (CDS Hooks 2.0 + the ketamine-protocol extension). */
+export interface Card {
+  uuid?: string;
+  summary: string;
+  detail?: string;
+  indicator: string;
+  source?: { label?: string; url?: string; topic?: { code?: string; display?: string } };
+  suggestions?: Array<{
+    label: string;
+    uuid?: string;
+    isRecommended?: boolean;
+    actions?: Array<{ type: string; description?: string; resource?: FhirResource; resourceId?: string }>;
+  }>;
+  selectionBehavior?: string;
+  overrideReasons?: Array<{ code?: string; system?: string; display?: string }>;
+  links?: Array<{ label: string; url: string; type?: string }>;
+  extension?: { 'ketamine-protocol'?: Record<string, unknown> } & Record<string, unknown>;
+}
+
+/** POST the request to {serviceBase}/{id}; non-200 answers become clear errors. */
+export async function callService(
+  serviceBase: string,
+  serviceId: string,
+  request: CdsHookRequest,
+  transport: Transport = {},
+  extraHeaders: Record<string, string> = {},
+): Promise<CardsResponse> {
+  const url = joinUrl(serviceBase, encodeURIComponent(serviceId));
+  const res = await httpRequest(
+    'the CDS service',
+    url,
+    {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        ...extraHeaders,
+        ...(await serviceHeaders(transport, url)),
+      },
+      body: JSON.stringify(request),
+    },
+    transport,
+  );
+  if (!res.ok) throw statusError('The CDS service', url, res.status, res.json);
+  const body = res.json as CardsResponse | undefined;
+  if (!body || !Array.isArray(body.cards))
+    throw new CliError(`The CDS service's answer from ${url} has no "cards" array`);
+  return body;
+}
+
+export function newHookInstance(): string {
+  return randomUUID();
+}

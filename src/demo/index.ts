@@ -1,0 +1,203 @@
+/**
+ * "Try it in five minutes": the embedded demo. In the service's own process (unless DEMO=off) it serves
+ *   /fhir          an in-memory FHIR R4 server seeded with fhir-resources/examples (CapabilityStatement at /fhir/metadata)
+ *   /              the sandbox page (public/): a mini EHR that calls the CDS service exactly as an EHR would
+ *   /demo/api/*    read-only helpers for the page (examples manifest, protocol parameters) and a data reset
+ *   /vendor/*      Chart.js, marked and DOMPurify from node_modules (no CDN)
+ * The CDS service treats /fhir as any EHR's FHIR server: the page sends `fhirServer` and prefetch.
+ */
+import path from 'node:path';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Bundle } from 'fhir/r4';
+import { loadParameters } from '../config/parameters';
+import type { Logger } from '../log';
+import { createMemoryFhir, type MemoryFhir } from '../fhir/memory-server';
+import { asTransaction, type ExampleEntry, patientIdOf, readBundle, readManifest } from '../cli/examples';
+import { examplesDir, packageRoot } from '../cli/paths';
+import { DEMO_NOW_HEADER } from './clock';
+
+export { demoClockFor, demoNowOf, parseDemoNow, DEMO_NOW_HEADER } from './clock';
+
+export interface DemoOptions {
+  /** Where the example bundles are (default fhir-resources/examples). */
+  examplesDir?: string;
+  /** The page's static files (default public/). */
+  publicDir?: string;
+  /** Path of the CDS services, as the page must call them (default /cds-services). */
+  cdsPath?: string;
+  /** Path of the FHIR server (default /fhir). */
+  fhirPath?: string;
+  logger?: Logger;
+}
+
+export interface Demo {
+  /** Mount at the app's root, before its not-found handler. */
+  router: Router;
+  fhir: MemoryFhir;
+  examples: ExampleEntry[];
+  /** Empty the FHIR server and load the examples again. */
+  reset(): Promise<void>;
+}
+
+/**
+ * Resource types whose `patient` search parameter is `<Type>.subject.where(resolve() is Patient)`.
+ * The in-memory server evaluates that (shared, very long) expression per stored resource: ~3 ms each,
+ * seconds per Observation search over the examples. `subject=Patient/<id>` means the same and is ~100×
+ * faster, so the demo rewrites it before the FHIR router sees it.
+ */
+const PATIENT_IS_SUBJECT = new Set([
+  'Observation',
+  'DiagnosticReport',
+  'MedicationRequest',
+  'MedicationAdministration',
+  'MedicationStatement',
+  'Condition',
+  'Encounter',
+  'Procedure',
+  'ServiceRequest',
+]);
+
+/** `/Observation?patient=p1&code=…` → `/Observation?subject=Patient%2Fp1&code=…` (other URLs unchanged). */
+export function rewritePatientSearch(url: string): string {
+  const match = /^\/([A-Za-z]+)\?(.*)$/.exec(url);
+  if (!match || !PATIENT_IS_SUBJECT.has(match[1] ?? '')) return url;
+  const params = new URLSearchParams(match[2]);
+  const patients = params.getAll('patient');
+  if (patients.length !== 1 || params.has('subject')) return url;
+  const id = (patients[0] ?? '').replace(/^Patient\//, '');
+  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return url;
+  params.delete('patient');
+  // First: the router checks filters in order, so the cheap patient filter then skips other patients' data.
+  const rest = params.toString();
+  return `/${match[1]}?subject=${encodeURIComponent(`Patient/${id}`)}${rest ? `&${rest}` : ''}`;
+}
+
+/** Files the page loads from node_modules: URL name → package-relative file. */
+const VENDOR_FILES: Record<string, { pkg: string; file: string }> = {
+  'chart.umd.min.js': { pkg: 'chart.js', file: 'dist/chart.umd.min.js' },
+  'marked.umd.js': { pkg: 'marked', file: 'lib/marked.umd.js' },
+  'purify.min.js': { pkg: 'dompurify', file: 'dist/purify.min.js' },
+};
+
+/** The page is static and same-origin: no inline script, no framing, fetches to this origin only. */
+const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+function packageDir(pkg: string, root: string): string {
+  return path.join(root, 'node_modules', pkg);
+}
+
+/** The examples with their patient ids filled in, and the bundles to seed. */
+function readExamples(dir: string): { examples: ExampleEntry[]; bundles: Bundle[] } {
+  const manifest = readManifest(dir);
+  const bundles: Bundle[] = [];
+  const examples = manifest.map((entry) => {
+    const bundle = asTransaction(readBundle(dir, entry.file));
+    bundles.push(bundle);
+    return { ...entry, patientId: patientIdOf(entry, bundle) };
+  });
+  return { examples, bundles };
+}
+
+export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
+  const root = packageRoot();
+  const { examples, bundles } = readExamples(options.examplesDir ?? examplesDir());
+  const fhir = await createMemoryFhir({ seed: bundles });
+  const publicDir = options.publicDir ?? path.join(root, 'public');
+  const fhirPath = options.fhirPath ?? '/fhir';
+  const cdsPath = options.cdsPath ?? '/cds-services';
+  const { file: parameterFile, values } = loadParameters(path.join(root, 'cds-hooks', 'protocol-parameters.json'));
+  options.logger?.info({ examples: examples.length, fhirPath }, 'demo: FHIR server seeded with the examples');
+
+  const reset = async () => {
+    fhir.repo.clear();
+    for (const bundle of bundles) await fhir.load(bundle);
+  };
+
+  const router = express.Router();
+  router.use(
+    fhirPath,
+    (req: Request, _res: Response, next: NextFunction) => {
+      if (req.method === 'GET') req.url = rewritePatientSearch(req.url);
+      next();
+    },
+    fhir.router,
+  );
+
+  const api = express.Router();
+  api.get('/config', (_req, res) => {
+    res.json({ fhirPath, cdsPath, demoNowHeader: DEMO_NOW_HEADER });
+  });
+  api.get('/examples', (_req, res) => {
+    res.json(examples);
+  });
+  api.get('/parameters', (_req, res) => {
+    res.json({
+      values,
+      title: parameterFile.title,
+      citation: parameterFile.citation,
+      evidenceLevel: parameterFile.evidenceLevel,
+    });
+  });
+  api.post('/reset', async (_req, res, next) => {
+    try {
+      await reset();
+      options.logger?.info('demo: FHIR server reset to the examples');
+      res.json({ reset: true, patients: examples.map((e) => e.patientId) });
+    } catch (err) {
+      next(err);
+    }
+  });
+  router.use('/demo/api', api);
+
+  router.get('/vendor/:file', (req: Request, res: Response, next: NextFunction) => {
+    const vendor = VENDOR_FILES[String(req.params.file)];
+    if (!vendor) {
+      next();
+      return;
+    }
+    res.type('application/javascript');
+    res.sendFile(path.join(packageDir(vendor.pkg, root), vendor.file), { maxAge: '1h' }, (err) => {
+      if (err) next(err);
+    });
+  });
+
+  const page = express.Router();
+  page.use((_req, res, next) => {
+    res.set('Content-Security-Policy', PAGE_CSP);
+    res.set('X-Content-Type-Options', 'nosniff');
+    res.set('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  page.use(express.static(publicDir, { index: 'index.html', maxAge: 0 }));
+  router.use(page);
+
+  return { router, fhir, examples, reset };
+}
+
+/** Create the demo and mount it on `app` (call it before the app's not-found and error handlers). */
+export async function mountDemo(app: Express | Router, options: DemoOptions = {}): Promise<Demo> {
+  const demo = await createDemo(options);
+  app.use(demo.router);
+  return demo;
+}
+
+/** Whether the demo runs: on unless DEMO is `off` (or `false`/`0`). */
+export function demoEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = (env.DEMO ?? '').trim().toLowerCase();
+  return !['off', 'false', '0', 'no'].includes(value);
+}
+
+/** The FHIR base URLs the demo page sends as `fhirServer` for a service listening on `port`. */
+export function demoFhirServerUrls(port: number, fhirPath = '/fhir'): string[] {
+  return [`http://localhost:${port}${fhirPath}`, `http://127.0.0.1:${port}${fhirPath}`];
+}

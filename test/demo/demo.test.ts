@@ -1,0 +1,157 @@
+import path from 'node:path';
+import express from 'express';
+import request from 'supertest';
+import type { Bundle } from 'fhir/r4';
+import { createDemo, demoEnabled, demoFhirServerUrls, rewritePatientSearch, type Demo } from '../../src/demo';
+import { readManifest } from '../../src/cli/examples';
+import { examplesDir } from '../../src/cli/paths';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'examples');
+
+describe('the embedded demo', () => {
+  let demo: Demo;
+  let app: express.Express;
+
+  beforeAll(async () => {
+    demo = await createDemo({ examplesDir: FIXTURES });
+    app = express();
+    app.use(demo.router);
+  });
+
+  it('serves a FHIR server at /fhir with a real CapabilityStatement at /fhir/metadata', async () => {
+    const res = await request(app).get('/fhir/metadata');
+    expect(res.status).toBe(200);
+    expect(res.body.resourceType).toBe('CapabilityStatement');
+    expect(res.body.fhirVersion).toBe('4.0.1');
+  });
+
+  it('seeds the FHIR server with every example bundle at start', async () => {
+    for (const entry of readManifest(FIXTURES)) {
+      const patient = await request(app).get(`/fhir/Patient/${entry.patientId}`);
+      expect(patient.status).toBe(200);
+      const observations = await request(app).get(`/fhir/Observation?patient=${entry.patientId}`);
+      expect((observations.body as Bundle).entry?.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('serves the sandbox page at / with a Content-Security-Policy that forbids inline script', async () => {
+    const res = await request(app).get('/');
+    expect(res.status).toBe(200);
+    expect(res.type).toBe('text/html');
+    expect(res.text).toContain('Ketamine protocol sandbox');
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(res.headers['content-security-policy']).not.toMatch(/script-src[^;]*unsafe-inline/);
+  });
+
+  it('serves Chart.js, marked and DOMPurify from node_modules, and nothing else from there', async () => {
+    for (const file of ['chart.umd.min.js', 'marked.umd.js', 'purify.min.js']) {
+      const res = await request(app).get(`/vendor/${file}`);
+      expect(res.status).toBe(200);
+      expect(res.type).toBe('application/javascript');
+      expect(res.text.length).toBeGreaterThan(1000);
+    }
+    expect((await request(app).get('/vendor/..%2Fpackage.json')).status).toBe(404);
+    expect((await request(app).get('/vendor/express')).status).toBe(404);
+  });
+
+  it('tells the page the examples with their patient ids and scenario times', async () => {
+    const res = await request(app).get('/demo/api/examples');
+    expect(res.status).toBe(200);
+    expect(res.body[0]).toMatchObject({ patientId: 'fixture-start', scenarioTimes: [{ expectedRuleId: 'S3' }] });
+    const params = await request(app).get('/demo/api/parameters');
+    expect(params.body.values.startRate).toBeGreaterThan(0);
+    expect(typeof params.body.values.protocolVersion).toBe('string');
+  });
+
+  it('resets the FHIR server to the examples: charted additions disappear, seeded data stays', async () => {
+    const created = await request(app)
+      .post('/fhir/Observation')
+      .set('Content-Type', 'application/fhir+json')
+      .send(
+        JSON.stringify({
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: 'extra' },
+          subject: { reference: 'Patient/fixture-start' },
+        }),
+      );
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect((await request(app).get(`/fhir/Observation/${id}`)).status).toBe(200);
+    const reset = await request(app).post('/demo/api/reset');
+    expect(reset.body).toEqual({ reset: true, patients: ['fixture-start'] });
+    expect((await request(app).get(`/fhir/Observation/${id}`)).status).toBe(404);
+    expect((await request(app).get('/fhir/Patient/fixture-start')).status).toBe(200);
+  });
+});
+
+describe('the demo seeded with the project examples (fhir-resources/examples)', () => {
+  it('holds every example patient of the manifest, with its encounter', async () => {
+    const manifest = readManifest(examplesDir());
+    expect(manifest.length).toBeGreaterThan(0);
+    const demo = await createDemo();
+    const app = express();
+    app.use(demo.router);
+    for (const entry of manifest) {
+      const patient = await request(app).get(`/fhir/Patient/${entry.patientId}`);
+      expect([entry.file, patient.status]).toEqual([entry.file, 200]);
+      if (entry.encounterId) expect((await request(app).get(`/fhir/Encounter/${entry.encounterId}`)).status).toBe(200);
+    }
+  });
+});
+
+describe('the fast patient search of the demo FHIR server', () => {
+  it('asks for subject=Patient/<id>, first, where patient means the subject', () => {
+    expect(
+      rewritePatientSearch(
+        '/Observation?patient=p1&code=http://loinc.org|72514-3,http://loinc.org|38214-3&_sort=-date',
+      ),
+    ).toBe(
+      '/Observation?subject=Patient%2Fp1&code=http%3A%2F%2Floinc.org%7C72514-3%2Chttp%3A%2F%2Floinc.org%7C38214-3&_sort=-date',
+    );
+    expect(rewritePatientSearch('/MedicationAdministration?patient=Patient/p1')).toBe(
+      '/MedicationAdministration?subject=Patient%2Fp1',
+    );
+  });
+
+  it('leaves other searches alone', () => {
+    for (const url of [
+      '/Consent?patient=p1',
+      '/Observation?subject=Patient/p1',
+      '/Observation?patient=a&patient=b',
+      '/Patient/p1',
+      '/Observation?code=x',
+    ]) {
+      expect(rewritePatientSearch(url)).toBe(url);
+    }
+  });
+
+  it('finds the same resources as the patient search it replaces, across patients', async () => {
+    const demo = await createDemo({ examplesDir: FIXTURES });
+    const app = express();
+    app.use('/fhir', demo.fhir.router);
+    const plain = await request(app).get(
+      '/fhir/Observation?patient=fixture-start&code=http://loinc.org|72514-3,http://loinc.org|29463-7',
+    );
+    const fast = await request(app).get(
+      `/fhir${rewritePatientSearch('/Observation?patient=fixture-start&code=http://loinc.org|72514-3,http://loinc.org|29463-7')}`,
+    );
+    const ids = (b: Bundle) => (b.entry ?? []).map((e) => e.resource?.id).sort();
+    expect(ids(fast.body as Bundle)).toEqual(ids(plain.body as Bundle));
+    expect(ids(fast.body as Bundle)).toEqual(['fixture-start-pain-0', 'fixture-start-weight']);
+  });
+});
+
+describe('demo switches', () => {
+  it('runs unless DEMO is off', () => {
+    expect(demoEnabled({})).toBe(true);
+    expect(demoEnabled({ DEMO: 'on' })).toBe(true);
+    expect(demoEnabled({ DEMO: 'off' })).toBe(false);
+    expect(demoEnabled({ DEMO: 'OFF' })).toBe(false);
+    expect(demoEnabled({ DEMO: 'false' })).toBe(false);
+  });
+
+  it('names the FHIR base URLs the page sends as fhirServer, for the allowlist', () => {
+    expect(demoFhirServerUrls(3000)).toEqual(['http://localhost:3000/fhir', 'http://127.0.0.1:3000/fhir']);
+  });
+});
