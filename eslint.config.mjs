@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'fhir-resources/**', 'coverage/**', 'public/vendor/**', 'test-results/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'fhir-resources/**', 'coverage/**', 'test-results/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

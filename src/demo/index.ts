@@ -1,7 +1,7 @@
 /**
  * "Try it in five minutes": the embedded demo. In the service's own process (unless DEMO=off) it serves
  *   /fhir          an in-memory FHIR R4 server seeded with fhir-resources/examples (CapabilityStatement at /fhir/metadata)
- *   /              the sandbox page (public/): a mini EHR that calls the CDS service exactly as an EHR would
+ *   /              the sandbox page (src/demo/public/): a mini EHR that calls the CDS service exactly as an EHR would
  *   /demo/api/*    read-only helpers for the page (examples manifest, protocol parameters) and a data reset
  *   /vendor/*      Chart.js, marked and DOMPurify from node_modules (no CDN)
  * The CDS service treats /fhir as any EHR's FHIR server: the page sends `fhirServer` and prefetch.
@@ -21,7 +21,7 @@ export { demoClockFor, demoNowOf, parseDemoNow, DEMO_NOW_HEADER } from './clock'
 export interface DemoOptions {
   /** Where the example bundles are (default fhir-resources/examples). */
   examplesDir?: string;
-  /** The page's static files (default public/). */
+  /** The page's static files (default src/demo/public/). */
   publicDir?: string;
   /** Path of the CDS services, as the page must call them (default /cds-services). */
   cdsPath?: string;
@@ -112,7 +112,7 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   const root = packageRoot();
   const { examples, bundles } = readExamples(options.examplesDir ?? examplesDir());
   const fhir = await createMemoryFhir({ seed: bundles });
-  const publicDir = options.publicDir ?? path.join(root, 'public');
+  const publicDir = options.publicDir ?? path.join(root, 'src', 'demo', 'public');
   const fhirPath = options.fhirPath ?? '/fhir';
   const cdsPath = options.cdsPath ?? '/cds-services';
   const { file: parameterFile, values } = loadParameters(path.join(root, 'cds-hooks', 'protocol-parameters.json'));
