@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { loadKetamineMedication } from './cards/medication';
-import { packageRoot } from './cli/paths';
+import { packageRoot } from './config/paths';
 import { loadConfig, type ServiceConfig } from './config/env';
 import { loadParameters } from './config/parameters';
 import { createEvaluator, PLAN_DEFINITION_URL } from './cql';

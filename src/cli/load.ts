@@ -4,7 +4,7 @@
  */
 import type { Bundle } from 'fhir/r4';
 import { asTransaction, patientIdOf, readBundle, readManifest } from './examples';
-import { examplesDir } from './paths';
+import { examplesDir } from '../config/paths';
 
 import { CliError, type FetchLike, httpRequest, outcomeText } from './http';
 

@@ -5,7 +5,7 @@
  * shown in discovery (CH-D4).
  */
 import path from 'node:path';
-import { packageRoot } from '../cli/paths';
+import { packageRoot } from './paths';
 import { normalizeBaseUrl } from '../fhir/allowlist';
 import { parseTrustedIssuers, type TrustedIssuer } from '../security/trusted-issuers';
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { packageRoot } from '../cli/paths';
+import { packageRoot } from './paths';
 
 export const PARAMETER_NAMES = [
   'startRate', 'escalationStep', 'minHoursBetweenChanges', 'maxHoursBetweenChanges', 'targetPain',
@@ -14,7 +14,7 @@ export const PARAMETER_NAMES = [
   'weightMaxAgeDays', 'pregnancyTestMaxAgeDays', 'ekgMaxAgeDays', 'vitalsMaxAgeHours', 'sbpHigh', 'sbpLow',
   'dbpHigh', 'hrHigh', 'hrLow', 'rrHigh', 'rrLow', 'spo2Low', 'minAgeYears', 'lookbackDays',
   'defaultConcentration', 'hcgNegativeBelow', 'hcgPositiveAtOrAbove', 'painScaleMax', 'vasMmPerPoint',
-  'rateRounding', 'doseRounding', 'volumeRounding', 'rateTolerance',
+  'rateRounding', 'doseRounding', 'volumeRounding', 'rateTolerance', 'gapToleranceMinutes',
 ] as const;
 
 export type ParameterName = (typeof PARAMETER_NAMES)[number];

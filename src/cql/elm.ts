@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Library, Repository } from 'cql-execution';
 import type { TerminologyProvider } from 'cql-execution';
-import { projectPath } from '../terminology/project-root';
+import { projectPath } from '../config/paths';
 
 export const DEFAULT_ELM_DIR = projectPath('fhir-resources', 'elm');
 

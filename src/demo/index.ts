@@ -13,7 +13,7 @@ import { loadParameters } from '../config/parameters';
 import type { Logger } from '../log';
 import { createMemoryFhir, type MemoryFhir } from '../fhir/memory-server';
 import { asTransaction, type ExampleEntry, patientIdOf, readBundle, readManifest } from '../cli/examples';
-import { examplesDir, packageRoot } from '../cli/paths';
+import { examplesDir, packageRoot } from '../config/paths';
 import { DEMO_NOW_HEADER } from './clock';
 
 export { demoClockFor, demoNowOf, parseDemoNow, DEMO_NOW_HEADER } from './clock';

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import { packageRoot } from '../cli/paths';
+import { packageRoot } from '../config/paths';
 import { validatePrefetchTemplates } from '../fhir/prefetch-template';
 import type { ServiceDefinition } from './types';
 

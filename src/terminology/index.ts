@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ValueSet as CqlValueSet, Code as CqlCode } from 'cql-execution';
 import type { TerminologyProvider } from 'cql-execution';
 import type { CodeableConcept, Coding, ValueSet } from 'fhir/r4';
-import { projectPath } from './project-root';
+import { projectPath } from '../config/paths';
 
 export const VALUE_SET_BASE_URL = 'https://ketamine-cds.example.org/fhir/ValueSet/';
 

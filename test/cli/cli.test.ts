@@ -8,7 +8,7 @@ import { createAuthenticator, parseTrustedIssuers } from '../../src/security/jwt
 import { DEMO_NOW_HEADER } from '../../src/cli/run';
 import { issuerUrls, trustedIssuersValue } from '../../src/cli/jwt';
 import { readManifest } from '../../src/cli/examples';
-import { examplesDir } from '../../src/cli/paths';
+import { examplesDir } from '../../src/config/paths';
 import { harness } from '../support/service';
 import { cli, freePort, listen, type Running } from './support';
 

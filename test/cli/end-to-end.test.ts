@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readManifest, type ExampleEntry } from '../../src/cli/examples';
-import { examplesDir } from '../../src/cli/paths';
+import { examplesDir } from '../../src/config/paths';
 import { start, type Running } from '../../src/main';
 import { cli, freePort } from './support';
 

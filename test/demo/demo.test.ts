@@ -4,7 +4,7 @@ import request from 'supertest';
 import type { Bundle } from 'fhir/r4';
 import { createDemo, demoEnabled, demoFhirServerUrls, rewritePatientSearch, type Demo } from '../../src/demo';
 import { readManifest } from '../../src/cli/examples';
-import { examplesDir } from '../../src/cli/paths';
+import { examplesDir } from '../../src/config/paths';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'examples');
 

@@ -1,5 +1,5 @@
 /**
- * Where the project's own files are, whether running from src/ (tests) or dist/src/ (built).
+ * Where the project's own files are, whether running from src/ (tests) or dist/src/ (built): the one place that finds them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,3 +27,6 @@ export function packageRoot(from: string = __dirname): string {
 
 /** fhir-resources/examples: the example scenarios (index.json + transaction bundles). */
 export const examplesDir = (): string => path.join(packageRoot(), 'fhir-resources', 'examples');
+
+/** A path inside the project (fhir-resources/…, cds-hooks/…), the same from src/ and dist/src/. */
+export const projectPath = (...parts: string[]): string => path.join(packageRoot(), ...parts);
