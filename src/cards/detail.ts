@@ -4,7 +4,14 @@
  * reminder, the next review, notes and the evidence. Chart text is always escaped.
  */
 import type { ProtocolParameters } from '../config/parameters';
-import type { OrderCheck, OrderRuleId, RateArithmetic, Recommendation } from '../protocol/recommendation';
+import type {
+  ConcentrationOrigin,
+  OrderCheck,
+  OrderRuleId,
+  RateArithmetic,
+  RateReading,
+  Recommendation,
+} from '../protocol/recommendation';
 import { escapeMarkdown as esc, formatTime, type Numbers } from './format';
 import {
   CAUTION_LABELS,
@@ -13,7 +20,8 @@ import {
   RULE_TITLES,
   VITAL_LABELS,
   missingLine,
-  ruleMeaning,
+  orderCheckMeaning,
+  recommendationMeaning,
 } from './text';
 
 export interface Evidence {
@@ -43,6 +51,40 @@ function blocks(parts: Array<string[] | string | null>): string {
     .join('\n\n');
 }
 
+/** Where a concentration came from, said after it. */
+const CONCENTRATION_ORIGIN: Record<ConcentrationOrigin, string> = {
+  medication: 'strength of the administered Medication',
+  order: 'strength of the ketamine order',
+  'active-order': 'strength of the active ketamine order',
+  default: 'default concentration: no strength charted on the Medication or the orders',
+};
+
+const BASIS_UNIT: Record<RateReading['basis'], string> = { 'mg/kg/h': RATE_UNIT, 'mg/h': 'mg/h', 'mL/h': 'mL/h' };
+
+/**
+ * How a charted rate was read as mg/kg/h: "7 mL/h × 0.5 mg/mL ÷ 70 kg = 0.05 mg/kg/h (strength of …)";
+ * a charted form other than the per-hour one is shown first ("42 mg / 2 h = 21 mg/h ÷ 70 kg = …").
+ * Null when the chart already says the rate in mg/kg/h.
+ */
+export function readingLine(r: RateReading, n: Numbers): string | null {
+  const amount =
+    r.basis === 'mL/h'
+      ? n.volume(r.amountPerHour)
+      : r.basis === 'mg/h'
+        ? n.dose(r.amountPerHour)
+        : n.rate(r.amountPerHour);
+  const perHour = `${amount} ${BASIS_UNIT[r.basis]}`;
+  const charted = esc(r.charted);
+  const start = charted === perHour ? perHour : `${charted} = ${perHour}`;
+  const result = `${n.rate(r.rate)} ${RATE_UNIT}`;
+  if (r.basis === 'mg/kg/h') return charted === perHour ? null : start;
+  const weight = r.weightKg === null ? '' : ` ÷ ${n.plain(r.weightKg)} kg`;
+  if (r.basis === 'mg/h') return `${start}${weight} = ${result}`;
+  const conc = r.concentrationMgPerMl === null ? '' : ` × ${n.plain(r.concentrationMgPerMl)} mg/mL`;
+  const origin = r.concentrationFrom ? ` (${CONCENTRATION_ORIGIN[r.concentrationFrom]})` : '';
+  return `${start}${conc}${weight} = ${result}${origin}`;
+}
+
 /** "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)". */
 export function arithmeticLine(a: RateArithmetic, n: Numbers): string {
   const stepText = a.step === null ? '' : ` (${a.step > 0 ? '+' : '−'}${n.rate(Math.abs(a.step))} ${RATE_UNIT})`;
@@ -56,8 +98,9 @@ export function arithmeticLine(a: RateArithmetic, n: Numbers): string {
   line += ` = ${n.dose(a.mgPerHour)} mg/h at ${n.plain(a.weightKg)} kg`;
   if (a.mlPerHour !== null && a.concentrationMgPerMl !== null) {
     line += ` = ${n.volume(a.mlPerHour)} mL/h at ${n.plain(a.concentrationMgPerMl)} mg/mL`;
-    if (a.concentrationSource === 'default')
-      line += ' (default concentration: no strength charted on the order or Medication)';
+    if (a.concentrationSource === 'default') line += ` (${CONCENTRATION_ORIGIN.default})`;
+    else if (a.concentrationFrom && a.concentrationFrom !== 'default')
+      line += ` (${CONCENTRATION_ORIGIN[a.concentrationFrom]})`;
   }
   return line;
 }
@@ -70,12 +113,21 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
 
   if (rec.currentRate === null) lines.push(bullet('Current rate: could not be read'));
   else if (rec.currentRate === 0) lines.push(bullet('Current rate: not running'));
-  else
-    lines.push(bullet(`Current rate: ${n.rate(rec.currentRate)} ${RATE_UNIT} since ${formatTime(rec.lastChangeAt)}`));
+  else {
+    const reading = rec.currentRateReading ? readingLine(rec.currentRateReading, n) : null;
+    lines.push(
+      bullet(
+        `Current rate: ${n.rate(rec.currentRate)} ${RATE_UNIT} since ${formatTime(rec.lastChangeAt)}` +
+          (reading ? ` (charted: ${reading})` : ''),
+      ),
+    );
+  }
 
   const inf = rec.infusion;
   if (inf.startedAt) {
     const parts = [`started ${formatTime(inf.startedAt)}`];
+    if (inf.courseStartedAt && inf.courseStartedAt !== inf.startedAt)
+      parts.push(`this course started ${formatTime(inf.courseStartedAt)} after a stop`);
     if (inf.highestRate !== null) parts.push(`highest rate ${n.rate(inf.highestRate)} ${RATE_UNIT}`);
     if (inf.targetReachedAt) {
       const at = inf.rateAtTarget === null ? '' : ` at ${n.rate(inf.rateAtTarget)} ${RATE_UNIT}`;
@@ -177,6 +229,13 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
   if (rec.maxToleratedRate !== null) {
     lines.push(bullet(`Maximum tolerated rate: ${n.rate(rec.maxToleratedRate)} ${RATE_UNIT}`));
   }
+  if (rec.maxToleratedRateUnknown) {
+    lines.push(
+      bullet(
+        'Maximum tolerated rate: unknown (a psychotomimetic adverse effect was charted while the rate could not be read)',
+      ),
+    );
+  }
   return lines;
 }
 
@@ -277,8 +336,8 @@ function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
   );
 }
 
-function ruleLine(ruleId: Recommendation['ruleId'] | OrderRuleId, ctx: DetailContext): string {
-  return `${heading(`Rule ${ruleId}: ${RULE_TITLES[ruleId]}`)}. ${ruleMeaning(ruleId, ctx.params, ctx.n)}`;
+function ruleLine(ruleId: Recommendation['ruleId'] | OrderRuleId, meaning: string): string {
+  return `${heading(`Rule ${ruleId}: ${RULE_TITLES[ruleId]}`)}. ${meaning}`;
 }
 
 function calculationLines(rec: Recommendation, arithmetic: RateArithmetic | null, ctx: DetailContext): string[] {
@@ -295,7 +354,7 @@ function calculationLines(rec: Recommendation, arithmetic: RateArithmetic | null
 /** Detail of the patient-view card. */
 export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
   return blocks([
-    ruleLine(rec.ruleId, ctx),
+    ruleLine(rec.ruleId, recommendationMeaning(rec, ctx.params, ctx.n)),
     calculationLines(rec, rec.arithmetic, ctx),
     contraindicationLines(rec),
     missingLines(rec, ctx),
@@ -317,15 +376,16 @@ export function orderCheckDetail(
   const { n } = ctx;
   const charted = check.draftCharted ? esc(check.draftCharted) : 'no readable rate';
   const alreadyPerKg = check.draftCharted?.trim().endsWith(RATE_UNIT) ?? false;
+  const reading = check.draftReading ? readingLine(check.draftReading, n) : null;
   const converted = check.draftRate === null || alreadyPerKg ? '' : ` = ${n.rate(check.draftRate)} ${RATE_UNIT}`;
-  const draftLine = `${heading('Draft order')} ${esc(check.draftId)}: ${charted}${converted}`;
+  const draftLine = `${heading('Draft order')} ${esc(check.draftId)}: ${reading ?? `${charted}${converted}`}`;
   const current =
     `${heading('Current protocol recommendation')}: rule ${rec.ruleId} (${RULE_TITLES[rec.ruleId]}), action ${rec.action}` +
     (rec.recommendedRate === null ? '' : `, ${n.rate(rec.recommendedRate)} ${RATE_UNIT}`) +
     '.';
   return blocks([
     draftLine,
-    ruleLine(check.ruleId, ctx),
+    ruleLine(check.ruleId, orderCheckMeaning(check, ctx.params, ctx.n)),
     calculationLines(rec, check.arithmetic, ctx),
     current,
     contraindicationLines(rec),

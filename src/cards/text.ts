@@ -13,6 +13,7 @@ import type {
   Recommendation,
   RuleId,
 } from '../protocol/recommendation';
+import { SUMMARY_MAX_LENGTH } from '../validation/response';
 import { formatTime, type Numbers } from './format';
 
 export const RATE_UNIT = 'mg/kg/h';
@@ -56,7 +57,7 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
     case 'S2':
       return (
         `Not started, and a prerequisite for a start is missing or stale: a dosing weight within ${n.plain(p.weightMaxAgeDays)} d, ` +
-        `an EKG within ${n.plain(p.ekgMaxAgeDays)} d, for female patients a negative pregnancy test within ` +
+        `an EKG within ${n.plain(p.ekgMaxAgeDays)} d, for every patient not recorded as male a negative pregnancy test within ` +
         `${n.plain(p.pregnancyTestMaxAgeDays)} d, and a baseline pain score within ${n.plain(p.painMaxAgeHours)} h.`
       );
     case 'S3':
@@ -108,6 +109,48 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
   }
 }
 
+/** Why T7 fired: a hold at the maximum, a hold with an unknown tolerance, or a decrease from above the hard maximum. */
+export type MaxRateReason = NonNullable<Recommendation['maxRateReason']>;
+
+export function maxRateReasonOf(rec: Recommendation): MaxRateReason {
+  return rec.maxRateReason ?? (rec.action === 'hold' ? 'max-rate' : 'above-hard-max');
+}
+
+/** What the rule of a recommendation means: ruleMeaning, with the T7 variants told apart. */
+export function recommendationMeaning(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
+  if (rec.ruleId !== 'T7') return ruleMeaning(rec.ruleId, p, n);
+  const step = `${n.rate(p.escalationStep)} ${RATE_UNIT}`;
+  switch (maxRateReasonOf(rec)) {
+    case 'above-hard-max':
+      return (
+        `The running rate is above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}, which the protocol never accepts: ` +
+        `decrease by ${step}, and to no more than the hard maximum (nor the maximum tolerated rate, when one is set).`
+      );
+    case 'tolerance-unknown':
+      return (
+        'Titration phase: a psychotomimetic adverse effect was charted while the running rate could not be read, so the ' +
+        'maximum tolerated rate is unknown and the protocol suggests no increase; the rate stays.'
+      );
+    case 'max-rate':
+      return ruleMeaning('T7', p, n);
+  }
+}
+
+/** What an order rule means for this check: ruleMeaning, with the O0 variants told apart. */
+export function orderCheckMeaning(
+  check: OrderCheck & { ruleId: OrderRuleId },
+  p: ProtocolParameters,
+  n: Numbers,
+): string {
+  if (check.ruleId === 'O0' && check.reason === 'current-rate-unreadable') {
+    return (
+      'The running rate could not be read, so the draft cannot be checked against it (whether it is an increase, and by ' +
+      `how much); the protocol suggests no rate until the running rate is charted in ${RATE_UNIT}, mg/h or mL/h.`
+    );
+  }
+  return ruleMeaning(check.ruleId, p, n);
+}
+
 /** Short names of missing items (for summaries). */
 export const MISSING_SHORT: Record<MissingCode, string> = {
   'weight-missing': 'weight',
@@ -145,7 +188,7 @@ export function missingLine(
     case 'ekg-stale':
       return `EKG: ${seen}, older than ${n.plain(p.ekgMaxAgeDays)} d${extra}`;
     case 'pregnancy-test-missing':
-      return `Pregnancy test: no negative result charted (needed within ${n.plain(p.pregnancyTestMaxAgeDays)} d for female patients)${extra}`;
+      return `Pregnancy test: no negative result charted (needed within ${n.plain(p.pregnancyTestMaxAgeDays)} d unless the patient is recorded as male)${extra}`;
     case 'pregnancy-test-stale':
       return `Pregnancy test: ${seen}, older than ${n.plain(p.pregnancyTestMaxAgeDays)} d${extra}`;
     case 'baseline-pain-missing':
@@ -193,6 +236,23 @@ export function listOf(labels: string[]): string {
   return distinct.length === 0 ? last : `${distinct.join(', ')} and ${last}`;
 }
 
+const length = (text: string): number => [...text].length;
+
+/**
+ * `prefix + list + suffix` within the summary limit: when the whole list does not fit, as many labels
+ * as fit and "and N more", so the count stays visible ("psychosis, ketamine allergy and 3 more").
+ */
+export function fitList(prefix: string, labels: string[], suffix = '', max = SUMMARY_MAX_LENGTH): string {
+  const distinct = [...new Set(labels)];
+  const full = `${prefix}${listOf(distinct)}${suffix}`;
+  if (length(full) <= max) return full;
+  for (let shown = distinct.length - 1; shown >= 1; shown--) {
+    const text = `${prefix}${distinct.slice(0, shown).join(', ')} and ${distinct.length - shown} more${suffix}`;
+    if (length(text) <= max) return text;
+  }
+  return `${prefix}${distinct.length} items${suffix}`;
+}
+
 const rate = (n: Numbers, value: number | null) =>
   value === null ? 'an unknown rate' : `${n.rate(value)} ${RATE_UNIT}`;
 
@@ -211,8 +271,12 @@ export function recommendationSummary(rec: Recommendation, p: ProtocolParameters
     case 'taper':
       return `Protocol suggests tapering ketamine${from}${to}`;
     case 'decrease':
+      if (rec.ruleId === 'T7')
+        return `Protocol suggests decreasing ketamine${from}${to}: above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}`;
       return `Protocol suggests decreasing ketamine${from}${to} after ${rec.ruleId === 'A2' ? 'a vital-sign breach' : 'a psychotomimetic effect'}`;
     case 'stop':
+      if (rec.ruleId === 'T7')
+        return `Protocol suggests stopping ketamine: ${rate(n, rec.currentRate)} is above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}`;
       if (rec.ruleId === 'A1')
         return `Protocol suggests stopping ketamine after a psychotomimetic effect at ${rate(n, rec.currentRate)}`;
       if (rec.ruleId === 'A2')
@@ -246,20 +310,25 @@ function holdSummary(rec: Recommendation, p: ProtocolParameters, n: Numbers): st
         ? `${at}: pain at target; taper may start after ${formatTime(rec.sustained.taperMayStartAt)}`
         : `${at}: pain at target; taper once sustained for ${n.plain(p.sustainedHours)} h`;
     case 'T7':
-      return `${at}: another step would exceed the maximum rate`;
+      return maxRateReasonOf(rec) === 'tolerance-unknown'
+        ? `${at}: max tolerated rate unknown after a psychotomimetic effect, no increase`
+        : `${at}: another step would exceed the maximum rate`;
     default:
       return at;
   }
 }
 
 function needsDataSummary(rec: Recommendation, when: string): string {
-  const items = listOf(rec.missing.map((m) => MISSING_SHORT[m.code]));
-  return items ? `Protocol suggests recording a current ${items} ${when}` : `Protocol needs more data ${when}`;
+  const items = rec.missing.map((m) => MISSING_SHORT[m.code]);
+  return items.length > 0
+    ? fitList('Protocol suggests recording a current ', items, ` ${when}`)
+    : `Protocol needs more data ${when}`;
 }
 
 function contraindicatedSummary(rec: Recommendation, verb: 'starting' | 'ordering'): string {
-  const reasons = listOf(rec.contraindications.map((c) => CONTRAINDICATION_LABELS[c.code]));
-  return `Protocol advises against ${verb} ketamine${reasons ? `: ${reasons}` : ''}`;
+  const reasons = rec.contraindications.map((c) => CONTRAINDICATION_LABELS[c.code]);
+  const prefix = `Protocol advises against ${verb} ketamine`;
+  return reasons.length > 0 ? fitList(`${prefix}: `, reasons) : prefix;
 }
 
 /** The order-hook summary for a check with a rule. */
@@ -273,7 +342,9 @@ export function orderCheckSummary(
   const suggested = rate(n, check.suggestedRate ?? rec.recommendedRate);
   switch (check.ruleId) {
     case 'O0':
-      return `Protocol could not read the rate of this ketamine order; a rate in ${RATE_UNIT}, mg/h or mL/h is expected`;
+      return check.reason === 'current-rate-unreadable'
+        ? `Protocol cannot check this ketamine order (${draft}): the running rate could not be read`
+        : `Protocol could not read the rate of this ketamine order; a rate in ${RATE_UNIT}, mg/h or mL/h is expected`;
     case 'O1':
       return contraindicatedSummary(rec, 'ordering');
     case 'O2':

@@ -16,7 +16,16 @@ import type {
 } from './recommendation';
 import { buildInfusion, segmentAt, type InfusionState } from './infusion';
 import { findSustained, latestPain, normalisePain, recentPain, toReading, type TimedPain } from './pain';
-import { parseRateUnit, parseRatioUnits, rateAbove, rateArithmetic, roundRate, weightToKg } from './rates';
+import {
+  concentrationOf,
+  parseRateUnit,
+  parseRatioUnits,
+  rateAbove,
+  rateArithmetic,
+  roundRate,
+  weightToKg,
+  type ConcentrationLookup,
+} from './rates';
 import {
   classifyPregnancyTest,
   effectsDuringInfusion,
@@ -63,6 +72,8 @@ interface Context {
   vitals: ReturnType<typeof judgeVitals>;
   pregnancy: { result: PregnancyResult | null; time: string | null; timeMs: number | null; fresh: boolean } | null;
   pregnancyTestRequired: boolean;
+  /** The latest EKG, unless dated after now (ignored, with a note). */
+  ekg: { time: string; timeMs: number | null; fresh: boolean } | null;
   effects: ReturnType<typeof effectsDuringInfusion>;
   contraindications: Recommendation['contraindications'];
   activeOrder: OrderFact | null;
@@ -99,6 +110,11 @@ export function decide(
           `A psychotomimetic effect was recorded during the previous infusion (max tolerated rate then ${c.effects.maxToleratedRate} mg/kg/h).`,
         );
       }
+      if (c.effects.toleranceUnknown !== null) {
+        c.notes.push(
+          'A psychotomimetic effect was recorded during the previous infusion while its rate could not be read (max tolerated rate unknown).',
+        );
+      }
       return notStarted(c, context);
     }
     return build(c, { ruleId: 'X1', action: 'completed', phase: 'stopped', indicator: 'info', recommendedRate: null });
@@ -131,7 +147,12 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     const w = facts.weight;
     const conv = weightToKg(w.value, w.unit);
     const timeMs = toMs(w.time);
-    if (!conv.ok || timeMs === null) {
+    if (timeMs !== null && timeMs > nowMs) {
+      // A chart shows no future: a weight dated after now is not used (a negative age must not pass as fresh).
+      const detail = `weight ${w.id} is dated after the evaluation time (${w.time})`;
+      weightMissing = { code: 'weight-unreadable', since: w.time, detail };
+      notes.push(`Weight ${w.id} is dated after the evaluation time (${w.time}): ignored.`);
+    } else if (!conv.ok || timeMs === null) {
       const detail = !conv.ok
         ? conv.error === 'unknown-unit'
           ? `unknown weight unit "${conv.unit}" (${w.value})`
@@ -140,14 +161,18 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
       weightMissing = { code: 'weight-unreadable', since: w.time, detail };
       notes.push(`Weight ${w.id} could not be read: ${detail}.`);
     } else {
-      const fresh = nowMs - timeMs <= params.weightMaxAgeDays * MS_PER_DAY;
+      const fresh = isFresh(timeMs, nowMs, params.weightMaxAgeDays * MS_PER_DAY);
       weight = { valueKg: conv.kg, time: w.time, timeMs, fresh };
       if (!fresh) weightMissing = { code: 'weight-stale', since: w.time };
     }
   }
   const dosingWeightKg = weight && weight.fresh ? weight.valueKg : null;
 
-  const infusion = buildInfusion(facts.administrations, weight ? weight.valueKg : null, params, now);
+  const activeOrder = findActiveOrder(facts.orders, context.draftOrderIds);
+  const infusion = buildInfusion(facts.administrations, weight ? weight.valueKg : null, params, now, {
+    orders: facts.orders,
+    activeOrder,
+  });
   notes.push(...infusion.notes);
   if (weight && !weight.fresh && chartedPerPatientRates(facts)) {
     notes.push(
@@ -161,7 +186,8 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
 
   const pain = normalisePain(facts.painScores, params, now);
   notes.push(...pain.notes);
-  const sustained = findSustained(pain.readings, infusion.startedMs, params, now);
+  // "This infusion" for the sustained run and the phase is the current (or last) course.
+  const sustained = findSustained(pain.readings, infusion.courseStartMs, params, now);
 
   const vitals = judgeVitals(facts.vitals, params, now);
   notes.push(...vitals.notes);
@@ -169,27 +195,57 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
   let pregnancy: Context['pregnancy'] = null;
   if (facts.pregnancyTest) {
     const t = facts.pregnancyTest;
-    const classified = classifyPregnancyTest(t, params);
-    if (classified.note) notes.push(classified.note);
     const timeMs = toMs(t.time);
-    pregnancy = {
-      result: classified.result,
-      time: t.time,
-      timeMs,
-      fresh: timeMs !== null && nowMs - timeMs <= params.pregnancyTestMaxAgeDays * MS_PER_DAY,
-    };
+    if (timeMs !== null && timeMs > nowMs) {
+      notes.push(`Pregnancy test ${t.id} is dated after the evaluation time (${t.time}): ignored.`);
+    } else {
+      const classified = classifyPregnancyTest(t, params);
+      if (classified.note) notes.push(classified.note);
+      pregnancy = {
+        result: classified.result,
+        time: t.time,
+        timeMs,
+        fresh: timeMs !== null && isFresh(timeMs, nowMs, params.pregnancyTestMaxAgeDays * MS_PER_DAY),
+      };
+    }
   }
+  // Only a patient recorded as male skips the pregnancy test; unknown, other or no gender needs it.
   const gender = facts.patient.gender;
-  const pregnancyTestRequired = gender === 'female';
+  const pregnancyTestRequired = gender !== 'male';
   if (gender !== 'female' && gender !== 'male') {
     notes.push(
-      `Patient gender is ${gender === null ? 'not recorded' : `"${gender}"`}: the pregnancy-test prerequisite (female patients) was not applied; please review.`,
+      `Patient gender is ${gender === null ? 'not recorded' : `"${gender}"`}: a negative pregnancy test is required unless the patient cannot be pregnant; please confirm and record it.`,
     );
+  }
+
+  let ekg: Context['ekg'] = null;
+  if (facts.ekg) {
+    const timeMs = toMs(facts.ekg.time);
+    if (timeMs !== null && timeMs > nowMs) {
+      notes.push(`EKG ${facts.ekg.id} is dated after the evaluation time (${facts.ekg.time}): ignored.`);
+    } else {
+      ekg = {
+        time: facts.ekg.time,
+        timeMs,
+        fresh: timeMs !== null && isFresh(timeMs, nowMs, params.ekgMaxAgeDays * MS_PER_DAY),
+      };
+    }
   }
   if (facts.patient.ageYears === null) notes.push('Age is unknown: the minimum age could not be checked.');
 
   const effects = effectsDuringInfusion(facts.adverseEffects, infusion, params, now);
   notes.push(...effects.notes);
+  const limiting = effects.limitingEffect;
+  if (limiting && infusion.courseStartMs !== null && limiting.timeMs < infusion.courseStartMs) {
+    notes.push(
+      `The max tolerated rate of ${effects.maxToleratedRate} mg/kg/h comes from a psychotomimetic effect during an earlier ketamine course (${limiting.fact.time ?? isoAt(limiting.timeMs)}); for safety it still applies to every course within the last ${params.lookbackDays} d.`,
+    );
+  }
+  if (infusion.courses > 1 && infusion.courseStartedAt !== null) {
+    notes.push(
+      `Nothing was running for more than ${params.gapToleranceMinutes} min before ${infusion.courseStartedAt}: the course since then is judged on its own (sustained relief and taper phase), not the earlier one.`,
+    );
+  }
 
   const contraindications = findContraindications(
     facts,
@@ -213,9 +269,10 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     vitals,
     pregnancy,
     pregnancyTestRequired,
+    ekg,
     effects,
     contraindications,
-    activeOrder: findActiveOrder(facts.orders, context.draftOrderIds),
+    activeOrder,
   };
 }
 
@@ -239,6 +296,10 @@ function findActiveOrder(orders: readonly OrderFact[], draftIds: readonly string
   }
   return best;
 }
+
+/** An age (now − time) within the limit; a time after now is never fresh. */
+const isFresh = (timeMs: number, nowMs: number, maxAgeMs: number): boolean =>
+  timeMs <= nowMs && nowMs - timeMs <= maxAgeMs;
 
 const pushOnce = (list: string[], note: string): void => {
   if (!list.includes(note)) list.push(note);
@@ -270,15 +331,16 @@ function showsCandidateCard(c: Context, context: DecisionContext): boolean {
 
 /** Every prerequisite of a start that is missing or stale (S2). */
 function startMissing(c: Context): MissingItem[] {
-  const { params, nowMs, facts } = c;
   const missing: MissingItem[] = [];
   if (c.weightMissing) missing.push(c.weightMissing);
-  if (facts.ekg === null) {
-    missing.push({ code: 'ekg-missing' });
-  } else {
-    const t = toMs(facts.ekg.time);
-    if (t === null || nowMs - t > params.ekgMaxAgeDays * MS_PER_DAY)
-      missing.push({ code: 'ekg-stale', since: facts.ekg.time });
+  if (c.ekg === null) {
+    missing.push(
+      c.facts.ekg
+        ? { code: 'ekg-missing', detail: `EKG ${c.facts.ekg.id} is dated after the evaluation time` }
+        : { code: 'ekg-missing' },
+    );
+  } else if (!c.ekg.fresh) {
+    missing.push({ code: 'ekg-stale', since: c.ekg.time });
   }
   if (c.pregnancyTestRequired) {
     if (c.pregnancy === null || c.pregnancy.result === null) {
@@ -286,6 +348,8 @@ function startMissing(c: Context): MissingItem[] {
       if (c.pregnancy) {
         item.since = c.pregnancy.time;
         item.detail = 'the latest pregnancy test has no readable result';
+      } else if (c.facts.pregnancyTest) {
+        item.detail = `pregnancy test ${c.facts.pregnancyTest.id} is dated after the evaluation time`;
       }
       missing.push(item);
     } else if (c.pregnancy.result === 'negative' && !c.pregnancy.fresh) {
@@ -305,11 +369,14 @@ function freshBaselinePain(c: Context): TimedPain | null {
   return hoursBetween(latest.timeMs, c.nowMs) <= c.params.painMaxAgeHours ? latest : null;
 }
 
-function startConcentration(c: Context, context: DecisionContext): number | null {
-  const draft = c.facts.orders.find(
-    (o) => context.draftOrderIds.includes(o.id) && o.medication.concentrationMgPerMl !== null,
-  );
-  return draft?.medication.concentrationMgPerMl ?? c.activeOrder?.medication.concentrationMgPerMl ?? null;
+/** A start's pump rate: the hook's draft order's own strength, then the active order, then the default. */
+function startConcentration(c: Context, context: DecisionContext): ConcentrationLookup {
+  const drafts = c.facts.orders.filter((o) => context.draftOrderIds.includes(o.id));
+  for (const draft of drafts) {
+    const found = concentrationOf(draft, [], null);
+    if (found.value !== null) return { value: found.value, from: 'order' };
+  }
+  return concentrationOf(null, c.facts.orders, c.activeOrder);
 }
 
 function notStarted(c: Context, context: DecisionContext): Recommendation {
@@ -337,6 +404,7 @@ function notStarted(c: Context, context: DecisionContext): Recommendation {
       missing,
     });
   }
+  const startStrength = startConcentration(c, context);
   const arithmetic =
     rule.action === 'start'
       ? rateArithmetic(
@@ -345,7 +413,8 @@ function notStarted(c: Context, context: DecisionContext): Recommendation {
             toRate: params.startRate,
             step: null,
             weightKg: c.dosingWeightKg,
-            concentrationMgPerMl: startConcentration(c, context),
+            concentrationMgPerMl: startStrength.value,
+            concentrationFrom: startStrength.from,
           },
           params,
         )
@@ -400,7 +469,8 @@ function running(c: Context): Recommendation {
           toRate,
           step: stop ? -params.escalationStep : toRate - current,
           weightKg: c.dosingWeightKg,
-          concentrationMgPerMl: concentration,
+          concentrationMgPerMl: concentration.value,
+          concentrationFrom: concentration.from,
           becameStop: stop,
         },
         params,
@@ -427,7 +497,7 @@ function running(c: Context): Recommendation {
   // Hard maximum: a running rate above hardMaxRate is never held (T7, as a decrease).
   if (current !== null && rateAbove(current, params.hardMaxRate, params)) {
     c.notes.push(`The running rate is above the hard maximum of ${params.hardMaxRate} mg/kg/h.`);
-    return decrease('T7', 'critical');
+    return decrease('T7', 'critical', { maxRateReason: 'above-hard-max', adverseEffect: null });
   }
 
   const holdArithmetic = (): RateArithmetic | null =>
@@ -439,7 +509,8 @@ function running(c: Context): Recommendation {
             toRate: current,
             step: 0,
             weightKg: c.dosingWeightKg,
-            concentrationMgPerMl: concentration,
+            concentrationMgPerMl: concentration.value,
+            concentrationFrom: concentration.from,
           },
           params,
         );
@@ -521,7 +592,8 @@ function running(c: Context): Recommendation {
             toRate: 0,
             step: -params.taperStep,
             weightKg: c.dosingWeightKg,
-            concentrationMgPerMl: concentration,
+            concentrationMgPerMl: concentration.value,
+            concentrationFrom: concentration.from,
             becameStop: true,
           },
           params,
@@ -542,7 +614,8 @@ function running(c: Context): Recommendation {
           toRate: target,
           step: -params.taperStep,
           weightKg: c.dosingWeightKg,
-          concentrationMgPerMl: concentration,
+          concentrationMgPerMl: concentration.value,
+          concentrationFrom: concentration.from,
         },
         params,
       ),
@@ -559,7 +632,15 @@ function running(c: Context): Recommendation {
   // T7: the step would pass the hard maximum or the max tolerated rate.
   if (rateAbove(next, params.hardMaxRate, params) || (maxTol !== null && rateAbove(next, maxTol, params))) {
     return hold('T7', 'warning', {
+      maxRateReason: 'max-rate',
       adverseEffect: c.effects.limitingEffect ? effectView(c.effects.limitingEffect) : null,
+    });
+  }
+  // T7: an effect was charted while the rate could not be read: the max tolerated rate is unknown.
+  if (c.effects.toleranceUnknown !== null) {
+    return hold('T7', 'warning', {
+      maxRateReason: 'tolerance-unknown',
+      adverseEffect: effectView(c.effects.toleranceUnknown),
     });
   }
   // T8: increase; attending review past the soft maximum.
@@ -579,7 +660,8 @@ function running(c: Context): Recommendation {
         toRate: next,
         step: params.escalationStep,
         weightKg: c.dosingWeightKg,
-        concentrationMgPerMl: concentration,
+        concentrationMgPerMl: concentration.value,
+        concentrationFrom: concentration.from,
       },
       params,
     ),
@@ -591,8 +673,11 @@ function currentUnreadable(c: Context): MissingItem[] {
   return u ? [u] : [];
 }
 
-function runningConcentration(c: Context): number | null {
-  return c.infusion.current?.concentrationMgPerMl ?? c.activeOrder?.medication.concentrationMgPerMl ?? null;
+/** The running bag's strength: the same lookup that read the charted rate (its Medication, its order, the active order). */
+function runningConcentration(c: Context): ConcentrationLookup {
+  const current = c.infusion.current;
+  if (current) return { value: current.concentrationMgPerMl, from: current.concentrationFrom };
+  return concentrationOf(null, c.facts.orders, c.activeOrder);
 }
 
 function effectView(e: TimedEffect): Recommendation['adverseEffect'] {
@@ -630,21 +715,17 @@ function build(c: Context, o: Outcome): Recommendation {
     lastChangeAt: runningNow ? infusion.lastChangeAt : null,
     aboveSoftMax: o.aboveSoftMax ?? false,
     maxToleratedRate: o.phase === 'not-started' ? null : c.effects.maxToleratedRate,
+    maxToleratedRateUnknown: o.phase !== 'not-started' && c.effects.toleranceUnknown !== null,
+    ...(o.maxRateReason ? { maxRateReason: o.maxRateReason } : {}),
+    currentRateReading: runningNow ? (infusion.current?.reading ?? null) : null,
+    activeOrderConcentrationMgPerMl: concentrationOf(null, [], c.activeOrder).value,
     arithmetic: o.arithmetic ?? null,
     missing: o.missing ?? [],
     contraindications: c.contraindications,
     cautions: facts.cautions.map((x) => ({ category: x.category, display: x.display })),
     prerequisites: {
       weight: c.weight ? { valueKg: c.weight.valueKg, time: c.weight.time, fresh: c.weight.fresh } : null,
-      ekg: facts.ekg
-        ? {
-            time: facts.ekg.time,
-            fresh: (() => {
-              const t = toMs(facts.ekg.time);
-              return t !== null && c.nowMs - t <= params.ekgMaxAgeDays * MS_PER_DAY;
-            })(),
-          }
-        : null,
+      ekg: c.ekg ? { time: c.ekg.time, fresh: c.ekg.fresh } : null,
       pregnancyTest:
         c.pregnancy && c.pregnancy.result !== null && c.pregnancy.time !== null
           ? { result: c.pregnancy.result, time: c.pregnancy.time, fresh: c.pregnancy.fresh }
@@ -660,6 +741,7 @@ function build(c: Context, o: Outcome): Recommendation {
       targetReachedAt: c.sustained.reachedAt,
       rateAtTarget,
       endedAt: infusion.endedAt,
+      courseStartedAt: infusion.courseStartedAt,
     },
     recentPain: recentPain(c.pain, params, c.now),
     sustained: o.phase === 'not-started' && !infusion.started ? null : c.sustained.run,
@@ -672,13 +754,13 @@ function build(c: Context, o: Outcome): Recommendation {
   };
 }
 
-/** Baseline pain: before a start, the latest score within painMaxAgeHours; once started, the latest score at or before the start. */
+/** Baseline pain: before a start, the latest score within painMaxAgeHours; once started, the latest score at or before the course's start. */
 function baselineFor(c: Context, phase: Phase): PainReading | null {
-  if (phase === 'not-started' || c.infusion.startedMs === null) {
+  if (phase === 'not-started' || c.infusion.courseStartMs === null) {
     const fresh = freshBaselinePain(c);
     return fresh ? toReading(fresh) : null;
   }
-  const startMs = c.infusion.startedMs;
+  const startMs = c.infusion.courseStartMs;
   const before = c.pain.filter((p) => p.timeMs <= startMs);
   const last = before[before.length - 1];
   return last ? toReading(last) : null;

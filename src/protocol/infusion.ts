@@ -2,13 +2,17 @@
  * Infusion segments (PROTOCOL.md §2): ketamine MedicationAdministrations → a timeline of rates.
  * Only `in-progress` and `completed` administrations count; each is a rate from its start to its end
  * (open when none; a later administration's start closes an earlier one); adjacent segments with the
- * same rate are one segment; a rate of 0 is not running. Unreadable rates are reported, never guessed.
+ * same rate are one segment (also across a gap of at most gapToleranceMinutes: a bag change is not a
+ * rate change); a rate of 0 is not running. Unreadable rates are reported, never guessed.
+ *
+ * A course is the run of segments since the last time nothing was running (for longer than
+ * gapToleranceMinutes): the phase and the sustained run are judged within the current course.
  */
 import type { ProtocolParameters } from '../config/parameters';
-import type { AdministrationFact } from './facts';
-import type { MissingItem, Segment } from './recommendation';
-import { convertRate, roundRate, sameRate } from './rates';
-import { MS_PER_DAY, isoAt, toMs } from './units';
+import type { AdministrationFact, OrderFact } from './facts';
+import type { ConcentrationOrigin, MissingItem, RateReading, Segment } from './recommendation';
+import { concentrationOf, convertRate, roundRate, sameRate, toRateReading } from './rates';
+import { MS_PER_DAY, MS_PER_MINUTE, isoAt, toMs } from './units';
 
 /** Statuses whose rate counts as running (FHIR MedicationAdministration.status). */
 export const RUNNING_STATUSES: readonly string[] = ['in-progress', 'completed'];
@@ -24,8 +28,21 @@ export interface TimelineSegment {
   end: string | null;
   administrationIds: string[];
   unreadable: MissingItem | null;
-  /** Concentration (mg/mL) of the administration's Medication, when charted. */
+  /**
+   * Concentration (mg/mL) found by the one lookup (the administration's Medication strength, the
+   * order it references, the active order); null when none is charted (defaultConcentration applies).
+   */
   concentrationMgPerMl: number | null;
+  /** Where that concentration came from; null when none is charted. */
+  concentrationFrom: Exclude<ConcentrationOrigin, 'default'> | null;
+  /** How the (latest) charted rate of this segment was read; null when unreadable. */
+  reading: RateReading | null;
+}
+
+/** Orders that the concentration lookup reads (an administration's `request`, the active order). */
+export interface OrderContext {
+  orders: readonly OrderFact[];
+  activeOrder: OrderFact | null;
 }
 
 export interface InfusionState {
@@ -45,6 +62,14 @@ export interface InfusionState {
   /** Start of the first segment (rate > 0 or unreadable) in the window. */
   startedAt: string | null;
   startedMs: number | null;
+  /**
+   * Start of the current course (or of the last one when nothing runs): the first running segment
+   * after the last stretch of more than gapToleranceMinutes with nothing running.
+   */
+  courseStartedAt: string | null;
+  courseStartMs: number | null;
+  /** How many courses the window holds (a gap of nothing running separates two). */
+  courses: number;
   /** End of the last segment when nothing runs now. */
   endedAt: string | null;
   highestRate: number | null;
@@ -70,9 +95,11 @@ export function buildInfusion(
   weightKg: number | null,
   params: ProtocolParameters,
   now: Date,
+  orderContext: OrderContext = { orders: [], activeOrder: null },
 ): InfusionState {
   const nowMs = now.getTime();
   const windowStartMs = nowMs - params.lookbackDays * MS_PER_DAY;
+  const gapMs = params.gapToleranceMinutes * MS_PER_MINUTE;
   const notes: string[] = [];
 
   // 1. Statuses and times.
@@ -115,24 +142,36 @@ export function buildInfusion(
     }
     // 3. Lookback window: the segment must reach into [now − lookbackDays, now].
     if (endMs !== null && endMs < windowStartMs) return;
-    raw.push(toTimelineSegment(p.admin, p.startMs, endMs, weightKg, params));
+    raw.push(toTimelineSegment(p.admin, p.startMs, endMs, weightKg, params, orderContext));
   });
 
-  // 4. Merge adjacent segments with the same readable rate.
+  // 4. Merge adjacent segments with the same readable rate: touching, or a new bag started within
+  //    gapToleranceMinutes of the previous one's end (a bag change is not a rate change).
   const timeline: TimelineSegment[] = [];
   for (const seg of raw) {
     const prev = timeline[timeline.length - 1];
+    const hole = prev && prev.endMs !== null ? seg.startMs - prev.endMs : null;
     if (
       prev &&
       prev.rate !== null &&
       seg.rate !== null &&
-      prev.endMs === seg.startMs &&
+      hole !== null &&
+      hole >= 0 &&
+      hole <= gapMs &&
       sameRate(prev.rate, seg.rate, params)
     ) {
+      if (hole > 0 && prev.rate > 0) {
+        notes.push(
+          `Ketamine administration ${seg.administrationIds.join(', ')} restarted the same rate ${Math.round(hole / MS_PER_MINUTE)} min after the previous one ended: read as a bag change, not a rate change.`,
+        );
+      }
       prev.endMs = seg.endMs;
       prev.end = seg.end;
       prev.administrationIds.push(...seg.administrationIds);
-      if (seg.concentrationMgPerMl !== null) prev.concentrationMgPerMl = seg.concentrationMgPerMl;
+      // The latest administration's bag and charted rate describe the segment from now on.
+      prev.concentrationMgPerMl = seg.concentrationMgPerMl;
+      prev.concentrationFrom = seg.concentrationFrom;
+      prev.reading = seg.reading;
       continue;
     }
     timeline.push({ ...seg, administrationIds: [...seg.administrationIds] });
@@ -146,6 +185,19 @@ export function buildInfusion(
   const first = running[0] ?? null;
   const last = running[running.length - 1] ?? null;
   const unreadable = timeline.flatMap((s) => (s.unreadable ? [s.unreadable] : []));
+
+  // 6. Courses: a stretch of more than gapToleranceMinutes with nothing running (no segment, or rate 0)
+  //    ends a course; the next running segment starts a new one.
+  let course: TimelineSegment | null = first;
+  let courses = first ? 1 : 0;
+  for (let i = 1; i < running.length; i++) {
+    const prev = running[i - 1];
+    const seg = running[i];
+    if (prev && seg && prev.endMs !== null && seg.startMs - prev.endMs > gapMs) {
+      course = seg;
+      courses += 1;
+    }
+  }
 
   return {
     timeline,
@@ -162,6 +214,9 @@ export function buildInfusion(
     started: running.length > 0,
     startedAt: first ? first.start : null,
     startedMs: first ? first.startMs : null,
+    courseStartedAt: course ? course.start : null,
+    courseStartMs: course ? course.startMs : null,
+    courses,
     endedAt: current === null && last ? last.end : null,
     highestRate: readable.length > 0 ? Math.max(...readable.map((s) => s.rate)) : null,
     unreadable,
@@ -175,14 +230,18 @@ function toTimelineSegment(
   endMs: number | null,
   weightKg: number | null,
   params: ProtocolParameters,
+  orderContext: OrderContext,
 ): TimelineSegment {
+  const concentration = concentrationOf(admin, orderContext.orders, orderContext.activeOrder);
   const base = {
     startMs,
     endMs,
     start: admin.start ?? isoAt(startMs),
     end: endMs === null ? null : endMs === toMs(admin.end) && admin.end !== null ? admin.end : isoAt(endMs),
     administrationIds: [admin.id],
-    concentrationMgPerMl: admin.medication.concentrationMgPerMl,
+    concentrationMgPerMl: concentration.value,
+    concentrationFrom: concentration.from,
+    reading: null,
   };
   if (admin.rate === null) {
     return {
@@ -191,12 +250,14 @@ function toTimelineSegment(
       unreadable: { code: 'rate-unreadable', since: base.start, detail: `administration ${admin.id}: no rate charted` },
     };
   }
-  const conversion = convertRate(
-    admin.rate,
-    { weightKg, concentrationMgPerMl: admin.medication.concentrationMgPerMl },
-    params,
-  );
-  if (conversion.ok) return { ...base, rate: roundRate(conversion.mgPerKgPerHour, params), unreadable: null };
+  const conversion = convertRate(admin.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
+  if (conversion.ok)
+    return {
+      ...base,
+      rate: roundRate(conversion.mgPerKgPerHour, params),
+      unreadable: null,
+      reading: toRateReading(conversion, concentration.from, params),
+    };
   const detail =
     conversion.error === 'unknown-unit'
       ? `administration ${admin.id}: unknown rate unit "${conversion.unit}" (${conversion.charted})`

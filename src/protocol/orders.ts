@@ -6,9 +6,18 @@
  */
 import type { ProtocolParameters } from '../config/parameters';
 import type { ChartedRate } from './facts';
-import type { Indicator, OrderCheck, OrderRuleId, Recommendation } from './recommendation';
+import type { Indicator, OrderCheck, OrderRuleId, RateReading, Recommendation } from './recommendation';
 import type { Hook } from './decide';
-import { convertRate, describeChartedRate, rateAbove, rateArithmetic, roundRate, sameRate } from './rates';
+import {
+  convertRate,
+  describeChartedRate,
+  rateAbove,
+  rateArithmetic,
+  roundRate,
+  sameRate,
+  toRateReading,
+  type ConcentrationLookup,
+} from './rates';
 
 export interface DraftOrder {
   id: string;
@@ -29,14 +38,24 @@ export function checkDraftOrder(
   if (rec.weightKg === null && weightKg !== null && draft.rate)
     notes.push('The draft rate was read with a weight older than the dosing-weight window.');
 
+  // The same concentration lookup as for charted administrations: the draft's own strength, then the
+  // active order's, then defaultConcentration (said on the card).
+  const concentration = draftConcentration(draft, rec);
   let draftRate: number | null = null;
+  let draftReading: RateReading | null = null;
   let unreadable: string | null = null;
   if (draft.rate === null) {
     unreadable = 'the draft has no rate (dosageInstruction.doseAndRate.rateQuantity or rateRatio)';
   } else {
-    const conv = convertRate(draft.rate, { weightKg, concentrationMgPerMl: draft.concentrationMgPerMl }, params);
-    if (conv.ok) draftRate = roundRate(conv.mgPerKgPerHour, params);
-    else if (conv.error === 'unknown-unit') unreadable = `unknown rate unit "${conv.unit}" (${conv.charted})`;
+    const conv = convertRate(draft.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
+    if (conv.ok) {
+      draftRate = roundRate(conv.mgPerKgPerHour, params);
+      draftReading = toRateReading(conv, concentration.from, params);
+      if (draftReading.concentrationFrom === 'active-order')
+        notes.push(
+          `The draft gives no strength: its mL/h rate was read with the active order's ${concentration.value} mg/mL.`,
+        );
+    } else if (conv.error === 'unknown-unit') unreadable = `unknown rate unit "${conv.unit}" (${conv.charted})`;
     else if (conv.error === 'no-weight') unreadable = `${conv.charted} needs a dosing weight`;
     else unreadable = `${conv.charted} is not a valid rate`;
   }
@@ -46,12 +65,15 @@ export function checkDraftOrder(
     indicator: Indicator | null,
     suggestedRate: number | null,
     suggestion: OrderCheck['suggestion'],
+    reason?: OrderCheck['reason'],
   ): OrderCheck => ({
     ruleId,
     indicator,
     draftId: draft.id,
     draftRate,
     draftCharted,
+    draftReading,
+    ...(reason ? { reason } : {}),
     suggestedRate,
     suggestion,
     arithmetic:
@@ -63,7 +85,8 @@ export function checkDraftOrder(
               toRate: suggestedRate,
               step: null,
               weightKg: rec.weightKg,
-              concentrationMgPerMl: draft.concentrationMgPerMl,
+              concentrationMgPerMl: concentration.value,
+              concentrationFrom: concentration.from,
             },
             params,
           ),
@@ -80,7 +103,7 @@ export function checkDraftOrder(
   // O0: no readable rate.
   if (draftRate === null) {
     notes.push(`The draft rate could not be read: ${unreadable ?? 'unreadable'}.`);
-    return result('O0', 'warning', null, null);
+    return result('O0', 'warning', null, null, 'draft-rate-unreadable');
   }
   const newStart = rec.phase === 'not-started' || rec.phase === 'stopped';
   const current = rec.currentRate;
@@ -106,11 +129,13 @@ export function checkDraftOrder(
       return result('O4', 'warning', roundRate(params.startRate, params), 'set-rate');
     return result(null, null, null, null);
   }
+  const escalated = hook === 'order-sign' ? 'critical' : 'warning';
+  // O0: the running rate cannot be read, so whether the draft is an increase (and by how much) is
+  // unknown: never silently accepted; no rate is suggested.
   if (current === null) {
     notes.push('The running rate could not be read: the draft could not be compared with it.');
-    return result(null, null, null, null);
+    return result('O0', escalated, null, null, 'current-rate-unreadable');
   }
-  const escalated = hook === 'order-sign' ? 'critical' : 'warning';
   // O5: above the current rate when the protocol does not suggest an increase.
   if (rateAbove(draftRate, current, params) && rec.action !== 'increase') {
     const target = setTo(recommendedOrCurrent);
@@ -123,4 +148,13 @@ export function checkDraftOrder(
   }
   // A decrease, the current rate, or a step within the protocol: no card.
   return result(null, null, null, null);
+}
+
+/** The draft's own strength, then the active order's (from the recommendation); null: defaultConcentration. */
+function draftConcentration(draft: DraftOrder, rec: Recommendation): ConcentrationLookup {
+  const usable = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+  if (usable(draft.concentrationMgPerMl)) return { value: draft.concentrationMgPerMl, from: 'medication' };
+  if (usable(rec.activeOrderConcentrationMgPerMl))
+    return { value: rec.activeOrderConcentrationMgPerMl, from: 'active-order' };
+  return { value: null, from: null };
 }

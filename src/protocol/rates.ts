@@ -4,8 +4,8 @@
  * Units are read from an explicit table: an unknown unit is an error the card states, never a guess.
  */
 import type { ProtocolParameters } from '../config/parameters';
-import type { ChartedRate } from './facts';
-import type { RateArithmetic } from './recommendation';
+import type { ChartedRate, MedicationFact, OrderFact } from './facts';
+import type { ConcentrationOrigin, RateArithmetic, RateReading } from './recommendation';
 import { GRAMS_PER_KG, KG_PER_POUND_AV, MS_PER_HOUR, MS_PER_MINUTE, roundTo } from './units';
 
 /** What a rate unit measures: an amount (mg or mL), optionally per kg, per hour or per minute. */
@@ -23,6 +23,8 @@ export type RateConversion =
       /** Unrounded mg/kg/h. */
       mgPerKgPerHour: number;
       basis: RateBasis;
+      /** The charted amount per hour in the basis unit (mg/kg/h, mg/h or mL/h). */
+      amountPerHour: number;
       /** The concentration used for an mL/h rate (null otherwise). */
       concentrationMgPerMl: number | null;
       concentrationSource: 'charted' | 'default' | null;
@@ -52,7 +54,7 @@ const TIME_UNITS: Readonly<Record<string, { perKg: boolean; per: 'h' | 'min' }>>
   'kg.h': { perKg: true, per: 'h' },
   'h.kg': { perKg: true, per: 'h' },
   'kg.hr': { perKg: true, per: 'h' },
-  'kg/h': { perKg: true, per: 'h' },
+  // Not "kg/h": mg over kg/h is mg·h/kg, not a rate per kg; reading it as mg/kg/h would be a guess.
   'kg.min': { perKg: true, per: 'min' },
 };
 
@@ -155,6 +157,7 @@ export function convertRate(
     return {
       ok: true,
       mgPerKgPerHour: perHour,
+      amountPerHour: perHour,
       basis: 'mg/kg/h',
       concentrationMgPerMl: null,
       concentrationSource: null,
@@ -168,6 +171,7 @@ export function convertRate(
     return {
       ok: true,
       mgPerKgPerHour: 0,
+      amountPerHour: 0,
       basis,
       concentrationMgPerMl: null,
       concentrationSource: null,
@@ -180,6 +184,7 @@ export function convertRate(
     return {
       ok: true,
       mgPerKgPerHour: perHour / context.weightKg,
+      amountPerHour: perHour,
       basis: 'mg/h',
       concentrationMgPerMl: null,
       concentrationSource: null,
@@ -191,6 +196,7 @@ export function convertRate(
   return {
     ok: true,
     mgPerKgPerHour: (perHour * concentration.value) / context.weightKg,
+    amountPerHour: perHour,
     basis: 'mL/h',
     concentrationMgPerMl: concentration.value,
     concentrationSource: concentration.source,
@@ -199,12 +205,66 @@ export function convertRate(
   };
 }
 
+/** A strength that can be used: finite and above 0. */
+const usableStrength = (value: number | null | undefined): value is number =>
+  value !== null && value !== undefined && Number.isFinite(value) && value > 0;
+
+/** The charted concentration found for an administration or order, and where it came from (null: none charted). */
+export interface ConcentrationLookup {
+  value: number | null;
+  from: Exclude<ConcentrationOrigin, 'default'> | null;
+}
+
+/**
+ * The one concentration lookup, for reading charted mL/h rates and for computing pump rates alike:
+ * the administration's (or draft's) own Medication strength, then the order it references
+ * (`requestId` → `orders`), then the active ketamine order. Null when none is charted: the caller
+ * then uses defaultConcentration (pickConcentration), and says so.
+ */
+export function concentrationOf(
+  item: { medication: MedicationFact; requestId?: string | null } | null,
+  orders: readonly OrderFact[],
+  activeOrder: OrderFact | null,
+): ConcentrationLookup {
+  if (item && usableStrength(item.medication.concentrationMgPerMl))
+    return { value: item.medication.concentrationMgPerMl, from: 'medication' };
+  const requestId = item?.requestId ?? null;
+  const referenced = requestId === null ? undefined : orders.find((o) => o.id === requestId);
+  if (referenced && usableStrength(referenced.medication.concentrationMgPerMl))
+    return { value: referenced.medication.concentrationMgPerMl, from: 'order' };
+  if (activeOrder && usableStrength(activeOrder.medication.concentrationMgPerMl))
+    return { value: activeOrder.medication.concentrationMgPerMl, from: 'active-order' };
+  return { value: null, from: null };
+}
+
+/** A successful conversion as a RateReading for cards (the concentration origin from the lookup). */
+export function toRateReading(
+  conversion: Extract<RateConversion, { ok: true }>,
+  from: ConcentrationLookup['from'],
+  params: ProtocolParameters,
+): RateReading {
+  const usesConcentration = conversion.concentrationMgPerMl !== null;
+  return {
+    charted: conversion.charted,
+    basis: conversion.basis,
+    amountPerHour: conversion.amountPerHour,
+    concentrationMgPerMl: conversion.concentrationMgPerMl,
+    concentrationFrom: usesConcentration
+      ? conversion.concentrationSource === 'default'
+        ? 'default'
+        : (from ?? 'default')
+      : null,
+    weightKg: conversion.weightKg,
+    rate: roundRate(conversion.mgPerKgPerHour, params),
+  };
+}
+
 /** The charted strength when there is a usable one, else the defaultConcentration parameter. */
 export function pickConcentration(
   charted: number | null,
   params: ProtocolParameters,
 ): { value: number; source: 'charted' | 'default' } {
-  if (charted !== null && Number.isFinite(charted) && charted > 0) return { value: charted, source: 'charted' };
+  if (usableStrength(charted)) return { value: charted, source: 'charted' };
   return { value: params.defaultConcentration, source: 'default' };
 }
 
@@ -262,6 +322,8 @@ export function rateArithmetic(
     step: number | null;
     weightKg: number | null;
     concentrationMgPerMl: number | null;
+    /** Where a charted concentration came from (from the lookup); 'default' is set when none was. */
+    concentrationFrom?: ConcentrationLookup['from'];
     becameStop?: boolean;
   },
   params: ProtocolParameters,
@@ -279,6 +341,8 @@ export function rateArithmetic(
     mlPerHour:
       weightKg === null ? null : mlPerHourAt(roundRate(input.toRate, params), weightKg, concentration.value, params),
   };
+  if (weightKg !== null && input.concentrationFrom !== undefined)
+    result.concentrationFrom = concentration.source === 'default' ? 'default' : (input.concentrationFrom ?? 'default');
   if (input.becameStop !== undefined) result.becameStop = input.becameStop;
   return result;
 }

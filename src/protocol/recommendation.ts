@@ -98,6 +98,12 @@ export interface InfusionSummary {
   rateAtTarget: number | null;
   /** End of the last segment when nothing is running. */
   endedAt: string | null;
+  /**
+   * Start of the current (or, when nothing runs, the last) course: the segments since the last time
+   * nothing was running (for longer than gapToleranceMinutes). The sustained run and the phase are
+   * judged within it. Additive.
+   */
+  courseStartedAt?: string | null;
 }
 
 export interface SustainedRun {
@@ -115,6 +121,29 @@ export interface SustainedRun {
   taperMayStartAt?: string | null;
 }
 
+/**
+ * Where the concentration (mg/mL) used for an mL/h rate came from (additive): the administration's
+ * Medication strength, the order the administration references, the active ketamine order, or the
+ * defaultConcentration parameter.
+ */
+export type ConcentrationOrigin = 'medication' | 'order' | 'active-order' | 'default';
+
+/** How a charted rate was read as mg/kg/h, so a card can show it ("7 mL/h × 0.5 mg/mL ÷ 70 kg = 0.05 mg/kg/h"). Additive. */
+export interface RateReading {
+  /** As charted, e.g. "7 mL/h", "42 mg / 2 h". */
+  charted: string;
+  basis: 'mg/kg/h' | 'mg/h' | 'mL/h';
+  /** The charted amount per hour in the basis unit (mg/kg/h, mg/h or mL/h), unrounded. */
+  amountPerHour: number;
+  /** The concentration used (mL/h only). */
+  concentrationMgPerMl: number | null;
+  concentrationFrom: ConcentrationOrigin | null;
+  /** The weight used (mg/h and mL/h only). */
+  weightKg: number | null;
+  /** The result in mg/kg/h, rounded. */
+  rate: number;
+}
+
 /** The arithmetic behind a rate suggestion, so a clinician can check it. */
 export interface RateArithmetic {
   fromRate: number;
@@ -127,6 +156,8 @@ export interface RateArithmetic {
   /** 'charted' when from the Medication/order, 'default' when the defaultConcentration parameter was used. */
   concentrationSource: 'charted' | 'default' | null;
   mlPerHour: number | null;
+  /** Where the concentration came from (additive; set when mL/h is computed). */
+  concentrationFrom?: ConcentrationOrigin;
   /** A decrease that reached 0 or below becomes a stop. */
   becameStop?: boolean;
 }
@@ -149,6 +180,17 @@ export interface Recommendation {
   /** True when the new rate exceeds softMaxRate (T8 warning: attending review). */
   aboveSoftMax: boolean;
   maxToleratedRate: number | null;
+  /**
+   * True when a psychotomimetic effect was charted while the running rate could not be read: the max
+   * tolerated rate is unknown, so no increase is suggested (T7). Additive.
+   */
+  maxToleratedRateUnknown?: boolean;
+  /** T7 only: why the rule fired ('max-rate' hold, 'tolerance-unknown' hold, 'above-hard-max' decrease). Additive. */
+  maxRateReason?: 'max-rate' | 'tolerance-unknown' | 'above-hard-max';
+  /** How the running rate was read from the chart (mg/h, mL/h…), when it was readable. Additive. */
+  currentRateReading?: RateReading | null;
+  /** The active ketamine order's strength (mg/mL) when charted: reads a draft's mL/h without its own. Additive. */
+  activeOrderConcentrationMgPerMl?: number | null;
   arithmetic: RateArithmetic | null;
   missing: MissingItem[];
   contraindications: Contraindication[];
@@ -189,6 +231,10 @@ export interface OrderCheck {
   draftRate: number | null;
   /** The draft rate as charted, e.g. "21 mg/h". */
   draftCharted: string | null;
+  /** How the draft rate was read (weight, concentration), when readable. Additive. */
+  draftReading?: RateReading | null;
+  /** O0 only: the draft's rate is unreadable, or the running rate is, so the draft cannot be compared. Additive. */
+  reason?: 'draft-rate-unreadable' | 'current-rate-unreadable';
   /** The rate the suggestion sets the draft to (mg/kg/h); null when no rate suggestion. */
   suggestedRate: number | null;
   suggestion: 'delete' | 'set-rate' | null;

@@ -62,6 +62,11 @@ export function judgeVitals(
       notes.push(`${VITAL_LABELS[v.kind]} ${v.id} has no readable time: not judged.`);
       continue;
     }
+    if (timeMs > nowMs) {
+      // A chart shows no future: a value dated after now is a charting error, never judged as recent.
+      notes.push(`${VITAL_LABELS[v.kind]} ${v.id} is dated after the evaluation time (${v.time}): ignored.`);
+      continue;
+    }
     const known = latest.get(v.kind);
     if (!known || timeMs > known.timeMs) latest.set(v.kind, { fact: v, timeMs });
   }
@@ -168,47 +173,102 @@ export function findContraindications(
 export interface TimedEffect {
   fact: AdverseEffectFact;
   timeMs: number;
-  /** The rate running when it was recorded (mg/kg/h), null when unreadable or none. */
+  /**
+   * The rate it is attributed to (mg/kg/h): the rate of the most recent running segment at or before it
+   * (the one running then, or the last one before a pause); null when that rate could not be read.
+   */
   atRate: number | null;
+  /**
+   * 'running': a readable rate was running when it was charted; 'before-pause': it was charted while
+   * nothing ran (paused, rate 0, or between administrations) and the last running rate before it is
+   * used; 'unreadable': the most recent running rate could not be read (the max tolerated rate is unknown).
+   */
+  rateFrom?: 'running' | 'before-pause' | 'unreadable';
+}
+
+export interface EffectsResult {
+  effects: TimedEffect[];
+  maxToleratedRate: number | null;
+  limitingEffect: TimedEffect | null;
+  /** The latest effect whose rate could not be read: the max tolerated rate is unknown (no increase). */
+  toleranceUnknown: TimedEffect | null;
+  notes: string[];
 }
 
 /**
- * Psychotomimetic adverse effects recorded during the infusion (at or after its start, not after now),
- * and the max tolerated rate: after an effect at rate r, r − escalationStep for the rest of the infusion
- * (the lowest such value when there are several; never below 0).
+ * Psychotomimetic adverse effects recorded during the infusion (at or after the start of the first
+ * segment in the lookback window, not after now: every course in the window, for safety), and the max
+ * tolerated rate: after an effect at rate r, r − escalationStep for the rest of the window (the lowest
+ * such value when there are several; never below 0). An effect charted while nothing ran is attributed
+ * to the most recent running rate before it; when that rate is unreadable the limit is unknown.
  */
 export function effectsDuringInfusion(
   effects: readonly AdverseEffectFact[],
   infusion: InfusionState,
   params: ProtocolParameters,
   now: Date,
-): { effects: TimedEffect[]; maxToleratedRate: number | null; limitingEffect: TimedEffect | null; notes: string[] } {
+): EffectsResult {
   const notes: string[] = [];
   const during: TimedEffect[] = [];
-  if (infusion.startedMs === null) return { effects: [], maxToleratedRate: null, limitingEffect: null, notes };
+  const none: EffectsResult = {
+    effects: [],
+    maxToleratedRate: null,
+    limitingEffect: null,
+    toleranceUnknown: null,
+    notes,
+  };
+  if (infusion.startedMs === null) return none;
   const nowMs = now.getTime();
   for (const fact of effects) {
     const timeMs = toMs(fact.time);
+    const label = `${fact.resourceType} ${fact.resourceId} (${fact.display})`;
     if (timeMs === null) {
-      notes.push(
-        `${fact.resourceType} ${fact.resourceId} (${fact.display}) has no time: it could not be placed in this infusion; please review.`,
-      );
+      notes.push(`${label} has no time: it could not be placed in this infusion; please review.`);
       continue;
     }
-    if (timeMs < infusion.startedMs || timeMs > nowMs) continue;
-    const seg = segmentAt(infusion, timeMs);
-    during.push({ fact, timeMs, atRate: seg && seg.rate !== null && seg.rate > 0 ? seg.rate : null });
+    if (timeMs > nowMs) {
+      notes.push(`${label} is dated after the evaluation time (${fact.time ?? ''}): ignored; please review.`);
+      continue;
+    }
+    if (timeMs < infusion.startedMs) continue;
+    during.push(attribute(fact, timeMs, infusion, notes));
   }
   during.sort((a, b) => a.timeMs - b.timeMs);
   let maxToleratedRate: number | null = null;
   let limitingEffect: TimedEffect | null = null;
+  let toleranceUnknown: TimedEffect | null = null;
   for (const e of during) {
-    if (e.atRate === null) continue;
+    if (e.atRate === null) {
+      toleranceUnknown = e;
+      continue;
+    }
     const limit = roundRate(Math.max(0, e.atRate - params.escalationStep), params);
     if (maxToleratedRate === null || limit < maxToleratedRate) {
       maxToleratedRate = limit;
       limitingEffect = e;
     }
   }
-  return { effects: during, maxToleratedRate, limitingEffect, notes };
+  return { effects: during, maxToleratedRate, limitingEffect, toleranceUnknown, notes };
+}
+
+/** The rate an effect is attributed to: the most recent running segment (rate > 0 or unreadable) at or before it. */
+function attribute(fact: AdverseEffectFact, timeMs: number, infusion: InfusionState, notes: string[]): TimedEffect {
+  const covering = segmentAt(infusion, timeMs);
+  const label = `${fact.resourceType} ${fact.resourceId} (${fact.display}, ${fact.time ?? ''})`;
+  if (covering && covering.rate !== null && covering.rate > 0)
+    return { fact, timeMs, atRate: covering.rate, rateFrom: 'running' };
+  let latest: (typeof infusion.timeline)[number] | null = null;
+  for (const s of infusion.timeline) {
+    if (s.startMs <= timeMs && (s.rate === null || s.rate > 0)) latest = s;
+  }
+  if (latest === null || latest.rate === null) {
+    notes.push(
+      `${label} was charted while the ketamine rate could not be read: the max tolerated rate is unknown, so no increase is suggested; please review.`,
+    );
+    return { fact, timeMs, atRate: null, rateFrom: 'unreadable' };
+  }
+  notes.push(
+    `${label} was charted while no ketamine was running: it is attributed to the last running rate before it, ${latest.rate} mg/kg/h (${latest.start}${latest.end ? ` to ${latest.end}` : ''}).`,
+  );
+  return { fact, timeMs, atRate: latest.rate, rateFrom: 'before-pause' };
 }

@@ -76,7 +76,7 @@ describe('times and numbers', () => {
 });
 
 describe('summaries stay under the CDS Hooks limit', () => {
-  it('a summary listing many contraindications is cut to fewer than 140 characters', () => {
+  it('S1 a summary listing many contraindications stays under 140 characters and says how many more there are', () => {
     const rec = recommendation({
       ruleId: 'S1',
       action: 'contraindicated',
@@ -93,6 +93,24 @@ describe('summaries stay under the CDS Hooks limit', () => {
     const card = only(build({ recommendation: rec }));
     expect([...card.summary].length).toBeLessThan(140);
     expect(card.summary).toMatch(/^Protocol advises against starting ketamine: positive pregnancy test, pregnancy/);
-    expect(card.summary.endsWith('…')).toBe(true);
+    // Cut at a whole label, with the count of the rest visible (never a label cut in half with "…").
+    const more = /^Protocol advises against starting ketamine: (.+) and (\d+) more$/.exec(card.summary);
+    expect(more).not.toBeNull();
+    const shown = (more?.[1] ?? '').split(', ');
+    expect(shown.length + Number(more?.[2])).toBe(6);
+    expect(card.summary).not.toContain('…');
+  });
+
+  it('S2 a summary that lists every missing item fits whole when it can', () => {
+    const rec = recommendation({
+      ruleId: 'S2',
+      action: 'needs-data',
+      phase: 'not-started',
+      recommendedRate: null,
+      missing: [{ code: 'weight-missing' }, { code: 'ekg-missing' }, { code: 'pregnancy-test-missing' }],
+    });
+    expect(only(build({ recommendation: rec })).summary).toBe(
+      'Protocol suggests recording a current weight, EKG and pregnancy test before starting ketamine',
+    );
   });
 });

@@ -54,6 +54,7 @@ export const params: ProtocolParameters = Object.freeze({
   doseRounding: 0.1,
   volumeRounding: 0.1,
   rateTolerance: 0.005,
+  gapToleranceMinutes: 15,
 });
 
 /** The evaluation time of every test. */

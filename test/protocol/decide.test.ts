@@ -1,7 +1,20 @@
 import { decide, type DecisionContext } from '../../src/protocol/decide';
 import type { VitalKind } from '../../src/protocol/facts';
 import type { Recommendation } from '../../src/protocol/recommendation';
-import { NOW, d, h, ketamine, m, orderSelect, params, patient, patientView, qty, type Patient } from './builders';
+import {
+  NOW,
+  d,
+  h,
+  ketamine,
+  m,
+  mgkgh,
+  orderSelect,
+  params,
+  patient,
+  patientView,
+  qty,
+  type Patient,
+} from './builders';
 
 const run = (p: Patient, context: DecisionContext = patientView): Recommendation =>
   decide(p.build(), params, NOW, context);
@@ -673,6 +686,17 @@ describe('every field of the recommendation is filled', () => {
       lastChangeAt: h(5),
       aboveSoftMax: false,
       maxToleratedRate: null,
+      maxToleratedRateUnknown: false,
+      currentRateReading: {
+        charted: '0.2 mg/kg/h',
+        basis: 'mg/kg/h',
+        amountPerHour: 0.2,
+        concentrationMgPerMl: null,
+        concentrationFrom: null,
+        weightKg: null,
+        rate: 0.2,
+      },
+      activeOrderConcentrationMgPerMl: null,
       arithmetic: {
         fromRate: 0.2,
         toRate: 0.3,
@@ -681,6 +705,7 @@ describe('every field of the recommendation is filled', () => {
         mgPerHour: 21,
         concentrationMgPerMl: 1,
         concentrationSource: 'default',
+        concentrationFrom: 'default',
         mlPerHour: 21,
       },
       missing: [],
@@ -704,6 +729,7 @@ describe('every field of the recommendation is filled', () => {
         targetReachedAt: null,
         rateAtTarget: null,
         endedAt: null,
+        courseStartedAt: h(10),
       },
       recentPain: [
         { id: 'p1', time: h(7), score: 7 },
@@ -738,5 +764,306 @@ describe('every field of the recommendation is filled', () => {
     const notes = r.notes.join('\n');
     expect(notes).toContain('"Ketamine drip (pharmacy)" was recognised as ketamine by its text only');
     expect(notes).toContain('outside 0–10');
+  });
+});
+
+describe('a psychotomimetic effect charted while nothing was running still sets the max tolerated rate', () => {
+  /** Ran 0.3 until 10 h ago; restarted at 0.2 9 h ago; pain 7 an hour ago. */
+  const pausedThenRestarted = () =>
+    patient()
+      .pains([8, h(21)], [7, h(1)])
+      .admin({ start: h(20), end: h(10), status: 'completed', rate: mgkgh(0.3) })
+      .admin({ start: h(9), rate: mgkgh(0.2) });
+
+  it('T7 a hallucination 9.9 h ago, between 0.3 (ended 10 h ago) and the restart at 0.2: hold at 0.2, no increase to 0.3', () => {
+    const r = run(pausedThenRestarted().effect(h(9.9)));
+    expect(r).toMatchObject({
+      ruleId: 'T7',
+      action: 'hold',
+      currentRate: 0.2,
+      recommendedRate: 0.2,
+      maxToleratedRate: 0.2,
+      adverseEffect: { atRate: 0.3 },
+    });
+    expect(r.notes.join(' ')).toContain('attributed to the last running rate before it, 0.3 mg/kg/h');
+  });
+
+  it('T7 the same when the pause is charted as a rate of 0 (pump paused): the effect counts at the 0.3 that ran before', () => {
+    const r = run(
+      patient()
+        .pains([8, h(21)], [7, h(1)])
+        .admin({ start: h(20), end: h(10), status: 'completed', rate: mgkgh(0.3) })
+        .admin({ start: h(10), end: h(9), status: 'completed', rate: mgkgh(0) })
+        .admin({ start: h(9), rate: mgkgh(0.2) })
+        .effect(h(9.5)),
+    );
+    expect(r).toMatchObject({ ruleId: 'T7', action: 'hold', recommendedRate: 0.2, maxToleratedRate: 0.2 });
+  });
+
+  it('T7 an effect charted while the running rate was unreadable (unknown unit): the max tolerated rate is unknown, so no increase', () => {
+    const r = run(
+      patient()
+        .pains([8, h(21)], [7, h(1)])
+        .admin({ start: h(20), end: h(9), status: 'completed', rate: qty(5, 'mcg/kg/min') })
+        .admin({ start: h(9), rate: mgkgh(0.2) })
+        .effect(h(10)),
+    );
+    expect(r).toMatchObject({
+      ruleId: 'T7',
+      action: 'hold',
+      indicator: 'warning',
+      recommendedRate: 0.2,
+      maxToleratedRate: null,
+      maxToleratedRateUnknown: true,
+      maxRateReason: 'tolerance-unknown',
+      adverseEffect: { atRate: null },
+    });
+    expect(r.notes.join(' ')).toContain('max tolerated rate is unknown');
+  });
+});
+
+describe('one concentration lookup reads charted mL/h rates and computes pump rates', () => {
+  /** Running 7 mL/h since 5 h (administration fulfils order-a), pain 7 an hour ago. */
+  const mlPerHour = (over: { medication?: number | null; requestId?: string | null } = {}) =>
+    patient()
+      .pains([8, h(12)], [7, h(1)])
+      .admin({
+        start: h(5),
+        rate: qty(7, 'mL/h'),
+        requestId: over.requestId === undefined ? 'order-a' : over.requestId,
+        medication: ketamine({ concentrationMgPerMl: over.medication ?? null }),
+      });
+
+  it('T8 7 mL/h of an order that states 0.5 mg/mL is 0.05 mg/kg/h at 70 kg (not 0.1 by the default 1 mg/mL) → 0.15 = 21 mL/h', () => {
+    const r = run(mlPerHour().order({ id: 'order-a', medication: ketamine({ concentrationMgPerMl: 0.5 }) }));
+    expect(r).toMatchObject({
+      ruleId: 'T8',
+      currentRate: 0.05,
+      recommendedRate: 0.15,
+      arithmetic: { mgPerHour: 10.5, mlPerHour: 21, concentrationMgPerMl: 0.5, concentrationFrom: 'order' },
+      currentRateReading: {
+        charted: '7 mL/h',
+        basis: 'mL/h',
+        amountPerHour: 7,
+        concentrationMgPerMl: 0.5,
+        concentrationFrom: 'order',
+        weightKg: 70,
+        rate: 0.05,
+      },
+    });
+  });
+
+  it('the order the administration references wins over the active order; the Medication strength wins over both', () => {
+    const referenced = run(
+      mlPerHour()
+        .order({ id: 'order-a', status: 'completed', medication: ketamine({ concentrationMgPerMl: 0.5 }) })
+        .order({ id: 'order-b', medication: ketamine({ concentrationMgPerMl: 2 }) }),
+    );
+    expect(referenced.currentRateReading).toMatchObject({ concentrationMgPerMl: 0.5, concentrationFrom: 'order' });
+    const own = run(
+      mlPerHour({ medication: 2 }).order({ id: 'order-a', medication: ketamine({ concentrationMgPerMl: 0.5 }) }),
+    );
+    expect(own).toMatchObject({ currentRate: 0.2, currentRateReading: { concentrationFrom: 'medication' } });
+  });
+
+  it('without a referenced order the active order gives the strength; with none at all the default is used and said', () => {
+    const active = run(
+      mlPerHour({ requestId: null }).order({ id: 'order-b', medication: ketamine({ concentrationMgPerMl: 0.5 }) }),
+    );
+    expect(active.currentRateReading).toMatchObject({ concentrationFrom: 'active-order', rate: 0.05 });
+    const byDefault = run(mlPerHour({ requestId: null }));
+    expect(byDefault).toMatchObject({
+      currentRate: 0.1,
+      currentRateReading: { concentrationMgPerMl: 1, concentrationFrom: 'default' },
+      arithmetic: { concentrationSource: 'default', concentrationFrom: 'default' },
+    });
+  });
+});
+
+describe('a new course after a stop is judged on its own, the max tolerated rate kept', () => {
+  /** Course 1 (ended 20 h ago) reached the sustained target; course 2 restarted at 0.1 six hours ago, pain 7 now. */
+  const restarted = () =>
+    patient()
+      .pains([9, h(60)], [3, h(40)], [2, h(34)], [2, h(30)], [8, h(7)], [7, h(1)])
+      .infusion(
+        [
+          [0.1, h(58)],
+          [0.2, h(54)],
+          [0.3, h(50)],
+          [0.1, h(26)],
+        ],
+        { end: h(20) },
+      )
+      .admin({ start: h(6), rate: mgkgh(0.1) });
+
+  it('T8 the restart six hours after a 14 h stop is in titration (not the earlier course’s taper): 0.1 → 0.2', () => {
+    const r = run(restarted());
+    expect(r).toMatchObject({ ruleId: 'T8', action: 'increase', phase: 'titration', recommendedRate: 0.2 });
+    expect(r.infusion).toMatchObject({ startedAt: h(58), courseStartedAt: h(6), targetReachedAt: null });
+    expect(r.prerequisites.baselinePain).toMatchObject({ score: 8, time: h(7) });
+    expect(r.notes.join(' ')).toContain('judged on its own');
+  });
+
+  it('T7 an effect at 0.3 in the earlier course still caps the new course at 0.2 (safety), and a note says so', () => {
+    const r = run(
+      patient()
+        .pains([9, h(60)], [8, h(12)], [7, h(1)])
+        .infusion(
+          [
+            [0.1, h(58)],
+            [0.2, h(54)],
+            [0.3, h(50)],
+          ],
+          { end: h(40) },
+        )
+        .infusion([
+          [0.1, h(11)],
+          [0.2, h(6)],
+        ])
+        .effect(h(45)),
+    );
+    expect(r).toMatchObject({ ruleId: 'T7', action: 'hold', recommendedRate: 0.2, maxToleratedRate: 0.2 });
+    expect(r.notes.join(' ')).toContain('during an earlier ketamine course');
+  });
+
+  it('T4 a pause of 15 min (gapToleranceMinutes) does not end the course: the taper phase carries over', () => {
+    const r = run(
+      patient()
+        .pains([9, h(30)], [3, h(14)], [2, h(9)], [2, h(5)], [2, h(1)])
+        .infusion(
+          [
+            [0.1, h(28)],
+            [0.2, h(24)],
+            [0.3, h(20)],
+            [0.42, h(16)],
+          ],
+          { end: m(4 * 60 + 15) },
+        )
+        .admin({ start: h(4), rate: mgkgh(0.4) }),
+    );
+    expect(r).toMatchObject({ ruleId: 'T4', phase: 'taper', recommendedRate: 0.2 });
+  });
+});
+
+describe('a bag change is not a rate change', () => {
+  /** 0.1 from 10 h, 0.2 from 6 h until 2 h ago; then a new bag at 0.2 after `gapMinutes`; pain 7 at 30 min. */
+  const bagChange = (gapMinutes: number) =>
+    patient()
+      .pains([8, h(11)], [7, m(30)])
+      .infusion(
+        [
+          [0.1, h(10)],
+          [0.2, h(6)],
+        ],
+        { end: h(2) },
+      )
+      .admin({ start: m(120 - gapMinutes), rate: mgkgh(0.2) });
+
+  it('T8 a new bag at the same rate 5 min after the last one ended does not restart the 3 h clock: 0.2 → 0.3', () => {
+    const r = run(bagChange(5));
+    expect(r).toMatchObject({ ruleId: 'T8', lastChangeAt: h(6), recommendedRate: 0.3 });
+    expect(r.notes.join(' ')).toContain('bag change');
+  });
+
+  it('T1 a gap of exactly 15 min is still a bag change; 16 min ends the course and the restart is a change', () => {
+    expect(run(bagChange(15)).ruleId).toBe('T8');
+    expect(run(bagChange(16))).toMatchObject({ ruleId: 'T1', lastChangeAt: m(104) });
+  });
+});
+
+describe('a chart shows no future: values dated after now are ignored, with a note', () => {
+  it('S2 a weight dated tomorrow is not a fresh weight (a negative age must not pass the 7-day check)', () => {
+    const r = run(patient().weight(70, d(-1)));
+    expect(r).toMatchObject({ ruleId: 'S2', weightKg: null });
+    expect(codes(r)).toEqual(['weight-unreadable']);
+    expect(r.notes.join(' ')).toContain('dated after the evaluation time');
+  });
+
+  it('S2 an EKG dated tomorrow does not pass as recent', () => {
+    const r = run(patient().ekg(d(-1)));
+    expect(codes(r)).toEqual(['ekg-missing']);
+    expect(r.prerequisites.ekg).toBeNull();
+    expect(r.notes.join(' ')).toContain('EKG ekg-1 is dated after the evaluation time');
+  });
+
+  it('S2 a negative pregnancy test dated tomorrow does not pass as recent', () => {
+    const r = run(patient().pregnancyTest('negative', d(-1)));
+    expect(codes(r)).toEqual(['pregnancy-test-missing']);
+    expect(r.notes.join(' ')).toContain('Pregnancy test hcg-1 is dated after the evaluation time');
+  });
+
+  it('a vital sign dated after now is not judged (no A2 from it), and said', () => {
+    const r = run(
+      patient()
+        .infusion([
+          [0.1, h(7)],
+          [0.2, h(3.5)],
+        ])
+        .pains([8, h(8)], [6, m(20)])
+        .vital('sbp', 200, m(-30)),
+    );
+    expect(r.ruleId).toBe('T8');
+    expect(r.vitals.map((v) => v.kind)).not.toContain('sbp');
+    expect(r.notes.join(' ')).toContain('dated after the evaluation time');
+  });
+
+  it('a hallucination dated after now is not counted, and said', () => {
+    const r = run(
+      patient()
+        .infusion([
+          [0.1, h(7)],
+          [0.2, h(3.5)],
+        ])
+        .pains([8, h(8)], [6, m(20)])
+        .effect(m(-30)),
+    );
+    expect(r.ruleId).toBe('T8');
+    expect(r.notes.join(' ')).toMatch(/Hallucinations.*dated after the evaluation time/);
+  });
+});
+
+describe('the pregnancy test is required unless the patient is recorded as male', () => {
+  it.each<[string, string | null]>([
+    ['not recorded', null],
+    ['unknown', 'unknown'],
+    ['other', 'other'],
+  ])(
+    'S2 gender %s without a pregnancy test: the test is listed as missing and a note asks to confirm',
+    (_s, gender) => {
+      const r = run(patient().gender(gender).noPregnancyTest());
+      expect(r).toMatchObject({ ruleId: 'S2', prerequisites: { pregnancyTestRequired: true } });
+      expect(codes(r)).toEqual(['pregnancy-test-missing']);
+      expect(r.notes.join(' ')).toContain('please confirm');
+    },
+  );
+
+  it('S3 only a patient recorded as male starts without a pregnancy test', () => {
+    expect(run(patient().male().noPregnancyTest())).toMatchObject({
+      ruleId: 'S3',
+      prerequisites: { pregnancyTestRequired: false },
+    });
+  });
+});
+
+describe('a running rate above the hard maximum', () => {
+  it('T7 in taper phase, 1.2 mg/kg/h is brought down to 1.0 (critical decrease), marked as above the hard maximum', () => {
+    const r = run(
+      patient()
+        .pains([9, h(30)], [3, h(14)], [2, h(9)], [2, h(5)], [2, h(1)])
+        .infusion([
+          [0.1, h(28)],
+          [0.2, h(24)],
+          [1.2, h(16)],
+        ]),
+    );
+    expect(r).toMatchObject({
+      ruleId: 'T7',
+      action: 'decrease',
+      indicator: 'critical',
+      phase: 'taper',
+      recommendedRate: 1,
+      maxRateReason: 'above-hard-max',
+      adverseEffect: null,
+    });
   });
 });

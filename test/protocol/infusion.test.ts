@@ -133,3 +133,32 @@ describe('infusion segments from ketamine administrations', () => {
     expect(s.started).toBe(false);
   });
 });
+
+describe('courses: the segments since the last time nothing was running', () => {
+  it('a stop of more than gapToleranceMinutes starts a new course; the window still starts at the first course', () => {
+    const s = infusionOf(
+      patient()
+        .infusion([[0.3, h(30)]], { end: h(20) })
+        .infusion([[0.1, h(6)]]),
+    );
+    expect(s).toMatchObject({ startedAt: h(30), courseStartedAt: h(6), courses: 2, currentRate: 0.1 });
+  });
+  it('when nothing runs now, the course is the last one', () => {
+    const s = infusionOf(
+      patient()
+        .infusion([[0.3, h(30)]], { end: h(20) })
+        .infusion([[0.1, h(6)]], { end: h(2) }),
+    );
+    expect(s).toMatchObject({ courseStartedAt: h(6), courses: 2, current: null, endedAt: h(2) });
+  });
+  it('a charted pause at rate 0 of more than gapToleranceMinutes also ends the course', () => {
+    const s = infusionOf(
+      patient().infusion([
+        [0.3, h(30)],
+        [0, h(20)],
+        [0.1, h(6)],
+      ]),
+    );
+    expect(s).toMatchObject({ courseStartedAt: h(6), courses: 2 });
+  });
+});

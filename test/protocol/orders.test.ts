@@ -1,7 +1,7 @@
 import { decide, type DecisionContext } from '../../src/protocol/decide';
 import { checkDraftOrder, type DraftOrder } from '../../src/protocol/orders';
 import type { ChartedRate } from '../../src/protocol/facts';
-import { NOW, h, mgkgh, orderSelect, orderSign, params, patient, qty, type Patient } from './builders';
+import { NOW, h, ketamine, mgkgh, orderSelect, orderSign, params, patient, qty, type Patient } from './builders';
 
 const DRAFT = 'draft-1';
 const draft = (rate: ChartedRate | null, concentrationMgPerMl: number | null = null): DraftOrder => ({
@@ -206,5 +206,69 @@ describe('severity order', () => {
   it('O3 comes before O2: a start drafted above the hard maximum while data is missing is critical, without a rate suggestion', () => {
     const { check: c } = check(patient().noEkg(), mgkgh(1.5));
     expect(c).toMatchObject({ ruleId: 'O3', indicator: 'critical', suggestion: null, suggestedRate: null });
+  });
+});
+
+describe('a draft cannot be checked against a running rate that cannot be read', () => {
+  const unreadable = () =>
+    patient()
+      .pains([8, h(12)], [7, h(1)])
+      .admin({ start: h(5), rate: qty(5, 'mcg/kg/min') })
+      .order({ id: 'draft-1', status: 'draft', rate: mgkgh(0.9) });
+
+  it.each<[string, DecisionContext, 'warning' | 'critical']>([
+    ['order-select: warning', orderSelect('draft-1'), 'warning'],
+    ['order-sign: critical', orderSign('draft-1'), 'critical'],
+  ])(
+    'O0 a draft of 0.9 mg/kg/h (≤ the hard maximum) while the running rate is unreadable, on %s, no rate suggestion',
+    (_hook, context, indicator) => {
+      const rec = decide(unreadable().build(), params, NOW, context);
+      expect(rec.currentRate).toBeNull();
+      const c = checkDraftOrder(
+        { id: 'draft-1', rate: mgkgh(0.9), concentrationMgPerMl: null },
+        rec,
+        params,
+        context.hook,
+      );
+      expect(c).toMatchObject({
+        ruleId: 'O0',
+        indicator,
+        reason: 'current-rate-unreadable',
+        draftRate: 0.9,
+        suggestedRate: null,
+        suggestion: null,
+      });
+      expect(c.notes.join(' ')).toContain('running rate could not be read');
+    },
+  );
+
+  it('O3 still comes first: a draft above the hard maximum is critical even when the running rate is unreadable', () => {
+    const rec = decide(unreadable().build(), params, NOW, orderSelect('draft-1'));
+    const c = checkDraftOrder(
+      { id: 'draft-1', rate: mgkgh(1.5), concentrationMgPerMl: null },
+      rec,
+      params,
+      'order-select',
+    );
+    expect(c).toMatchObject({ ruleId: 'O3', indicator: 'critical' });
+  });
+});
+
+describe('the draft rate is read with the same concentration lookup', () => {
+  it('a draft of 14 mL/h without its own strength is read with the active order’s 0.5 mg/mL: 0.1 mg/kg/h, within one step of 0.05 (no O6), said in a note', () => {
+    const p = patient()
+      .pains([8, h(12)], [7, h(1)])
+      .infusion([[0.05, h(5)]])
+      .order({ id: 'order-b', medication: ketamine({ concentrationMgPerMl: 0.5 }) })
+      .order({ id: 'draft-1', status: 'draft', rate: qty(14, 'mL/h') });
+    const rec = decide(p.build(), params, NOW, orderSelect('draft-1'));
+    const c = checkDraftOrder(
+      { id: 'draft-1', rate: qty(14, 'mL/h'), concentrationMgPerMl: null },
+      rec,
+      params,
+      'order-select',
+    );
+    expect(c).toMatchObject({ ruleId: null, draftRate: 0.1, draftReading: { concentrationFrom: 'active-order' } });
+    expect(c.notes.join(' ')).toContain("active order's 0.5 mg/mL");
   });
 });

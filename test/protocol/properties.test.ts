@@ -12,6 +12,8 @@ const HOUR = 60 * MIN;
 const HARD_MAX = 1.0;
 const STEP = 0.1;
 const TOL = 0.005;
+/** A stretch with nothing running longer than this ends a course (gapToleranceMinutes). */
+const GAP_MIN = 15;
 
 interface Step {
   rate: number;
@@ -29,7 +31,7 @@ interface History {
   weightHours: number | null;
   ekgHours: number | null;
   pregnancy: { kind: 'negative' | 'positive' | 'hcg'; hcg: number; hours: number } | null;
-  gender: 'female' | 'male';
+  gender: 'female' | 'male' | 'unknown' | null;
   age: number;
   hook: DecisionContext['hook'];
 }
@@ -93,7 +95,7 @@ const anyHistory: fc.Arbitrary<History> = fc.record({
     }),
     { freq: 8 },
   ),
-  gender: fc.constantFrom<'female' | 'male'>('female', 'male'),
+  gender: fc.constantFrom<'female' | 'male' | 'unknown' | null>('female', 'female', 'male', 'male', 'unknown', null),
   age: fc.integer({ min: 16, max: 70 }),
   hook: fc.constantFrom<DecisionContext['hook']>('patient-view', 'order-select', 'order-sign'),
 });
@@ -189,26 +191,37 @@ function oracle(hist: History, placed: Placed[]) {
   }
   // A rate charted in mL/h cannot be read without a weight (the core says so): the oracle knows only readable rates.
   const readable = (s: Placed): boolean => s.unit === 'mg/kg/h' || s.rate === 0 || hist.weightHours !== null;
+  // An effect is attributed to the most recent running step at or before it (also when charted during a
+  // pause); when that step's rate cannot be read, the max tolerated rate is unknown.
   const rateAt = (t: number): number | null => {
-    const s = placed.find((x) => x.startMs <= t && (x.endMs === null || t < x.endMs));
+    const s = running.filter((x) => x.startMs <= t).pop();
     return s && readable(s) ? s.rate : null;
   };
   const effectTimes = hist.effects
     .map((e) => nowMs - e * MIN)
     .filter((t) => infusionStart !== null && t >= infusionStart && t <= nowMs);
-  const effectRates = effectTimes.map(rateAt).filter((r): r is number => r !== null && r > 0);
+  const attributed = effectTimes.map(rateAt);
+  const toleranceUnknown = attributed.some((r) => r === null);
+  const effectRates = attributed.filter((r): r is number => r !== null && r > 0);
   const maxTolerated = effectRates.length ? Math.max(0, Math.min(...effectRates.map((r) => r - STEP))) : null;
   const effectAtCurrent = current > 0 && effectRates.some((r) => Math.abs(r - current) < TOL);
+  // The course: running steps since the last stretch of more than GAP_MIN minutes with nothing running.
+  let courseStart = infusionStart;
+  running.forEach((s, i) => {
+    const prev = running[i - 1];
+    if (prev && prev.endMs !== null && s.startMs - prev.endMs > GAP_MIN * MIN) courseStart = s.startMs;
+  });
 
   const v = hist.vitals;
   const breach = v.minutesAgo <= 120 && (v.sbp > 180 || v.sbp < 90 || v.hr > 120 || v.hr < 50 || v.spo2 < 92);
 
-  // Sustained target: consecutive scores ≤ 3 during the infusion, ≥ 2 of them, first and last ≥ 8 h apart.
+  // Sustained target: consecutive scores ≤ 3 during the course, ≥ 2 of them, first and last ≥ 8 h apart.
   let taper = false;
-  if (infusionStart !== null) {
+  if (courseStart !== null) {
+    const from = courseStart;
     const during = hist.pains
       .map((p) => ({ t: nowMs - p.minutesAgo * MIN, score: p.score }))
-      .filter((p) => p.t >= infusionStart)
+      .filter((p) => p.t >= from)
       .sort((a, b) => a.t - b.t);
     let runStart: number | null = null;
     let count = 0;
@@ -240,13 +253,23 @@ function oracle(hist: History, placed: Placed[]) {
     hist.weightHours <= 7 * 24 &&
     hist.ekgHours !== null &&
     hist.ekgHours <= 7 * 24 &&
-    (hist.gender !== 'female' ||
+    (hist.gender === 'male' ||
       (pregnancyResult === 'negative' && (hist.pregnancy as { hours: number }).hours <= 7 * 24)) &&
     latestPainAgeMin !== null &&
     latestPainAgeMin <= 4 * 60;
   const contraindicated = hist.age < 18 || breach || pregnancyResult === 'positive' || pregnancyResult === 'equivocal';
 
-  return { current, lastChange, maxTolerated, effectAtCurrent, breach, taper, prerequisitesMet, contraindicated };
+  return {
+    current,
+    lastChange,
+    maxTolerated,
+    toleranceUnknown,
+    effectAtCurrent,
+    breach,
+    taper,
+    prerequisitesMet,
+    contraindicated,
+  };
 }
 
 const RUNS = { numRuns: 400 };
@@ -279,7 +302,7 @@ describe('properties over random infusion histories', () => {
     );
   });
 
-  it('an increase is only ever one step from the current rate, never within 3 h of a change, after an effect at the current rate, during a vital breach, or in taper phase', () => {
+  it('an increase is only ever one step from the current rate, never within 3 h of a change, after an effect at the current rate or at an unreadable rate, during a vital breach, or in the taper phase of the current course', () => {
     fc.assert(
       fc.property(history, (hist) => {
         const placed = place(hist);
@@ -290,6 +313,7 @@ describe('properties over random infusion histories', () => {
         expect(rec.recommendedRate).toBeCloseTo(o.current + STEP, 6);
         expect(NOW.getTime() - (o.lastChange as number)).toBeGreaterThanOrEqual(3 * HOUR);
         expect(o.effectAtCurrent).toBe(false);
+        expect(o.toleranceUnknown).toBe(false);
         expect(o.breach).toBe(false);
         expect(o.taper).toBe(false);
         expect(rec.phase).toBe('titration');
@@ -298,7 +322,7 @@ describe('properties over random infusion histories', () => {
     );
   });
 
-  it('a start is never suggested without weight, EKG, a negative pregnancy test for women, a baseline pain score, and no contraindication', () => {
+  it('a start is never suggested without weight, EKG, a negative pregnancy test unless recorded as male, a baseline pain score, and no contraindication', () => {
     let starts = 0;
     fc.assert(
       fc.property(history, (hist) => {

@@ -155,3 +155,13 @@ describe('a zero rate', () => {
     });
   });
 });
+
+describe('units that only look like a rate per kg', () => {
+  it('a ratio of mg over "kg/h" is mg·h/kg, not mg/kg/h: an unknown unit naming what was charted, never a guess', () => {
+    expect(convertRate(ratio(14, 'mg', 1, 'kg/h'), at70, params)).toMatchObject({
+      ok: false,
+      error: 'unknown-unit',
+      unit: 'mg / kg/h',
+    });
+  });
+});

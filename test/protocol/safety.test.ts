@@ -1,7 +1,7 @@
 import { buildInfusion } from '../../src/protocol/infusion';
 import { classifyPregnancyTest, effectsDuringInfusion, judgeVitals } from '../../src/protocol/safety';
 import type { VitalKind } from '../../src/protocol/facts';
-import { NOW, h, m, params, patient } from './builders';
+import { NOW, h, m, mgkgh, params, patient } from './builders';
 
 describe('vital-sign judgement', () => {
   const judge = (kind: VitalKind, value: number, time = m(30), unit?: string | null) =>
@@ -138,5 +138,20 @@ describe('psychotomimetic effects and the max tolerated rate', () => {
     const r = effectsDuringInfusion(facts.adverseEffects, inf, params, NOW);
     expect(r.effects).toEqual([]);
     expect(r.notes.join(' ')).toContain('no time');
+  });
+});
+
+describe('an effect charted while nothing was running', () => {
+  it('the effect is attributed to the most recent running segment at or before it (unit level)', () => {
+    const facts = patient()
+      .admin({ start: h(20), end: h(10), status: 'completed', rate: mgkgh(0.3) })
+      .admin({ start: h(9), rate: mgkgh(0.2) })
+      .effect(h(9.9))
+      .build();
+    const inf = buildInfusion(facts.administrations, 70, params, NOW);
+    const r = effectsDuringInfusion(facts.adverseEffects, inf, params, NOW);
+    expect(r.effects[0]).toMatchObject({ atRate: 0.3, rateFrom: 'before-pause' });
+    expect(r.maxToleratedRate).toBe(0.2);
+    expect(r.toleranceUnknown).toBeNull();
   });
 });
