@@ -91,7 +91,7 @@ export function buildCards(input: CardInput): Card[] {
   const shared: Shared = {
     input,
     rec,
-    detail: { params: input.params, n, evidence: evidenceOf(input) },
+    detail: { params: input.params, n, evidence: evidenceOf(input), now: input.now },
     // Resolved lazily: the medication concept is only needed when an order is built.
     order: () =>
       (orderContext ??= {

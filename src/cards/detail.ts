@@ -6,13 +6,15 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type {
   ConcentrationOrigin,
+  Contraindication,
   OrderCheck,
   OrderRuleId,
   RateArithmetic,
   RateReading,
   Recommendation,
 } from '../protocol/recommendation';
-import { escapeMarkdown as esc, formatTime, type Numbers } from './format';
+import { MS_PER_HOUR, toMs } from '../protocol/units';
+import { escapeMarkdown as esc, formatQuantity, formatTime, plural, type Numbers } from './format';
 import {
   CAUTION_LABELS,
   CONTRAINDICATION_LABELS,
@@ -33,13 +35,12 @@ export interface DetailContext {
   params: ProtocolParameters;
   n: Numbers;
   evidence: Evidence;
+  /** The evaluation time (for what is overdue). */
+  now: Date;
 }
 
 const bullet = (text: string) => `- ${text}`;
 
-/** UCUM codes shown the way clinicians write them; any other unit is shown escaped. */
-const UNIT_DISPLAY: Record<string, string> = { 'mm[Hg]': 'mmHg', '/min': '/min', '%': '%' };
-const unit = (code: string) => UNIT_DISPLAY[code] ?? esc(code);
 const heading = (text: string) => `**${text}**`;
 const checkbox = (done: boolean, text: string) => `- [${done ? 'x' : ' '}] ${text}`;
 
@@ -52,11 +53,22 @@ function blocks(parts: Array<string[] | string | null>): string {
 }
 
 /** Where a concentration came from, said after it. */
-const CONCENTRATION_ORIGIN: Record<ConcentrationOrigin, string> = {
+export type OriginWords = Readonly<Record<ConcentrationOrigin, string>>;
+
+/** For a charted administration (the running rate). */
+export const CONCENTRATION_ORIGIN: OriginWords = {
   medication: 'strength of the administered Medication',
   order: 'strength of the ketamine order',
   'active-order': 'strength of the active ketamine order',
   default: 'default concentration: no strength charted on the Medication or the orders',
+};
+
+/** For a draft order on an order hook: its own Medication is the draft's, not an administered one. */
+export const DRAFT_CONCENTRATION_ORIGIN: OriginWords = {
+  ...CONCENTRATION_ORIGIN,
+  medication: "strength of the draft order's Medication",
+  order: 'strength of the draft order',
+  default: 'default concentration: no strength charted on the draft or the active order',
 };
 
 const BASIS_UNIT: Record<RateReading['basis'], string> = { 'mg/kg/h': RATE_UNIT, 'mg/h': 'mg/h', 'mL/h': 'mL/h' };
@@ -66,7 +78,7 @@ const BASIS_UNIT: Record<RateReading['basis'], string> = { 'mg/kg/h': RATE_UNIT,
  * a charted form other than the per-hour one is shown first ("42 mg / 2 h = 21 mg/h ÷ 70 kg = …").
  * Null when the chart already says the rate in mg/kg/h.
  */
-export function readingLine(r: RateReading, n: Numbers): string | null {
+export function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string | null {
   const amount =
     r.basis === 'mL/h'
       ? n.volume(r.amountPerHour)
@@ -81,26 +93,32 @@ export function readingLine(r: RateReading, n: Numbers): string | null {
   const weight = r.weightKg === null ? '' : ` ÷ ${n.plain(r.weightKg)} kg`;
   if (r.basis === 'mg/h') return `${start}${weight} = ${result}`;
   const conc = r.concentrationMgPerMl === null ? '' : ` × ${n.plain(r.concentrationMgPerMl)} mg/mL`;
-  const origin = r.concentrationFrom ? ` (${CONCENTRATION_ORIGIN[r.concentrationFrom]})` : '';
+  const origin = r.concentrationFrom ? ` (${origins[r.concentrationFrom]})` : '';
   return `${start}${conc}${weight} = ${result}${origin}`;
 }
 
-/** "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)". */
-export function arithmeticLine(a: RateArithmetic, n: Numbers): string {
-  const stepText = a.step === null ? '' : ` (${a.step > 0 ? '+' : '−'}${n.rate(Math.abs(a.step))} ${RATE_UNIT})`;
+/**
+ * "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)";
+ * a hold (no change) reads "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg = …".
+ */
+export function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string {
+  const unchanged = n.rate(a.fromRate) === n.rate(a.toRate) && !a.becameStop;
+  const step = a.step === null || n.rate(Math.abs(a.step)) === n.rate(0) ? null : a.step;
+  const stepText = step === null ? '' : ` (${step > 0 ? '+' : '−'}${n.rate(Math.abs(step))} ${RATE_UNIT})`;
   if (a.becameStop) {
     return `${n.rate(a.fromRate)} ${RATE_UNIT}${stepText} reaches 0 or below, so the infusion stops`;
   }
-  let line = `${n.rate(a.fromRate)} → ${n.rate(a.toRate)} ${RATE_UNIT}${stepText}`;
+  let line = unchanged
+    ? `No rate change: the rate stays at ${n.rate(a.toRate)} ${RATE_UNIT}`
+    : `${n.rate(a.fromRate)} → ${n.rate(a.toRate)} ${RATE_UNIT}${stepText}`;
   if (a.weightKg === null || a.mgPerHour === null) {
     return `${line}; no current dosing weight, so mg/h and mL/h are not computed`;
   }
   line += ` = ${n.dose(a.mgPerHour)} mg/h at ${n.plain(a.weightKg)} kg`;
   if (a.mlPerHour !== null && a.concentrationMgPerMl !== null) {
     line += ` = ${n.volume(a.mlPerHour)} mL/h at ${n.plain(a.concentrationMgPerMl)} mg/mL`;
-    if (a.concentrationSource === 'default') line += ` (${CONCENTRATION_ORIGIN.default})`;
-    else if (a.concentrationFrom && a.concentrationFrom !== 'default')
-      line += ` (${CONCENTRATION_ORIGIN[a.concentrationFrom]})`;
+    if (a.concentrationSource === 'default') line += ` (${origins.default})`;
+    else if (a.concentrationFrom && a.concentrationFrom !== 'default') line += ` (${origins[a.concentrationFrom]})`;
   }
   return line;
 }
@@ -169,9 +187,10 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
       !s.reached && s.taperMayStartAt
         ? `; the taper may start at ${formatTime(s.taperMayStartAt)} if pain stays at or below target`
         : '';
+    const span = s.from === s.to ? `at ${formatTime(s.from)}` : `from ${formatTime(s.from)} to ${formatTime(s.to)}`;
     lines.push(
       bullet(
-        `Sustained run: ${s.scores} scores at or below ${target} from ${formatTime(s.from)} to ${formatTime(s.to)} ` +
+        `Sustained run: ${plural(s.scores, 'score')} at or below ${target} ${span} ` +
           `(${n.plain(s.hours)} h of ${n.plain(params.sustainedHours)} h needed: ${state})${taper}`,
       ),
     );
@@ -185,9 +204,11 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
     lines.push(bullet(`Vital signs (within the last ${n.plain(params.vitalsMaxAgeHours)} h):`));
     for (const v of rec.vitals) {
       const breach = v.breach
-        ? ` — **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${n.plain(v.breach.limit)} ${unit(v.unit)}**`
+        ? ` — **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${formatQuantity(n.plain(v.breach.limit), v.unit)}**`
         : '';
-      lines.push(`  - ${VITAL_LABELS[v.kind]}: ${n.plain(v.value)} ${unit(v.unit)} at ${formatTime(v.time)}${breach}`);
+      lines.push(
+        `  - ${VITAL_LABELS[v.kind]}: ${formatQuantity(n.plain(v.value), v.unit)} at ${formatTime(v.time)}${breach}`,
+      );
     }
   }
 
@@ -292,14 +313,25 @@ function missingLines(rec: Recommendation, ctx: DetailContext): string[] {
   ];
 }
 
+/**
+ * Contraindications (to a start). While an infusion runs, a vital sign out of range is no
+ * contraindication but the breach A2 acts on: it gets its own heading.
+ */
 function contraindicationLines(rec: Recommendation): string[] {
-  if (rec.contraindications.length === 0) return [];
+  const running = rec.phase === 'titration' || rec.phase === 'taper';
+  const breaches = running ? rec.contraindications.filter((c) => c.code === 'vital-breach') : [];
+  const others = rec.contraindications.filter((c) => !breaches.includes(c));
+  const time = (c: Contraindication) => (c.time ? ` (${formatTime(c.time)})` : '');
   return [
-    heading('Contraindications'),
-    ...rec.contraindications.map((c) => {
-      const time = c.time ? ` (${formatTime(c.time)})` : '';
-      return bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(c.display)}${time}`);
-    }),
+    ...(breaches.length > 0
+      ? [heading('Vital-sign breach'), ...breaches.map((c) => bullet(`${esc(c.display)}${time(c)}`))]
+      : []),
+    ...(others.length > 0
+      ? [
+          heading('Contraindications'),
+          ...others.map((c) => bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(c.display)}${time(c)}`)),
+        ]
+      : []),
   ];
 }
 
@@ -311,14 +343,33 @@ function cautionLines(rec: Recommendation): string[] {
   ];
 }
 
+/**
+ * Since when the step the card suggests has been due, when it is overdue (more than
+ * maxHoursBetweenChanges past it), else null. A step is due from the last rate change; the first taper
+ * step only from the time the sustained target was reached (the taper could not start earlier).
+ */
+function overdueSince(rec: Recommendation, ctx: DetailContext): { at: string | null; what: string } | null {
+  if (!rec.overdue) return null;
+  const lastChange = { at: rec.lastChangeAt, what: 'the last rate change' };
+  if (rec.phase !== 'taper') return lastChange;
+  const reachedMs = toMs(rec.infusion.targetReachedAt);
+  const changeMs = toMs(rec.lastChangeAt);
+  if (reachedMs === null || (changeMs !== null && changeMs >= reachedMs)) return lastChange;
+  const hoursSinceTarget = (ctx.now.getTime() - reachedMs) / MS_PER_HOUR;
+  return hoursSinceTarget > ctx.params.maxHoursBetweenChanges
+    ? { at: rec.infusion.targetReachedAt, what: 'the sustained target was reached' }
+    : null;
+}
+
 function reviewLines(rec: Recommendation, ctx: DetailContext): string[] {
-  if (!rec.nextReviewAt && !rec.overdue) return [];
+  const overdue = overdueSince(rec, ctx);
+  if (!rec.nextReviewAt && !overdue) return [];
   const lines: string[] = [];
   if (rec.nextReviewAt) lines.push(`${heading('Next review')}: ${formatTime(rec.nextReviewAt)}`);
-  if (rec.overdue) {
+  if (overdue) {
     lines.push(
-      `${heading('Overdue')}: more than ${ctx.n.plain(ctx.params.maxHoursBetweenChanges)} h since the last rate change` +
-        `${rec.lastChangeAt ? ` (${formatTime(rec.lastChangeAt)})` : ''}.`,
+      `${heading('Overdue')}: more than ${ctx.n.plain(ctx.params.maxHoursBetweenChanges)} h since ${overdue.what}` +
+        `${overdue.at ? ` (${formatTime(overdue.at)})` : ''}.`,
     );
   }
   return [lines.join('  \n')];
@@ -340,8 +391,17 @@ function ruleLine(ruleId: Recommendation['ruleId'] | OrderRuleId, meaning: strin
   return `${heading(`Rule ${ruleId}: ${RULE_TITLES[ruleId]}`)}. ${meaning}`;
 }
 
-function calculationLines(rec: Recommendation, arithmetic: RateArithmetic | null, ctx: DetailContext): string[] {
-  if (arithmetic) return [heading('Calculation'), bullet(arithmeticLine(arithmetic, ctx.n))];
+/**
+ * The arithmetic of the suggestion (the recommendation's, or on order hooks the draft's correction). A
+ * recommendation that needs data (D1, T2, S2) recommends no rate: no calculation is shown for it.
+ */
+function calculationLines(
+  rec: Recommendation,
+  arithmetic: RateArithmetic | null,
+  ctx: DetailContext,
+  origins: OriginWords = CONCENTRATION_ORIGIN,
+): string[] {
+  if (arithmetic) return [heading('Calculation'), bullet(arithmeticLine(arithmetic, ctx.n, origins))];
   if (rec.action === 'hold' && rec.recommendedRate !== null) {
     return [
       heading('Calculation'),
@@ -355,7 +415,7 @@ function calculationLines(rec: Recommendation, arithmetic: RateArithmetic | null
 export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
   return blocks([
     ruleLine(rec.ruleId, recommendationMeaning(rec, ctx.params, ctx.n)),
-    calculationLines(rec, rec.arithmetic, ctx),
+    calculationLines(rec, rec.action === 'needs-data' ? null : rec.arithmetic, ctx),
     contraindicationLines(rec),
     missingLines(rec, ctx),
     [heading('Inputs'), ...inputLines(rec, ctx)],
@@ -376,7 +436,7 @@ export function orderCheckDetail(
   const { n } = ctx;
   const charted = check.draftCharted ? esc(check.draftCharted) : 'no readable rate';
   const alreadyPerKg = check.draftCharted?.trim().endsWith(RATE_UNIT) ?? false;
-  const reading = check.draftReading ? readingLine(check.draftReading, n) : null;
+  const reading = check.draftReading ? readingLine(check.draftReading, n, DRAFT_CONCENTRATION_ORIGIN) : null;
   const converted = check.draftRate === null || alreadyPerKg ? '' : ` = ${n.rate(check.draftRate)} ${RATE_UNIT}`;
   const draftLine = `${heading('Draft order')} ${esc(check.draftId)}: ${reading ?? `${charted}${converted}`}`;
   const current =
@@ -386,7 +446,7 @@ export function orderCheckDetail(
   return blocks([
     draftLine,
     ruleLine(check.ruleId, orderCheckMeaning(check, ctx.params, ctx.n)),
-    calculationLines(rec, check.arithmetic, ctx),
+    calculationLines(rec, check.arithmetic, ctx, DRAFT_CONCENTRATION_ORIGIN),
     current,
     contraindicationLines(rec),
     missingLines(rec, ctx),

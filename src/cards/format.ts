@@ -3,7 +3,8 @@
  * Every number printed on a card goes through one of the rounding helpers (CH-C8: never "179.99999820").
  */
 import type { ProtocolParameters } from '../config/parameters';
-import { MS_PER_DAY, MS_PER_HOUR, isoAt, roundTo, toMs } from '../protocol/units';
+import { displayQuantity, displayTime } from '../protocol/display';
+import { MS_PER_DAY, MS_PER_HOUR, roundTo, toMs } from '../protocol/units';
 
 /** Characters that start Markdown inline markup (emphasis, code, links, images, strike, tables, headings). */
 const MARKDOWN_PUNCTUATION = /[\\`*_[\]~|#]/g;
@@ -23,13 +24,22 @@ export function escapeMarkdown(text: string): string {
     .replace(MARKDOWN_PUNCTUATION, '\\$&');
 }
 
-/** "2026-11-24 15:00 UTC"; an unreadable time is shown as charted (escaped). */
+/**
+ * "2026-11-24 15:00 UTC" (the core's displayTime, so card text and the core's notes read alike); an
+ * unreadable time is shown as charted (escaped).
+ */
 export function formatTime(iso: string | null | undefined): string {
-  if (!iso) return 'time not charted';
-  const ms = toMs(iso);
-  if (ms === null) return escapeMarkdown(iso);
-  const [, date, time] = /^(\d+-\d+-\d+)T(\d+:\d+)/.exec(isoAt(ms)) ?? [];
-  return date && time ? `${date} ${time} UTC` : isoAt(ms);
+  return escapeMarkdown(displayTime(iso));
+}
+
+/** "118 mmHg", "82/min", "97%": a value with its unit as clinicians write it (displayQuantity), escaped. */
+export function formatQuantity(value: string, unit: string | null | undefined): string {
+  return escapeMarkdown(displayQuantity(value, unit));
+}
+
+/** "1 score", "3 scores". */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 /** Number formatting with the protocol's rounding steps. */

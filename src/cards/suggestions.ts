@@ -100,6 +100,10 @@ export interface OrderContext {
 
 const protocolName = (ctx: OrderContext) => `IV ketamine protocol v${ctx.protocolVersion}`;
 
+/** The protocol's PlanDefinition at this version: "<url>|<version>". */
+export const protocolCanonical = (ctx: Pick<OrderContext, 'planDefinitionUrl' | 'protocolVersion'>): string =>
+  `${ctx.planDefinitionUrl}|${ctx.protocolVersion}`;
+
 /** A draft order at `rate`, traceable to the protocol version (instantiatesCanonical). */
 export function draftOrder(
   rate: number,
@@ -111,7 +115,7 @@ export function draftOrder(
     resourceType: 'MedicationRequest',
     status: 'draft',
     intent: 'order',
-    instantiatesCanonical: [`${ctx.planDefinitionUrl}|${ctx.protocolVersion}`],
+    instantiatesCanonical: [protocolCanonical(ctx)],
     medicationCodeableConcept: structuredClone(ctx.medication),
     subject: { reference: `Patient/${ctx.patientId}` },
     authoredOn: ctx.now.toISOString(),
@@ -160,7 +164,9 @@ function withoutRates(entries: DosageDoseAndRate[] | undefined): DosageDoseAndRa
 /**
  * The whole draft with its rate replaced: the dosage that carried the rate (or the first) gets the
  * ordered mg/kg/h and calculated mg/h entries and a dosage text naming the new rate (an old text would
- * contradict it); rates elsewhere are removed; everything else is kept as drafted.
+ * contradict it); rates elsewhere are removed; instantiatesCanonical gains the protocol's PlanDefinition
+ * (its entries kept), so the corrected order can be traced to the protocol version like a created one;
+ * everything else is kept as drafted.
  */
 export function draftWithRate(
   draft: MedicationRequest,
@@ -183,6 +189,9 @@ export function draftWithRate(
     }
   }
   copy.dosageInstruction = dosages;
+  const canonical = protocolCanonical(ctx);
+  const canonicals = copy.instantiatesCanonical ?? [];
+  if (!canonicals.includes(canonical)) copy.instantiatesCanonical = [...canonicals, canonical];
   return copy;
 }
 

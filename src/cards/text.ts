@@ -14,7 +14,7 @@ import type {
   RuleId,
 } from '../protocol/recommendation';
 import { SUMMARY_MAX_LENGTH } from '../validation/response';
-import { formatTime, type Numbers } from './format';
+import { formatTime, plural, type Numbers } from './format';
 
 export const RATE_UNIT = 'mg/kg/h';
 
@@ -83,7 +83,7 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
     case 'T6':
       return (
         `Titration phase, and the latest pain score is at or below ${target}: the rate stays; the taper starts once at least ` +
-        `${n.plain(p.minScoresForSustained)} scores at or below target span ${n.plain(p.sustainedHours)} h.`
+        `${plural(p.minScoresForSustained, 'score')} at or below target span ${n.plain(p.sustainedHours)} h.`
       );
     case 'T7':
       return `Titration phase: one more step of ${step} would exceed the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT} or the maximum tolerated rate, so the rate stays.`;

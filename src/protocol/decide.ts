@@ -4,6 +4,7 @@
  */
 import type { ProtocolParameters } from '../config/parameters';
 import type { ClinicalFacts, EncounterFact, OrderFact } from './facts';
+import { displayTime } from './display';
 import type {
   Action,
   Indicator,
@@ -34,7 +35,7 @@ import {
   type PregnancyResult,
   type TimedEffect,
 } from './safety';
-import { MS_PER_DAY, MS_PER_HOUR, hoursBetween, isoAt, toMs } from './units';
+import { MS_PER_DAY, MS_PER_HOUR, hoursBetween, isoAt, roundTo, toMs } from './units';
 
 export type Hook = 'patient-view' | 'order-select' | 'order-sign';
 
@@ -103,7 +104,7 @@ export function decide(
   if (c.infusion.current === null) {
     if (isOrderHook && hasDraft) {
       c.notes.push(
-        `The previous ketamine infusion ended${c.infusion.endedAt ? ` at ${c.infusion.endedAt}` : ''}: the draft order is judged as a new start.`,
+        `The previous ketamine infusion ended${c.infusion.endedAt ? ` at ${displayTime(c.infusion.endedAt)}` : ''}: the draft order is judged as a new start.`,
       );
       if (c.effects.maxToleratedRate !== null) {
         c.notes.push(
@@ -149,9 +150,9 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     const timeMs = toMs(w.time);
     if (timeMs !== null && timeMs > nowMs) {
       // A chart shows no future: a weight dated after now is not used (a negative age must not pass as fresh).
-      const detail = `weight ${w.id} is dated after the evaluation time (${w.time})`;
+      const detail = `weight ${w.id} is dated after the evaluation time (${displayTime(w.time)})`;
       weightMissing = { code: 'weight-unreadable', since: w.time, detail };
-      notes.push(`Weight ${w.id} is dated after the evaluation time (${w.time}): ignored.`);
+      notes.push(`Weight ${w.id} is dated after the evaluation time (${displayTime(w.time)}): ignored.`);
     } else if (!conv.ok || timeMs === null) {
       const detail = !conv.ok
         ? conv.error === 'unknown-unit'
@@ -176,7 +177,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
   notes.push(...infusion.notes);
   if (weight && !weight.fresh && chartedPerPatientRates(facts)) {
     notes.push(
-      `Charted mg/h or mL/h ketamine rates were read with the latest weight (${weight.valueKg} kg, ${weight.time}), which is older than ${params.weightMaxAgeDays} d.`,
+      `Charted mg/h or mL/h ketamine rates were read with the latest weight (${roundTo(weight.valueKg, params.doseRounding)} kg, ${displayTime(weight.time)}), which is older than ${params.weightMaxAgeDays} d.`,
     );
   }
   for (const u of infusion.unreadable) {
@@ -197,7 +198,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     const t = facts.pregnancyTest;
     const timeMs = toMs(t.time);
     if (timeMs !== null && timeMs > nowMs) {
-      notes.push(`Pregnancy test ${t.id} is dated after the evaluation time (${t.time}): ignored.`);
+      notes.push(`Pregnancy test ${t.id} is dated after the evaluation time (${displayTime(t.time)}): ignored.`);
     } else {
       const classified = classifyPregnancyTest(t, params);
       if (classified.note) notes.push(classified.note);
@@ -222,7 +223,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
   if (facts.ekg) {
     const timeMs = toMs(facts.ekg.time);
     if (timeMs !== null && timeMs > nowMs) {
-      notes.push(`EKG ${facts.ekg.id} is dated after the evaluation time (${facts.ekg.time}): ignored.`);
+      notes.push(`EKG ${facts.ekg.id} is dated after the evaluation time (${displayTime(facts.ekg.time)}): ignored.`);
     } else {
       ekg = {
         time: facts.ekg.time,
@@ -238,12 +239,12 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
   const limiting = effects.limitingEffect;
   if (limiting && infusion.courseStartMs !== null && limiting.timeMs < infusion.courseStartMs) {
     notes.push(
-      `The max tolerated rate of ${effects.maxToleratedRate} mg/kg/h comes from a psychotomimetic effect during an earlier ketamine course (${limiting.fact.time ?? isoAt(limiting.timeMs)}); for safety it still applies to every course within the last ${params.lookbackDays} d.`,
+      `The max tolerated rate of ${effects.maxToleratedRate} mg/kg/h comes from a psychotomimetic effect during an earlier ketamine course (${displayTime(limiting.fact.time ?? isoAt(limiting.timeMs))}); for safety it still applies to every course within the last ${params.lookbackDays} d.`,
     );
   }
   if (infusion.courses > 1 && infusion.courseStartedAt !== null) {
     notes.push(
-      `Nothing was running for more than ${params.gapToleranceMinutes} min before ${infusion.courseStartedAt}: the course since then is judged on its own (sustained relief and taper phase), not the earlier one.`,
+      `Nothing was running for more than ${params.gapToleranceMinutes} min before ${displayTime(infusion.courseStartedAt)}: the course since then is judged on its own (sustained relief and taper phase), not the earlier one.`,
     );
   }
 

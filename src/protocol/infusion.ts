@@ -11,6 +11,7 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { AdministrationFact, OrderFact } from './facts';
 import type { ConcentrationOrigin, MissingItem, RateReading, Segment } from './recommendation';
+import { displayTime } from './display';
 import { concentrationOf, convertRate, roundRate, sameRate, toRateReading } from './rates';
 import { MS_PER_DAY, MS_PER_MINUTE, isoAt, toMs } from './units';
 
@@ -115,7 +116,9 @@ export function buildInfusion(
       continue;
     }
     if (startMs > nowMs) {
-      notes.push(`Ketamine administration ${admin.id} starts after the evaluation time (${admin.start}): not counted.`);
+      notes.push(
+        `Ketamine administration ${admin.id} starts after the evaluation time (${displayTime(admin.start)}): not counted.`,
+      );
       continue;
     }
     const endMs = toMs(admin.end);

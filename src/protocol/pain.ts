@@ -5,6 +5,7 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { PainFact } from './facts';
 import type { PainReading, SustainedRun } from './recommendation';
+import { displayQuantity, displayTime } from './display';
 import { MS_PER_HOUR, hoursBetween, isoAt, toMs } from './units';
 
 /** LOINC pain codes of the protocol (§5). 38214-3 is the VAS, which may be charted in mm. */
@@ -37,7 +38,7 @@ export function normalisePain(
       continue;
     }
     if (timeMs > nowMs) {
-      notes.push(`Pain score ${s.id} is dated after the evaluation time (${s.time}): ignored.`);
+      notes.push(`Pain score ${s.id} is dated after the evaluation time (${displayTime(s.time)}): ignored.`);
       continue;
     }
     if (!PAIN_CODES.includes(s.code)) {
@@ -45,7 +46,7 @@ export function normalisePain(
       continue;
     }
     if (s.value === null || !Number.isFinite(s.value)) {
-      notes.push(`Pain score ${s.id} (${s.time}) has no numeric value: ignored.`);
+      notes.push(`Pain score ${s.id} (${displayTime(s.time)}) has no numeric value: ignored.`);
       continue;
     }
     const unit = s.unit === null ? null : s.unit.trim();
@@ -61,11 +62,15 @@ export function normalisePain(
     } else if (unit === null || SCORE_UNITS.includes(unit)) {
       score = s.value;
     } else {
-      notes.push(`Pain score ${s.id} (${s.time}) is in unit "${unit}", not a 0–${params.painScaleMax} score: ignored.`);
+      notes.push(
+        `Pain score ${s.id} (${displayTime(s.time)}) is in unit "${unit}", not a 0–${params.painScaleMax} score: ignored.`,
+      );
       continue;
     }
     if (score < 0 || score > params.painScaleMax) {
-      notes.push(`Pain score ${s.id} (${s.time}) value ${charted} is outside 0–${params.painScaleMax}: ignored.`);
+      notes.push(
+        `Pain score ${s.id} (${displayTime(s.time)}) value ${displayQuantity(s.value, unit)} is outside 0–${params.painScaleMax}: ignored.`,
+      );
       continue;
     }
     const reading: TimedPain = { id: s.id, time: s.time, timeMs, score };

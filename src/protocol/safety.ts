@@ -6,10 +6,11 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { AdverseEffectFact, ClinicalFacts, PregnancyTestFact, VitalFact, VitalKind } from './facts';
 import type { Contraindication, VitalReading } from './recommendation';
+import { displayQuantity, displayTime, displayUnit } from './display';
 import type { InfusionState } from './infusion';
 import { segmentAt } from './infusion';
 import { roundRate } from './rates';
-import { MS_PER_HOUR, toMs } from './units';
+import { MS_PER_HOUR, isoAt, toMs } from './units';
 
 /** The canonical UCUM unit of each vital, and the charted units read as the same thing. */
 const VITAL_UNITS: Readonly<Record<VitalKind, { unit: string; accepted: readonly string[] }>> = {
@@ -64,7 +65,9 @@ export function judgeVitals(
     }
     if (timeMs > nowMs) {
       // A chart shows no future: a value dated after now is a charting error, never judged as recent.
-      notes.push(`${VITAL_LABELS[v.kind]} ${v.id} is dated after the evaluation time (${v.time}): ignored.`);
+      notes.push(
+        `${VITAL_LABELS[v.kind]} ${v.id} is dated after the evaluation time (${displayTime(v.time)}): ignored.`,
+      );
       continue;
     }
     const known = latest.get(v.kind);
@@ -76,16 +79,13 @@ export function judgeVitals(
     const label = VITAL_LABELS[fact.kind];
     if ((nowMs - timeMs) / MS_PER_HOUR > params.vitalsMaxAgeHours) {
       notes.push(
-        `${label} ${fact.value} ${fact.unit ?? ''} at ${fact.time} is older than ${params.vitalsMaxAgeHours} h: not judged.`.replace(
-          / {2}/g,
-          ' ',
-        ),
+        `${label} ${displayQuantity(fact.value, fact.unit)} at ${displayTime(fact.time)} is older than ${params.vitalsMaxAgeHours} h: not judged.`,
       );
       continue;
     }
     if (fact.unit !== null && !spec.accepted.includes(fact.unit.trim())) {
       notes.push(
-        `${label} ${fact.value} at ${fact.time} is in unit "${fact.unit}" (expected ${spec.unit}): not judged.`,
+        `${label} ${fact.value} at ${displayTime(fact.time)} is in unit "${fact.unit}" (expected ${displayUnit(spec.unit)}): not judged.`,
       );
       continue;
     }
@@ -163,7 +163,7 @@ export function findContraindications(
     if (!v.breach) continue;
     found.push({
       code: 'vital-breach',
-      display: `${VITAL_LABELS[v.kind]} ${v.value} ${v.unit} (${v.breach.bound === 'high' ? 'above' : 'below'} ${v.breach.limit})`,
+      display: `${VITAL_LABELS[v.kind]} ${displayQuantity(v.value, v.unit)} (${v.breach.bound === 'high' ? 'above' : 'below'} ${displayQuantity(v.breach.limit, v.unit)})`,
       time: v.time,
     });
   }
@@ -227,7 +227,7 @@ export function effectsDuringInfusion(
       continue;
     }
     if (timeMs > nowMs) {
-      notes.push(`${label} is dated after the evaluation time (${fact.time ?? ''}): ignored; please review.`);
+      notes.push(`${label} is dated after the evaluation time (${displayTime(fact.time)}): ignored; please review.`);
       continue;
     }
     if (timeMs < infusion.startedMs) continue;
@@ -254,7 +254,7 @@ export function effectsDuringInfusion(
 /** The rate an effect is attributed to: the most recent running segment (rate > 0 or unreadable) at or before it. */
 function attribute(fact: AdverseEffectFact, timeMs: number, infusion: InfusionState, notes: string[]): TimedEffect {
   const covering = segmentAt(infusion, timeMs);
-  const label = `${fact.resourceType} ${fact.resourceId} (${fact.display}, ${fact.time ?? ''})`;
+  const label = `${fact.resourceType} ${fact.resourceId} (${fact.display}, ${displayTime(fact.time ?? isoAt(timeMs))})`;
   if (covering && covering.rate !== null && covering.rate > 0)
     return { fact, timeMs, atRate: covering.rate, rateFrom: 'running' };
   let latest: (typeof infusion.timeline)[number] | null = null;
@@ -268,7 +268,7 @@ function attribute(fact: AdverseEffectFact, timeMs: number, infusion: InfusionSt
     return { fact, timeMs, atRate: null, rateFrom: 'unreadable' };
   }
   notes.push(
-    `${label} was charted while no ketamine was running: it is attributed to the last running rate before it, ${latest.rate} mg/kg/h (${latest.start}${latest.end ? ` to ${latest.end}` : ''}).`,
+    `${label} was charted while no ketamine was running: it is attributed to the last running rate before it, ${latest.rate} mg/kg/h (${displayTime(latest.start)}${latest.end ? ` to ${displayTime(latest.end)}` : ''}).`,
   );
   return { fact, timeMs, atRate: latest.rate, rateFrom: 'before-pause' };
 }

@@ -40,7 +40,7 @@ describe('patient-view cards from a recommendation', () => {
       expect(d).toContain('6/10 at 2026-11-24 11:45 UTC (0.8 h ago) (charted as 60 mm)');
       expect(d).toContain('7/10 at 2026-11-24 08:30 UTC');
       expect(d).toContain('Systolic blood pressure: 128 mmHg at 2026-11-24 11:40 UTC');
-      expect(d).toContain('Heart rate: 84 /min');
+      expect(d).toContain('Heart rate: 84/min');
       expect(d).toContain('EKG: 2026-11-22 10:15 UTC');
       expect(d).toContain('Informed consent: on file (2026-11-24 05:00 UTC)');
       expect(d).toContain('Sustained run: no run of scores at or below 3/10');
@@ -554,7 +554,7 @@ describe('patient-view cards from a recommendation', () => {
     });
     const card = only(build({ recommendation: rec }));
     expect(card.detail).toContain('0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21.4 mg/h at 71.3 kg = 21.4 mL/h at 1 mg/mL');
-    expect(card.detail).toContain('SpO2: 95 %');
+    expect(card.detail).toContain('SpO2: 95%');
     // No long decimals anywhere before the citation (whose DOI has digits of its own).
     expect((card.detail ?? '').split('**Evidence**')[0]).not.toMatch(/\d\.\d{3,}/);
   });

@@ -1,4 +1,5 @@
 import { escapeMarkdown, formatTime, numbers } from '../../src/cards/format';
+import { displayTime } from '../../src/protocol/display';
 import { build, NOW, notStarted, only, params, recommendation } from './fixtures';
 
 /** Markup that chart text must never produce. */
@@ -61,6 +62,11 @@ describe('times and numbers', () => {
     expect(formatTime('2026-11-24T10:00:00-05:00')).toBe('2026-11-24 15:00 UTC');
     expect(formatTime(null)).toBe('time not charted');
     expect(formatTime('yesterday *evening*')).toBe('yesterday \\*evening\\*');
+  });
+
+  it("card times and the core's notes share one formatter, so a note's time reads like the card's", () => {
+    for (const iso of ['2026-02-10T13:55:00+00:00', '2026-11-24T10:00:00-05:00'])
+      expect(formatTime(iso)).toBe(displayTime(iso));
   });
 
   it('rounds rates, doses and volumes with the parameter steps, without binary noise', () => {

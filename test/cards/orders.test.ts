@@ -3,7 +3,17 @@ import { buildCards } from '../../src/cards/build';
 import { DOSE_RATE_TYPE_SYSTEM, UCUM_SYSTEM } from '../../src/cards/suggestions';
 import type { Card } from '../../src/cards/types';
 import type { OrderCheck } from '../../src/protocol/recommendation';
-import { build, draft, input, notStarted, only, orderCheck, params, recommendation } from './fixtures';
+import {
+  build,
+  draft,
+  input,
+  notStarted,
+  only,
+  orderCheck,
+  params,
+  PLAN_DEFINITION_URL,
+  recommendation,
+} from './fixtures';
 
 const ext = (card: Card) => card.extension?.['ketamine-protocol'];
 const firstAction = (card: Card) => card.suggestions?.[0]?.actions?.[0];
@@ -63,14 +73,17 @@ describe('order-select / order-sign cards from order checks', () => {
       expect(d).toContain('Current rate: 0.2 mg/kg/h');
     });
 
-    it('O6 suggestion updates the WHOLE draft with only the rate replaced (ordered mg/kg/h + calculated mg/h)', () => {
+    it('O6 suggestion updates the WHOLE draft with only the rate replaced (ordered mg/kg/h + calculated mg/h) and the protocol traced', () => {
       const action = firstAction(card);
       expect(action?.type).toBe('update');
       const original = draft('draft-1');
       const updated = action?.resource as MedicationRequest;
       const { dosageInstruction: originalDosage, ...originalRest } = original;
       const { dosageInstruction: updatedDosage, ...updatedRest } = updated;
-      expect(updatedRest).toEqual(originalRest);
+      expect(updatedRest).toEqual({
+        ...originalRest,
+        instantiatesCanonical: [`${PLAN_DEFINITION_URL}|${params.protocolVersion}`],
+      });
       expect(updatedDosage).toHaveLength(1);
       expect(updatedDosage?.[0]?.route).toEqual(originalDosage?.[0]?.route);
       expect(updatedDosage?.[0]?.doseAndRate).toEqual([
@@ -102,6 +115,24 @@ describe('order-select / order-sign cards from order checks', () => {
         protocolVersion: params.protocolVersion,
       });
     });
+  });
+
+  it('O6 the corrected draft is traced to the protocol: its own instantiatesCanonical entries kept, the PlanDefinition added once', () => {
+    const ours = `${PLAN_DEFINITION_URL}|${params.protocolVersion}`;
+    const local = 'https://hospital.example.org/fhir/PlanDefinition/ketamine-order-set|3';
+    const canonicalsAfter = (instantiatesCanonical: string[]) => {
+      const c = orderCheck();
+      const card = only(
+        build({
+          hook: 'order-select',
+          orderChecks: [c],
+          drafts: { 'draft-1': draft('draft-1', { instantiatesCanonical }) },
+        }),
+      );
+      return (firstAction(card)?.resource as MedicationRequest).instantiatesCanonical;
+    };
+    expect(canonicalsAfter([local])).toEqual([local, ours]);
+    expect(canonicalsAfter([ours, local])).toEqual([ours, local]);
   });
 
   it('O6 keeps a dose entry and strips a rate drafted as mL/h in a second entry', () => {
