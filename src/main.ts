@@ -2,10 +2,15 @@
  * The program: read and check the configuration, the protocol parameters and the service definitions
  * (a bad value stops it here, with the message, exit code 1), build the dependencies, listen, and shut
  * down cleanly on SIGTERM/SIGINT (stop accepting, finish what is in flight, close the store).
+ *
+ * `compose(env)` builds the whole app as production runs it (demo mounted unless DEMO=off) without
+ * listening; `start(env)` is compose + listen on HOST:PORT. The benchmark (src/bench/server.ts) composes
+ * the same app and listens itself.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Application } from 'express';
 import path from 'node:path';
 import { loadKetamineMedication } from './cards/medication';
 import { packageRoot } from './config/paths';
@@ -26,19 +31,35 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** Above typical load balancer idle timeouts, so they close idle connections first. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-export interface Running {
-  server: Server;
+/** The service built and ready to serve, not listening. */
+export interface Composed {
+  /** The express app (CDS Hooks endpoints, docs, health, and the demo unless DEMO=off). */
+  app: Application;
   config: ServiceConfig;
+  store: Store;
   logger: Logger;
+  /** Whether the demo is mounted (DEMO not off). */
+  demo: boolean;
+  protocolVersion: string;
+  /** Releases what compose opened (the store). Call it once nothing serves the app any more. */
   close(): Promise<void>;
 }
 
-export interface StartOptions {
+/** The service listening. */
+export interface Running extends Omit<Composed, 'close'> {
+  server: Server;
+  /** Graceful shutdown: stop accepting, let in-flight requests finish (bounded), then close the store. */
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
   /** The protocol parameter file (default cds-hooks/protocol-parameters.json; tests pass a broken one). */
   parameterFile?: string;
 }
+export type StartOptions = ComposeOptions;
 
-export async function start(env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Running> {
+/** Reads and checks the configuration and every file, builds the dependencies and the app (no listening). */
+export async function compose(env: NodeJS.ProcessEnv = process.env, options: ComposeOptions = {}): Promise<Composed> {
   const { config, warnings } = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
   for (const warning of warnings) logger.warn({ event: 'config.warning' }, warning);
@@ -51,7 +72,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: Start
 
   const demo = demoEnabled(env) ? await createDemo({ logger }) : undefined;
   const fhirServerAllowlist =
-    demo && config.fhirServerAllowlist.length > 0 ? [...config.fhirServerAllowlist, ...demoFhirServerUrls(config.port)] : config.fhirServerAllowlist;
+    demo && config.fhirServerAllowlist.length > 0
+      ? [...config.fhirServerAllowlist, ...demoFhirServerUrls(config.port)]
+      : config.fhirServerAllowlist;
 
   if (config.feedbackDb !== ':memory:') mkdirSync(path.dirname(config.feedbackDb), { recursive: true });
   const store = openStore(config.feedbackDb);
@@ -73,39 +96,94 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: Start
       docsUrl: config.docsUrl,
       planDefinitionUrl: PLAN_DEFINITION_URL,
     },
-    cardDefaults: { medication, evidence: { citation: parameters.file.citation, evidenceLevel: parameters.file.evidenceLevel } },
-    http: { publicBaseUrl: config.publicBaseUrl, requestLimitBytes: config.requestLimitBytes, corsOrigins: config.corsOrigins },
-    ...(config.trustedIssuers ? { authenticate: createAuthenticator({ trustedIssuers: config.trustedIssuers, logger }) } : {}),
+    cardDefaults: {
+      medication,
+      evidence: { citation: parameters.file.citation, evidenceLevel: parameters.file.evidenceLevel },
+    },
+    http: {
+      publicBaseUrl: config.publicBaseUrl,
+      requestLimitBytes: config.requestLimitBytes,
+      corsOrigins: config.corsOrigins,
+    },
+    ...(config.trustedIssuers
+      ? { authenticate: createAuthenticator({ trustedIssuers: config.trustedIssuers, logger }) }
+      : {}),
     docsHtml: renderProtocolPage(parameters.file, parameters.values, new Date()),
     ...(demo ? { mount: (a) => a.use(demo.router), demoClock: true } : {}),
   });
 
-  const server = await listen(app, config.port);
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  let closed = false;
+  return {
+    app,
+    config,
+    store,
+    logger,
+    demo: demo !== undefined,
+    protocolVersion: parameters.values.protocolVersion,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      store.close();
+    },
+  };
+}
+
+/** compose + listen on HOST:PORT (all interfaces when HOST is unset). */
+export async function start(env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Running> {
+  return serve(await compose(env, options));
+}
+
+export interface ServeOptions {
+  /** What the server runs (default the composed app; the benchmark puts its floor route in front of it). */
+  app?: Application;
+  /** Address to listen on (default the configured HOST; null = all interfaces). */
+  host?: string | null;
+}
+
+/**
+ * Listens on PORT with the composed app, logs where, and returns the running service whose close() is the
+ * graceful shutdown. On a listen error (port in use…) the composed resources are released and it rejects.
+ */
+export async function serve(composed: Composed, options: ServeOptions = {}): Promise<Running> {
+  const { config, logger } = composed;
+  const host = options.host === undefined ? config.host : options.host;
+  let server: Server;
+  try {
+    server = await listen(options.app ?? composed.app, config.port, host);
+  } catch (err) {
+    await composed.close();
+    throw err;
+  }
   const port = (server.address() as { port: number }).port;
   logger.info(
     {
       event: 'listening',
+      host: host ?? 'all interfaces',
       port,
       services: `${config.publicBaseUrl}/cds-services`,
       authentication: config.trustedIssuers ? 'jwt' : 'off',
-      demo: demo ? `http://localhost:${port}/` : 'off',
-      protocolVersion: parameters.values.protocolVersion,
+      demo: composed.demo ? `http://localhost:${port}/` : 'off',
+      protocolVersion: composed.protocolVersion,
     },
     'ketamine-cds listening',
   );
-  return { server, config, logger, close: () => shutdown(server, store, logger) };
+  return { ...composed, server, close: () => shutdown(server, composed, logger) };
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+/**
+ * Listens on `host` (null: Node's default, all interfaces) and `port`, with keep-alive above typical load
+ * balancer idle timeouts. Resolves once listening; rejects on a listen error (port in use…).
+ */
+function listen(app: Application, port: number, host: string | null): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port);
+    const server = host === null ? app.listen(port) : app.listen(port, host);
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
 }
 
-async function shutdown(server: Server, store: Store, logger: Logger): Promise<void> {
+async function shutdown(server: Server, composed: Composed, logger: Logger): Promise<void> {
   logger.info({ event: 'shutdown' }, 'shutting down');
   await new Promise<void>((resolve) => {
     const force = setTimeout(() => {
@@ -119,7 +197,7 @@ async function shutdown(server: Server, store: Store, logger: Logger): Promise<v
     });
     server.closeIdleConnections();
   });
-  store.close();
+  await composed.close();
 }
 
 if (require.main === module) {
@@ -138,7 +216,10 @@ if (require.main === module) {
       process.on('SIGINT', stop);
       // A bad request never brings the process down (CH-B1): a stray rejection is logged, not fatal.
       process.on('unhandledRejection', (reason) => {
-        running.logger.error({ event: 'unhandled-rejection', errorName: reason instanceof Error ? reason.name : typeof reason }, 'unhandled rejection');
+        running.logger.error(
+          { event: 'unhandled-rejection', errorName: reason instanceof Error ? reason.name : typeof reason },
+          'unhandled rejection',
+        );
       });
     })
     .catch((err: unknown) => {

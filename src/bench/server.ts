@@ -1,61 +1,40 @@
 /**
  * The benchmark's server (spawned by scripts/bench.mjs, never used in production): the service composed
- * exactly as the program composes it (src/main.ts `start(env)`: configuration, parameters, definitions,
- * CQL evaluator, store, app, keep-alive, shutdown), plus a **floor** route in an outer express app in
- * front of it: POST /floor parses the same JSON body with the same parser options and answers
- * `{"cards":[]}`, so every scenario can be compared with "the same app doing nothing".
+ * exactly as the program composes it (src/main.ts `compose(env)`: configuration, parameters, definitions,
+ * CQL evaluator, store, app; then `serve()`: keep-alive, listening log, graceful shutdown), plus a
+ * **floor** route in an outer express app in front of it: POST /floor parses the same JSON body with the
+ * same parser options and answers `{"cards":[]}`, so every scenario can be compared with "the same app
+ * doing nothing". The floor shares the server, its sockets and its keep-alive settings.
  *
- * main.ts exports no composition step separate from listening, so this file lets `start(env)` build and
- * listen as usual, bound to 127.0.0.1 (`BENCH_HOST`), then puts the outer app in front of the app on the
- * very same server (the floor shares the server, its sockets and its keep-alive settings).
+ * It always listens on 127.0.0.1 (loopback only, whatever HOST says).
  * Environment: as main.ts (PORT, LOG_LEVEL, FEEDBACK_DB, FHIR_SERVER_ALLOWLIST, DEMO=off…).
  */
-import type { RequestListener } from 'node:http';
-import { Server as NetServer } from 'node:net';
 import express from 'express';
 import { JSON_TYPES } from '../http/app';
-import { start, type Running } from '../main';
+import { compose, serve, type Running } from '../main';
 
-const HOST = process.env.BENCH_HOST ?? '127.0.0.1';
+const LOOPBACK = '127.0.0.1';
 
 /** The floor: the same body parser (types, limit, strict), then an empty CDS Hooks response. */
-export function withFloor(app: RequestListener, requestLimitBytes: number): express.Express {
+export function withFloor(app: express.Application, requestLimitBytes: number): express.Express {
   const outer = express();
   outer.disable('x-powered-by');
   outer.set('etag', false);
   outer.post('/floor', express.json({ type: JSON_TYPES, limit: requestLimitBytes, strict: true }), (_req, res) => {
     res.json({ cards: [] });
   });
-  outer.use(app as express.RequestHandler);
+  outer.use(app);
   return outer;
 }
 
-/**
- * `start(env)` with every `listen(port)` made during it bound to HOST (main.ts listens on all interfaces;
- * the benchmark must stay on loopback). The patch is removed as soon as start() returns.
- */
-async function startOnLoopback(): Promise<Running> {
-  const original = NetServer.prototype.listen;
-  NetServer.prototype.listen = function listen(this: NetServer, ...args: unknown[]) {
-    if (typeof args[0] === 'number' && typeof args[1] !== 'string') args.splice(1, 0, HOST);
-    return (original as (...a: unknown[]) => NetServer).apply(this, args);
-  } as typeof original;
-  try {
-    return await start(process.env);
-  } finally {
-    NetServer.prototype.listen = original;
-  }
+/** The composed service behind the floor, listening on 127.0.0.1:PORT. */
+export async function startBenchServer(env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const composed = await compose(env);
+  return serve(composed, { app: withFloor(composed.app, composed.config.requestLimitBytes), host: LOOPBACK });
 }
 
 async function main(): Promise<void> {
-  const running = await startOnLoopback();
-  const { server, config } = running;
-  const [app, ...others] = server.listeners('request') as RequestListener[];
-  if (!app || others.length > 0)
-    throw new Error('expected exactly one request listener (the express app) on the server');
-  server.removeAllListeners('request');
-  server.on('request', withFloor(app, config.requestLimitBytes));
-
+  const running = await startBenchServer(process.env);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -4,6 +4,7 @@
  * here is a protocol number (those live in cds-hooks/protocol-parameters.json), and nothing here is ever
  * shown in discovery (CH-D4).
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { packageRoot } from './paths';
 import { normalizeBaseUrl } from '../fhir/allowlist';
@@ -11,6 +12,8 @@ import { parseTrustedIssuers, type TrustedIssuer } from '../security/trusted-iss
 
 export interface ServiceConfig {
   port: number;
+  /** Address to listen on; null = all interfaces (Node's default: `::`, dual-stack, else 0.0.0.0). */
+  host: string | null;
   /** External base URL of the service, without trailing slash (JWT `aud` = this + the path called). */
   publicBaseUrl: string;
   /** null = authentication off; otherwise every CDS endpoint requires a valid JWT from one of these (CH-J1). */
@@ -67,11 +70,25 @@ export function parseByteSize(text: string): number | null {
 function absoluteBase(text: string): string | null {
   try {
     const url = new URL(text);
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) return null;
+    if (
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.search ||
+      url.hash ||
+      url.username ||
+      url.password
+    )
+      return null;
     return url.href.replace(/\/+$/, '');
   } catch {
     return null;
   }
+}
+
+/** An IPv4/IPv6 address, or a DNS host name (letters, digits, hyphens, dots). */
+function isListenAddress(text: string): boolean {
+  if (isIP(text) !== 0) return true;
+  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  return text.length <= 253 && text.split('.').every((part) => label.test(part));
 }
 
 const list = (value: string | undefined): string[] =>
@@ -101,11 +118,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
 
   const port = integer('PORT', DEFAULTS.port, 0, 65535);
 
+  const host = value('HOST') ?? null;
+  if (host !== null && !isListenAddress(host)) {
+    problems.push(
+      `HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or a host name like localhost (got ${JSON.stringify(host)})`,
+    );
+  }
+
   const rawBase = value('CDS_PUBLIC_BASE_URL');
   let publicBaseUrl = `http://localhost:${port}`;
   if (rawBase !== undefined) {
     const base = absoluteBase(rawBase);
-    if (base === null) problems.push(`CDS_PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment (got ${JSON.stringify(rawBase)})`);
+    if (base === null)
+      problems.push(
+        `CDS_PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment (got ${JSON.stringify(rawBase)})`,
+      );
     else publicBaseUrl = base;
   }
 
@@ -118,15 +145,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       problems.push((err as Error).message);
     }
   } else {
-    warnings.push('CDS_TRUSTED_ISSUERS is not set: authentication is OFF, any caller can use the service (development only)');
+    warnings.push(
+      'CDS_TRUSTED_ISSUERS is not set: authentication is OFF, any caller can use the service (development only)',
+    );
   }
 
   const fhirServerAllowlist = list(env.FHIR_SERVER_ALLOWLIST);
   for (const entry of fhirServerAllowlist) {
-    if (normalizeBaseUrl(entry) === null) problems.push(`FHIR_SERVER_ALLOWLIST entry ${JSON.stringify(entry)} is not an absolute http(s) base URL without query, fragment or credentials`);
+    if (normalizeBaseUrl(entry) === null)
+      problems.push(
+        `FHIR_SERVER_ALLOWLIST entry ${JSON.stringify(entry)} is not an absolute http(s) base URL without query, fragment or credentials`,
+      );
   }
   if (fhirServerAllowlist.length === 0) {
-    warnings.push('FHIR_SERVER_ALLOWLIST is not set: the service fetches FHIR data only from loopback servers (localhost)');
+    warnings.push(
+      'FHIR_SERVER_ALLOWLIST is not set: the service fetches FHIR data only from loopback servers (localhost)',
+    );
   }
 
   const deadlineMs = integer('DEADLINE_MS', DEFAULTS.deadlineMs, 1);
@@ -135,18 +169,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
 
   const rawLimit = value('REQUEST_LIMIT') ?? DEFAULTS.requestLimit;
   const requestLimitBytes = parseByteSize(rawLimit);
-  if (requestLimitBytes === null) problems.push(`REQUEST_LIMIT must be a size like 2mb, 500kb or 1048576 (got ${JSON.stringify(rawLimit)})`);
+  if (requestLimitBytes === null)
+    problems.push(`REQUEST_LIMIT must be a size like 2mb, 500kb or 1048576 (got ${JSON.stringify(rawLimit)})`);
 
   const corsOrigins = list(value('CORS_ORIGINS') ?? DEFAULTS.corsOrigins);
   for (const origin of corsOrigins) {
     if (origin === '*') continue;
     const base = absoluteBase(origin);
-    if (base === null || new URL(base).origin !== base) problems.push(`CORS_ORIGINS entry ${JSON.stringify(origin)} must be '*' or an origin like https://ehr.example.org`);
+    if (base === null || new URL(base).origin !== base)
+      problems.push(
+        `CORS_ORIGINS entry ${JSON.stringify(origin)} must be '*' or an origin like https://ehr.example.org`,
+      );
   }
-  if (corsOrigins.includes('*') && corsOrigins.length > 1) problems.push(`CORS_ORIGINS must be either '*' or a list of origins, not both`);
+  if (corsOrigins.includes('*') && corsOrigins.length > 1)
+    problems.push(`CORS_ORIGINS must be either '*' or a list of origins, not both`);
 
   const logLevel = value('LOG_LEVEL') ?? DEFAULTS.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
 
   const rawDocs = value('DOCS_URL');
   let docsUrl = `${publicBaseUrl}/docs/protocol`;
@@ -161,12 +201,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   }
 
   const rawDb = value('FEEDBACK_DB');
-  const feedbackDb = rawDb === ':memory:' ? rawDb : path.resolve(rawDb ?? path.join(packageRoot(), DEFAULTS.feedbackDb));
+  const feedbackDb =
+    rawDb === ':memory:' ? rawDb : path.resolve(rawDb ?? path.join(packageRoot(), DEFAULTS.feedbackDb));
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     config: {
       port,
+      host,
       publicBaseUrl,
       trustedIssuers,
       fhirServerAllowlist,

@@ -39,39 +39,6 @@ export interface Demo {
   reset(): Promise<void>;
 }
 
-/**
- * Resource types whose `patient` search parameter is `<Type>.subject.where(resolve() is Patient)`.
- * The in-memory server evaluates that (shared, very long) expression per stored resource: ~3 ms each,
- * seconds per Observation search over the examples. `subject=Patient/<id>` means the same and is ~100×
- * faster, so the demo rewrites it before the FHIR router sees it.
- */
-const PATIENT_IS_SUBJECT = new Set([
-  'Observation',
-  'DiagnosticReport',
-  'MedicationRequest',
-  'MedicationAdministration',
-  'MedicationStatement',
-  'Condition',
-  'Encounter',
-  'Procedure',
-  'ServiceRequest',
-]);
-
-/** `/Observation?patient=p1&code=…` → `/Observation?subject=Patient%2Fp1&code=…` (other URLs unchanged). */
-export function rewritePatientSearch(url: string): string {
-  const match = /^\/([A-Za-z]+)\?(.*)$/.exec(url);
-  if (!match || !PATIENT_IS_SUBJECT.has(match[1] ?? '')) return url;
-  const params = new URLSearchParams(match[2]);
-  const patients = params.getAll('patient');
-  if (patients.length !== 1 || params.has('subject')) return url;
-  const id = (patients[0] ?? '').replace(/^Patient\//, '');
-  if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) return url;
-  params.delete('patient');
-  // First: the router checks filters in order, so the cheap patient filter then skips other patients' data.
-  const rest = params.toString();
-  return `/${match[1]}?subject=${encodeURIComponent(`Patient/${id}`)}${rest ? `&${rest}` : ''}`;
-}
-
 /** Files the page loads from node_modules: URL name → package-relative file. */
 const VENDOR_FILES: Record<string, { pkg: string; file: string }> = {
   'chart.umd.min.js': { pkg: 'chart.js', file: 'dist/chart.umd.min.js' },
@@ -124,14 +91,8 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   };
 
   const router = express.Router();
-  router.use(
-    fhirPath,
-    (req: Request, _res: Response, next: NextFunction) => {
-      if (req.method === 'GET') req.url = rewritePatientSearch(req.url);
-      next();
-    },
-    fhir.router,
-  );
+  // Searches such as Observation?patient=<id> are fast in the in-memory server itself (memory-server.ts).
+  router.use(fhirPath, fhir.router);
 
   const api = express.Router();
   api.get('/config', (_req, res) => {

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { ConfigError, loadConfig, parseByteSize } from '../../src/config/env';
 
-const issuers = JSON.stringify([{ iss: 'https://sandbox.cds-hooks.org', jwks_uri: 'https://sandbox.cds-hooks.org/.well-known/jwks.json' }]);
+const issuers = JSON.stringify([
+  { iss: 'https://sandbox.cds-hooks.org', jwks_uri: 'https://sandbox.cds-hooks.org/.well-known/jwks.json' },
+]);
 
 function problems(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -18,6 +20,7 @@ describe('configuration from the environment', () => {
     const { config, warnings } = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
+      host: null,
       publicBaseUrl: 'http://localhost:3000',
       trustedIssuers: null,
       fhirServerAllowlist: [],
@@ -36,6 +39,7 @@ describe('configuration from the environment', () => {
   it('reads every variable', () => {
     const { config, warnings } = loadConfig({
       PORT: '8080',
+      HOST: '127.0.0.1',
       CDS_PUBLIC_BASE_URL: 'https://cds.example.org/ketamine/',
       CDS_TRUSTED_ISSUERS: issuers,
       FHIR_SERVER_ALLOWLIST: 'https://ehr.example.org/fhir/R4, https://other.example.org/fhir',
@@ -50,6 +54,7 @@ describe('configuration from the environment', () => {
     });
     expect(config).toMatchObject({
       port: 8080,
+      host: '127.0.0.1',
       publicBaseUrl: 'https://cds.example.org/ketamine',
       trustedIssuers: [{ iss: 'https://sandbox.cds-hooks.org' }],
       fhirServerAllowlist: ['https://ehr.example.org/fhir/R4', 'https://other.example.org/fhir'],
@@ -65,13 +70,25 @@ describe('configuration from the environment', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('HOST takes IPv4 and IPv6 addresses and host names; unset means all interfaces', () => {
+    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'cds-1.internal.example.org']) {
+      expect(loadConfig({ HOST: host }).config.host).toBe(host);
+    }
+    expect(loadConfig({ HOST: '  ' }).config.host).toBeNull();
+  });
+
   it('the docs URL follows the public base URL by default', () => {
-    expect(loadConfig({ CDS_PUBLIC_BASE_URL: 'https://cds.example.org' }).config.docsUrl).toBe('https://cds.example.org/docs/protocol');
+    expect(loadConfig({ CDS_PUBLIC_BASE_URL: 'https://cds.example.org' }).config.docsUrl).toBe(
+      'https://cds.example.org/docs/protocol',
+    );
   });
 
   it.each([
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
+    [{ HOST: 'http://127.0.0.1' }, /HOST/],
+    [{ HOST: '127.0.0.1:3000' }, /HOST/],
+    [{ HOST: 'bad host' }, /HOST/],
     [{ CDS_PUBLIC_BASE_URL: 'cds.example.org' }, /CDS_PUBLIC_BASE_URL/],
     [{ CDS_TRUSTED_ISSUERS: '{not json' }, /CDS_TRUSTED_ISSUERS/],
     [{ CDS_TRUSTED_ISSUERS: '[{"iss":"x","jwks_uri":"http://evil.example.com/jwks"}]' }, /jwks_uri/],

@@ -1,4 +1,26 @@
-import type { Bundle, BundleEntry, CapabilityStatement, MedicationAdministration, Observation, Patient } from 'fhir/r4';
+import type {
+  Bundle,
+  BundleEntry,
+  CapabilityStatement,
+  MedicationAdministration,
+  Observation,
+  Patient,
+  Resource,
+} from 'fhir/r4';
+import express from 'express';
+import supertest from 'supertest';
+import {
+  createMemoryFhir,
+  narrowSearchExpression,
+  setSearchExpressionNarrowing,
+  unionBranches,
+  type MemoryFhir,
+} from '../../src/fhir/memory-server'; // first: it installs the WebSocket shim @medplum/core needs
+import { evalFhirPath, globalSchema } from '@medplum/core';
+import { MemoryRepository } from '@medplum/fhir-router';
+import { asTransaction, readBundle, readManifest } from '../../src/cli/examples';
+import { examplesDir } from '../../src/config/paths';
+import { loadDefinitions } from '../../src/service/definitions';
 import { gather, type GatherDeps } from '../../src/fhir/gather';
 import { OperationOutcomeError } from '../../src/errors';
 import { createLogger } from '../../src/log';
@@ -222,5 +244,137 @@ describe('the FHIR fallback against the in-process server', () => {
       prefetch: { observations: null, administrations: null },
     });
     await expect(gather(definition, unknown, deps())).rejects.toMatchObject({ status: 412 });
+  });
+});
+
+describe('fast searches: each search parameter narrowed to its own resource type', () => {
+  it("keeps only the branches of the resource's own type, and the union's duplicate removal", () => {
+    const patient =
+      'AllergyIntolerance.patient | Condition.subject.where(resolve() is Patient) | Observation.subject.where(resolve() is Patient) | Consent.patient';
+    expect(narrowSearchExpression('Observation', patient)).toBe('Observation.subject.where(resolve() is Patient) | {}');
+    expect(narrowSearchExpression('Consent', patient)).toBe('Consent.patient | {}');
+    expect(
+      narrowSearchExpression('Observation', 'Observation.code | Observation.component.code | Condition.code'),
+    ).toBe('Observation.code | Observation.component.code');
+    expect(
+      narrowSearchExpression(
+        'MedicationRequest',
+        '(MedicationAdministration.medication as CodeableConcept) | (MedicationRequest.medication as CodeableConcept)',
+      ),
+    ).toBe('(MedicationRequest.medication as CodeableConcept) | {}');
+  });
+
+  it('leaves alone what it cannot prove empty: Resource.* roots, single paths, unions inside parentheses', () => {
+    for (const expression of [
+      'Observation.subject',
+      'Resource.id | Observation.code',
+      "Observation.code.where(coding.system = 'a|b')",
+      '(Observation.code | Observation.category)',
+    ]) {
+      expect(narrowSearchExpression('Observation', expression)).toBe(expression);
+    }
+    expect(unionBranches("A.b.where(c = 'x|y') | (B.c | B.d) | C.e")).toEqual([
+      "A.b.where(c = 'x|y')",
+      '(B.c | B.d)',
+      'C.e',
+    ]);
+  });
+
+  describe('on the project examples (several patients)', () => {
+    let fhir: MemoryFhir;
+    let app: express.Express;
+    // The richest case and the small scenarios (~650 resources): the original expressions are slow.
+    const examples = readManifest(examplesDir()).filter((e) => !/^case[1-5]-/.test(e.file));
+    const bundles = examples.map((e) => asTransaction(readBundle(examplesDir(), e.file)));
+
+    beforeAll(async () => {
+      fhir = await createMemoryFhir({ seed: bundles });
+      app = express();
+      app.use('/fhir', fhir.router);
+    });
+    afterEach(() => setSearchExpressionNarrowing(true));
+
+    /** One stored resource of each type, the search parameter index of its type: original vs narrowed. */
+    it('every narrowed expression gives the same values as the original on one resource of each type', async () => {
+      const samples = new Map<string, Resource>();
+      for (const bundle of bundles)
+        for (const e of bundle.entry ?? [])
+          if (e.resource && !samples.has(e.resource.resourceType)) samples.set(e.resource.resourceType, e.resource);
+      expect(samples.size).toBeGreaterThan(5);
+      const expressions = () =>
+        new Map(
+          [...samples.keys()].flatMap((type) =>
+            Object.entries(globalSchema.types[type]?.searchParams ?? {}).map(
+              ([code, p]) => [`${type}.${code}`, p.expression ?? ''] as const,
+            ),
+          ),
+        );
+      const narrowed = expressions();
+      setSearchExpressionNarrowing(false);
+      const original = expressions();
+      expect([...narrowed.keys()]).toEqual([...original.keys()]);
+      const changed = [...narrowed].filter(([key, expression]) => original.get(key) !== expression);
+      expect(changed.map(([key]) => key)).toEqual(
+        expect.arrayContaining(['Observation.patient', 'Observation.code', 'Observation.date']),
+      );
+      for (const [key, expression] of changed) {
+        const resource = samples.get(key.split('.')[0] ?? '');
+        expect([key, evalFhirPath(expression, resource)]).toEqual([
+          key,
+          evalFhirPath(original.get(key) ?? '', resource),
+        ]);
+      }
+    });
+
+    it("the service's patient-view searches, Observation?patient=<id> and paged sorts find the same ids, in the same order, as the stock search with the original expressions", async () => {
+      const service = [...loadDefinitions().values()].find((d) => d.hook === 'patient-view');
+      const [big, small] = [
+        examples.find((e) => e.file.startsWith('case6')),
+        examples.find((e) => e.file === 'sbp-190.json'),
+      ];
+      if (!service?.prefetch || !big || !small) throw new Error('missing patient-view service or examples');
+      const queries = [
+        ...Object.values(service.prefetch)
+          .filter((t) => t.includes('?'))
+          .map((t) => t.replaceAll('{{context.patientId}}', big.patientId)),
+        `Observation?patient=${small.patientId}`,
+        `Observation?patient=Patient/${small.patientId}&_sort=-date&_count=4&_offset=2`,
+        `Observation?subject=Patient/${small.patientId}&code=http://loinc.org|72514-3&date=ge2000-01-01&_sort=date`,
+        `MedicationAdministration?patient=${small.patientId}&_sort=-effective-time`,
+      ];
+      const answers = async () => {
+        const out: Array<{ query: string; total?: number; ids: string[] }> = [];
+        for (const query of queries) {
+          const res = await supertest(app).get(`/fhir/${query}`);
+          expect([query, res.status]).toEqual([query, 200]);
+          const bundle = res.body as Bundle;
+          out.push({
+            query,
+            total: bundle.total,
+            ids: (bundle.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`),
+          });
+        }
+        return out;
+      };
+      const fast = await answers();
+      // The stock @medplum/fhir-router search (its own _sort), with the original shared expressions.
+      setSearchExpressionNarrowing(false);
+      const stock = jest
+        .spyOn(fhir.repo, 'search')
+        .mockImplementation((req) => MemoryRepository.prototype.search.call(fhir.repo, req));
+      const original = await answers();
+      const stockCalls = stock.mock.calls.length;
+      stock.mockRestore();
+      expect(stockCalls).toBe(queries.length);
+      expect(fast).toEqual(original);
+      // Not vacuous: the patients' records are found, and only theirs.
+      expect(fast.reduce((n, a) => n + a.ids.length, 0)).toBeGreaterThan(100);
+      const smallIds = new Set(
+        (bundles[examples.indexOf(small)]?.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`),
+      );
+      const all = fast.find((a) => a.query === `Observation?patient=${small.patientId}`)?.ids ?? [];
+      expect(all.length).toBeGreaterThan(10);
+      expect(all.filter((id) => !smallIds.has(id))).toEqual([]);
+    });
   });
 });

@@ -5,11 +5,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import request from 'supertest';
 import { ConfigError } from '../../src/config/env';
 import { ParameterFileError } from '../../src/config/parameters';
-import { start } from '../../src/main';
+import { compose, start } from '../../src/main';
 
-const ENV = { PORT: '0', DEMO: 'off', FEEDBACK_DB: ':memory:', LOG_LEVEL: 'silent', CDS_PUBLIC_BASE_URL: 'https://cds.example.org' };
+const ENV = {
+  PORT: '0',
+  DEMO: 'off',
+  FEEDBACK_DB: ':memory:',
+  LOG_LEVEL: 'silent',
+  CDS_PUBLIC_BASE_URL: 'https://cds.example.org',
+};
 const EXAMPLE = path.resolve(__dirname, '../fixtures/requests/patient-view-example.json');
 
 it('starts with the real modules, serves discovery, the protocol page and a hook call, and closes cleanly', async () => {
@@ -50,4 +57,55 @@ it('a bad protocol parameter file stops startup with the message naming the para
   writeFileSync(file, JSON.stringify(json));
   await expect(start(ENV, { parameterFile: file })).rejects.toThrow(ParameterFileError);
   await expect(start(ENV, { parameterFile: file })).rejects.toThrow(/softMaxRate must not exceed hardMaxRate/);
+});
+
+it('listens on HOST when it is set (127.0.0.1: loopback only)', async () => {
+  const running = await start({ ...ENV, HOST: '127.0.0.1' });
+  try {
+    expect(running.server.address()).toMatchObject({ address: '127.0.0.1' });
+    const port = (running.server.address() as { port: number }).port;
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  } finally {
+    await running.close();
+  }
+});
+
+it('a port already in use stops startup with the listen error', async () => {
+  const first = await start({ ...ENV, HOST: '127.0.0.1' });
+  try {
+    const port = String((first.server.address() as { port: number }).port);
+    await expect(start({ ...ENV, HOST: '127.0.0.1', PORT: port })).rejects.toThrow(/EADDRINUSE/);
+  } finally {
+    await first.close();
+  }
+});
+
+describe('compose: the whole app as production builds it, without listening', () => {
+  it('with DEMO=off: the CDS endpoints, no demo FHIR server; close() releases the store', async () => {
+    const composed = await compose(ENV);
+    try {
+      expect(composed.demo).toBe(false);
+      expect((await request(composed.app).get('/healthz')).status).toBe(200);
+      const discovery = await request(composed.app).get('/cds-services');
+      expect(discovery.body.services.map((s: { id: string }) => s.id)).toContain('ketamine-protocol-patient-view');
+      expect((await request(composed.app).get('/fhir/metadata')).status).toBe(404);
+    } finally {
+      await composed.close();
+    }
+    expect(() => composed.store.listAudit()).toThrow(/not open/);
+  });
+
+  it('with DEMO unset: the demo is mounted (FHIR server at /fhir, sandbox page at /), as `npm start` serves it', async () => {
+    const { DEMO: _off, ...withDemo } = ENV;
+    const composed = await compose(withDemo);
+    try {
+      expect(composed.demo).toBe(true);
+      const metadata = await request(composed.app).get('/fhir/metadata');
+      expect(metadata.status).toBe(200);
+      expect(JSON.parse(metadata.text).resourceType).toBe('CapabilityStatement');
+      expect((await request(composed.app).get('/')).text).toContain('Ketamine protocol sandbox');
+    } finally {
+      await composed.close();
+    }
+  });
 });
