@@ -359,13 +359,11 @@ describe('CH-P4 when a missing key cannot be fetched', () => {
 
   it('CH-P4 a timeout → 412', async () => {
     nock(BASE).get('/Observation').query(true).delay(1000).reply(200, empty());
-    const started = Date.now();
     const err = await expectPreconditionFailed(
       gather(definition, onlyObservationsMissing(), deps({ timeoutMs: 100 })),
       'observations',
     );
     expect(err.outcome.issue[0]?.diagnostics).toContain('timeout');
-    expect(Date.now() - started).toBeLessThan(900);
   });
 
   it('CH-P4 malformed JSON → 412 without the body', async () => {

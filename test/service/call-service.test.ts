@@ -2,6 +2,7 @@ import type { Bundle } from 'fhir/r4';
 import { OperationOutcomeError, preconditionFailed } from '../../src/errors';
 import { callService, loggableId, withDeadline } from '../../src/service/call-service';
 import type { Steps } from '../../src/service/deps';
+import type { Evaluator } from '../../src/service/deps';
 import {
   fakeEvaluator,
   fakeSteps,
@@ -139,15 +140,13 @@ describe('callService on order hooks', () => {
 });
 
 describe('CH-B2 the deadline budget', () => {
-  it('CH-B2 a slow evaluation past the deadline answers { cards: [] } in time, logs it and audits "degraded"', async () => {
-    const evaluator = fakeEvaluator({ delayMs: () => 1500 });
+  it('CH-B2 CH-C10 an evaluation that never finishes still gets an answer: { cards: [] } at the deadline, logged and audited "degraded" (EHRs drop late cards)', async () => {
+    // The evaluation never settles: that callService answers at all proves the deadline, without timing anything.
+    const evaluator: Evaluator = { evaluate: () => new Promise<never>(() => undefined) };
     const { deps, audits, log } = harness({ evaluator }, { deadlineMs: 100 });
-    const started = Date.now();
     const response = await callService(PATIENT_VIEW, patientViewRequest('p1'), deps);
-    const elapsed = Date.now() - started;
 
     expect(response).toEqual({ cards: [] });
-    expect(elapsed).toBeLessThan(1000);
     expect(audits).toMatchObject([{ outcome: 'degraded', cardCount: 0 }]);
     expect(log.entries().find((e) => e.event === 'service.deadline')).toMatchObject({ deadlineMs: 100, serviceId: PATIENT_VIEW });
   });
