@@ -14,7 +14,13 @@ export function parameterTable() {
   const rows = Object.entries(file.parameters).map(
     ([name, p]) => `| \`${name}\` | ${p.value} | \`${p.unit}\` | ${p.provenance} | ${p.source.replace(/\|/g, '\\|')} |`,
   );
-  return [`Protocol version ${file.protocolVersion}.`, '', '| parameter | value | unit | provenance | source |', '|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    `Protocol version ${file.protocolVersion}.`,
+    '',
+    '| parameter | value | unit | provenance | source |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -25,7 +25,11 @@ export class OperationOutcomeError extends Error {
   readonly outcome: OperationOutcome;
   readonly status: number;
 
-  constructor(code: IssueCode, diagnostics: string, options: { status?: number; expression?: string[]; severity?: OperationOutcomeIssue['severity'] } = {}) {
+  constructor(
+    code: IssueCode,
+    diagnostics: string,
+    options: { status?: number; expression?: string[]; severity?: OperationOutcomeIssue['severity'] } = {},
+  ) {
     super(diagnostics);
     this.name = 'OperationOutcomeError';
     this.status = options.status ?? STATUS_BY_CODE[code] ?? 500;

@@ -9,12 +9,41 @@ import Ajv2020 from 'ajv/dist/2020';
 import { packageRoot } from './paths';
 
 export const PARAMETER_NAMES = [
-  'startRate', 'escalationStep', 'minHoursBetweenChanges', 'maxHoursBetweenChanges', 'targetPain',
-  'sustainedHours', 'minScoresForSustained', 'taperStep', 'softMaxRate', 'hardMaxRate', 'painMaxAgeHours',
-  'weightMaxAgeDays', 'pregnancyTestMaxAgeDays', 'ekgMaxAgeDays', 'vitalsMaxAgeHours', 'sbpHigh', 'sbpLow',
-  'dbpHigh', 'hrHigh', 'hrLow', 'rrHigh', 'rrLow', 'spo2Low', 'minAgeYears', 'lookbackDays',
-  'defaultConcentration', 'hcgNegativeBelow', 'hcgPositiveAtOrAbove', 'painScaleMax', 'vasMmPerPoint',
-  'rateRounding', 'doseRounding', 'volumeRounding', 'rateTolerance', 'gapToleranceMinutes',
+  'startRate',
+  'escalationStep',
+  'minHoursBetweenChanges',
+  'maxHoursBetweenChanges',
+  'targetPain',
+  'sustainedHours',
+  'minScoresForSustained',
+  'taperStep',
+  'softMaxRate',
+  'hardMaxRate',
+  'painMaxAgeHours',
+  'weightMaxAgeDays',
+  'pregnancyTestMaxAgeDays',
+  'ekgMaxAgeDays',
+  'vitalsMaxAgeHours',
+  'sbpHigh',
+  'sbpLow',
+  'dbpHigh',
+  'hrHigh',
+  'hrLow',
+  'rrHigh',
+  'rrLow',
+  'spo2Low',
+  'minAgeYears',
+  'lookbackDays',
+  'defaultConcentration',
+  'hcgNegativeBelow',
+  'hcgPositiveAtOrAbove',
+  'painScaleMax',
+  'vasMmPerPoint',
+  'rateRounding',
+  'doseRounding',
+  'volumeRounding',
+  'rateTolerance',
+  'gapToleranceMinutes',
 ] as const;
 
 export type ParameterName = (typeof PARAMETER_NAMES)[number];
@@ -56,7 +85,10 @@ const SCHEMA_FILE = path.join(packageRoot(), 'cds-hooks', 'protocol-parameters.s
 /** Relations the schema cannot express; each failing one is reported by name. */
 function relationProblems(p: Record<ParameterName, number>): string[] {
   const rules: Array<[boolean, string]> = [
-    [p.minHoursBetweenChanges <= p.maxHoursBetweenChanges, 'minHoursBetweenChanges must not exceed maxHoursBetweenChanges'],
+    [
+      p.minHoursBetweenChanges <= p.maxHoursBetweenChanges,
+      'minHoursBetweenChanges must not exceed maxHoursBetweenChanges',
+    ],
     [p.startRate <= p.softMaxRate, 'startRate must not exceed softMaxRate'],
     [p.softMaxRate <= p.hardMaxRate, 'softMaxRate must not exceed hardMaxRate'],
     [p.targetPain < p.painScaleMax, 'targetPain must be below painScaleMax'],
@@ -66,20 +98,32 @@ function relationProblems(p: Record<ParameterName, number>): string[] {
     [p.hcgNegativeBelow <= p.hcgPositiveAtOrAbove, 'hcgNegativeBelow must not exceed hcgPositiveAtOrAbove'],
     [Number.isInteger(p.minScoresForSustained), 'minScoresForSustained must be a whole number'],
     [p.rateTolerance < p.rateRounding, 'rateTolerance must be smaller than rateRounding'],
-    [p.escalationStep >= p.rateRounding && p.taperStep >= p.rateRounding, 'steps must not be smaller than rateRounding'],
+    [
+      p.escalationStep >= p.rateRounding && p.taperStep >= p.rateRounding,
+      'steps must not be smaller than rateRounding',
+    ],
   ];
   return rules.filter(([ok]) => !ok).map(([, message]) => message);
 }
 
-export function parseParameterFile(json: unknown, file = 'protocol-parameters.json'): { file: ParameterFile; values: ProtocolParameters } {
+export function parseParameterFile(
+  json: unknown,
+  file = 'protocol-parameters.json',
+): { file: ParameterFile; values: ProtocolParameters } {
   const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   const validate = ajv.compile<ParameterFile>(schema);
   if (!validate(json)) {
-    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValue' in e.params ? ` (${JSON.stringify(e.params.allowedValue)})` : ''}`);
+    const problems = (validate.errors ?? []).map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && 'allowedValue' in e.params ? ` (${JSON.stringify(e.params.allowedValue)})` : ''}`,
+    );
     throw new ParameterFileError(file, problems);
   }
-  const values = Object.fromEntries(PARAMETER_NAMES.map((n) => [n, json.parameters[n].value])) as Record<ParameterName, number>;
+  const values = Object.fromEntries(PARAMETER_NAMES.map((n) => [n, json.parameters[n].value])) as Record<
+    ParameterName,
+    number
+  >;
   const problems = relationProblems(values);
   if (problems.length > 0) throw new ParameterFileError(file, problems);
   return { file: json, values: Object.freeze({ ...values, protocolVersion: json.protocolVersion }) };

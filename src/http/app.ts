@@ -31,7 +31,9 @@ export interface HttpConfig {
 }
 
 export interface AppDeps extends ServiceDeps {
-  store: ServiceDeps['store'] & { recordFeedback(serviceId: string, items: FeedbackItem[]): { stored: number; duplicates: number } };
+  store: ServiceDeps['store'] & {
+    recordFeedback(serviceId: string, items: FeedbackItem[]): { stored: number; duplicates: number };
+  };
   http: HttpConfig;
   /** Absent = authentication off (development only; main.ts warns). */
   authenticate?: Authenticate;
@@ -43,10 +45,12 @@ export interface AppDeps extends ServiceDeps {
   demoClock?: boolean;
 }
 
-const route = (pattern: string): RequestHandler => (_req, res, next) => {
-  logLocals(res).route = pattern;
-  next();
-};
+const route =
+  (pattern: string): RequestHandler =>
+  (_req, res, next) => {
+    logLocals(res).route = pattern;
+    next();
+  };
 
 export function createApp(deps: AppDeps): Application {
   const app = express();
@@ -89,7 +93,10 @@ export function createApp(deps: AppDeps): Application {
     if (!deps.definitions.has(id)) throw notFound('No CDS service with this id');
     const items = validateFeedback(req.body);
     const { stored, duplicates } = deps.store.recordFeedback(id, items);
-    deps.logger.info({ event: 'feedback', serviceId: id, items: items.length, stored, duplicates }, 'feedback recorded');
+    deps.logger.info(
+      { event: 'feedback', serviceId: id, items: items.length, stored, duplicates },
+      'feedback recorded',
+    );
     res.status(200).end();
   });
 
@@ -113,7 +120,10 @@ function serviceId(req: Request, res: Response, deps: ServiceDeps): string {
 /** CH-J1: Bearer JWT on every CDS endpoint; `aud` must be the exact URL called (never built from Host). */
 function authentication(authenticate: Authenticate, publicBaseUrl: string): RequestHandler {
   return async (req, _res, next) => {
-    await authenticate({ authorization: req.headers.authorization, audience: audienceFor(publicBaseUrl, req.originalUrl) });
+    await authenticate({
+      authorization: req.headers.authorization,
+      audience: audienceFor(publicBaseUrl, req.originalUrl),
+    });
     next();
   };
 }
@@ -127,7 +137,13 @@ function jsonBody(limit: number): RequestHandler {
   const parse = express.json({ limit, type: JSON_TYPES, strict: true });
   return (req, res, next) => {
     if (req.method === 'POST' && req.headers['content-type'] !== undefined && !req.is(JSON_TYPES)) {
-      next(new OperationOutcomeError('not-supported', 'The request body must be application/json or application/fhir+json', { status: 415 }));
+      next(
+        new OperationOutcomeError(
+          'not-supported',
+          'The request body must be application/json or application/fhir+json',
+          { status: 415 },
+        ),
+      );
       return;
     }
     parse(req, res, next);

@@ -26,7 +26,8 @@ export function cors(origins: readonly string[]): RequestHandler {
         res.setHeader('Access-Control-Allow-Credentials', 'true');
       }
     }
-    const preflight = req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+    const preflight =
+      req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
     if (!preflight) {
       next();
       return;

@@ -15,8 +15,12 @@ const row = (cells: string[]) => `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</
 
 export function renderProtocolPage(file: ParameterFile, values: ProtocolParameters, now: Date): string {
   const n = numbers(values, now);
-  const rules = (Object.keys(RULE_TITLES) as Array<RuleId | OrderRuleId>).map((id) => row([id, RULE_TITLES[id], ruleMeaning(id, values, n)]));
-  const parameters = Object.entries(file.parameters).map(([name, p]) => row([name, String(p.value), p.unit, p.provenance, p.source, p.rationale]));
+  const rules = (Object.keys(RULE_TITLES) as Array<RuleId | OrderRuleId>).map((id) =>
+    row([id, RULE_TITLES[id], ruleMeaning(id, values, n)]),
+  );
+  const parameters = Object.entries(file.parameters).map(([name, p]) =>
+    row([name, String(p.value), p.unit, p.provenance, p.source, p.rationale]),
+  );
   return `<!doctype html>
 <html lang="en">
 <head>

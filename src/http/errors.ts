@@ -8,7 +8,8 @@ import type { ErrorRequestHandler } from 'express';
 import { badRequest, OperationOutcomeError, toOperationOutcomeError, tooLarge } from '../errors';
 import type { Logger } from '../log';
 
-const unsupportedMediaType = (diagnostics: string) => new OperationOutcomeError('not-supported', diagnostics, { status: 415 });
+const unsupportedMediaType = (diagnostics: string) =>
+  new OperationOutcomeError('not-supported', diagnostics, { status: 415 });
 
 /** Errors of body-parser / http-errors carry a `type` and a `status`; everything else is ours or a bug. */
 export function toHttpError(err: unknown): OperationOutcomeError {
@@ -28,7 +29,8 @@ export function toHttpError(err: unknown): OperationOutcomeError {
     default:
       break;
   }
-  if (typeof status === 'number' && status >= 400 && status < 500) return new OperationOutcomeError('invalid', 'The request is invalid', { status });
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new OperationOutcomeError('invalid', 'The request is invalid', { status });
   return toOperationOutcomeError(err);
 }
 
@@ -45,7 +47,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     const error = toHttpError(err);
     if (error.status >= 500 && !(err instanceof OperationOutcomeError)) {
-      logger.error({ event: 'http.error', errorName: err instanceof Error ? err.name : typeof err, frames: framesOf(err) }, 'unexpected error');
+      logger.error(
+        { event: 'http.error', errorName: err instanceof Error ? err.name : typeof err, frames: framesOf(err) },
+        'unexpected error',
+      );
     } else if (error.status >= 500) {
       logger.error({ event: 'http.error', status: error.status, diagnostics: error.message }, 'request failed');
     }

@@ -121,12 +121,7 @@ export interface EncounterFact {
   end: string | null;
 }
 
-export type CautionCategory =
-  | 'cirrhosis'
-  | 'raised-icp'
-  | 'glaucoma'
-  | 'substance-use'
-  | 'ischemic-heart-disease';
+export type CautionCategory = 'cirrhosis' | 'raised-icp' | 'glaucoma' | 'substance-use' | 'ischemic-heart-disease';
 
 export interface AdverseEffectFact extends CodedFact {
   /** How it was recognised: a psychotomimetic code, or an AdverseEvent whose suspect is ketamine. */

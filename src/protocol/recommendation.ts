@@ -6,18 +6,21 @@
 import type { CautionCategory, VitalKind } from './facts';
 
 export type RuleId =
-  | 'P0'
-  | 'S1' | 'S2' | 'S3'
-  | 'X1'
-  | 'A1' | 'A2'
-  | 'D1'
-  | 'T1' | 'T2' | 'T3' | 'T4' | 'T5' | 'T6' | 'T7' | 'T8';
+  'P0' | 'S1' | 'S2' | 'S3' | 'X1' | 'A1' | 'A2' | 'D1' | 'T1' | 'T2' | 'T3' | 'T4' | 'T5' | 'T6' | 'T7' | 'T8';
 
 export type OrderRuleId = 'O0' | 'O1' | 'O2' | 'O3' | 'O4' | 'O5' | 'O6';
 
 export type Action =
-  | 'start' | 'increase' | 'hold' | 'taper' | 'decrease' | 'stop'
-  | 'needs-data' | 'contraindicated' | 'completed' | 'none';
+  | 'start'
+  | 'increase'
+  | 'hold'
+  | 'taper'
+  | 'decrease'
+  | 'stop'
+  | 'needs-data'
+  | 'contraindicated'
+  | 'completed'
+  | 'none';
 
 export type Phase = 'not-started' | 'titration' | 'taper' | 'stopped';
 export type Indicator = 'info' | 'warning' | 'critical';

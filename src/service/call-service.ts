@@ -31,19 +31,32 @@ export async function callService(serviceId: string, body: unknown, deps: Servic
   const request = validateRequest(body, definition); // 1 validate (400 naming the field)
   const now = deps.clock();
   try {
-    const outcome = await withDeadline(deps.config.deadlineMs, (signal) => recommend(definition, request, now, deps, signal));
+    const outcome = await withDeadline(deps.config.deadlineMs, (signal) =>
+      recommend(definition, request, now, deps, signal),
+    );
     const result = outcome.timedOut ? degraded(definition, request, deps) : outcome.value;
     deps.steps.assertConformant(result.response); // 6 the response schema, before sending (CH-C9)
     recordCall(deps, definition, request, started, outcome.timedOut ? 'degraded' : 'ok', result);
     return result.response;
   } catch (err) {
-    recordCall(deps, definition, request, started, 'error', { response: { cards: [] }, recommendation: null, orderChecks: [], sources: {} });
+    recordCall(deps, definition, request, started, 'error', {
+      response: { cards: [] },
+      recommendation: null,
+      orderChecks: [],
+      sources: {},
+    });
     throw err;
   }
 }
 
 /** Steps 2–5: the patient's record, its facts, the protocol's recommendation, the cards. */
-async function recommend(definition: ServiceDefinition, request: CdsRequest, now: Date, deps: ServiceDeps, signal: AbortSignal): Promise<Result> {
+async function recommend(
+  definition: ServiceDefinition,
+  request: CdsRequest,
+  now: Date,
+  deps: ServiceDeps,
+  signal: AbortSignal,
+): Promise<Result> {
   const { hook } = definition;
   const { config, parameters: params, steps } = deps;
   const record = await steps.gather(definition, request, {
@@ -58,12 +71,23 @@ async function recommend(definition: ServiceDefinition, request: CdsRequest, now
   signal.throwIfAborted();
   const encounterId = request.context.encounterId ?? null;
   const draftOrders = medicationRequestsById(drafts);
-  const recommendation = steps.decide(facts, params, now, { hook, encounterId, draftOrderIds: [...draftOrders.keys()] });
+  const recommendation = steps.decide(facts, params, now, {
+    hook,
+    encounterId,
+    draftOrderIds: [...draftOrders.keys()],
+  });
   const checked = selectedKetamineDrafts(request, hook, draftOrders, facts.orders);
   const orderChecks = checked.map(({ order }) =>
-    steps.checkDraftOrder({ id: order.id, rate: order.rate, concentrationMgPerMl: order.medication.concentrationMgPerMl }, recommendation, params, hook),
+    steps.checkDraftOrder(
+      { id: order.id, rate: order.rate, concentrationMgPerMl: order.medication.concentrationMgPerMl },
+      recommendation,
+      params,
+      hook,
+    ),
   );
-  const activeOrder = recommendation.activeOrderId ? medicationRequestsById(record.resources).get(recommendation.activeOrderId) : undefined;
+  const activeOrder = recommendation.activeOrderId
+    ? medicationRequestsById(record.resources).get(recommendation.activeOrderId)
+    : undefined;
   const cards = steps.buildCards({
     ...deps.cardDefaults,
     hook,
@@ -85,7 +109,12 @@ async function recommend(definition: ServiceDefinition, request: CdsRequest, now
 /** Past the deadline: no cards rather than late cards (an EHR drops late answers anyway). */
 function degraded(definition: ServiceDefinition, request: CdsRequest, deps: ServiceDeps): Result {
   deps.logger.warn(
-    { event: 'service.deadline', serviceId: definition.id, hookInstance: loggableId(request.hookInstance), deadlineMs: deps.config.deadlineMs },
+    {
+      event: 'service.deadline',
+      serviceId: definition.id,
+      hookInstance: loggableId(request.hookInstance),
+      deadlineMs: deps.config.deadlineMs,
+    },
     'deadline reached: answering with no cards',
   );
   return { response: { cards: [] }, recommendation: null, orderChecks: [], sources: {} };
@@ -94,7 +123,10 @@ function degraded(definition: ServiceDefinition, request: CdsRequest, deps: Serv
 type DeadlineOutcome<T> = { timedOut: false; value: T } | { timedOut: true };
 
 /** Runs `work` with an AbortSignal that fires after `ms`; resolves `{ timedOut: true }` at that moment. */
-export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<DeadlineOutcome<T>> {
+export async function withDeadline<T>(
+  ms: number,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<DeadlineOutcome<T>> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<DeadlineOutcome<T>>((resolve) => {
@@ -113,10 +145,20 @@ export async function withDeadline<T>(ms: number, work: (signal: AbortSignal) =>
 }
 
 /** The audit row (SQLite) and the log line of one call: ids and numbers only, never the record. */
-function recordCall(deps: ServiceDeps, definition: ServiceDefinition, request: CdsRequest, started: number, outcome: AuditOutcome, result: Result): void {
+function recordCall(
+  deps: ServiceDeps,
+  definition: ServiceDefinition,
+  request: CdsRequest,
+  started: number,
+  outcome: AuditOutcome,
+  result: Result,
+): void {
   const { recommendation: rec, orderChecks, response } = result;
   const cardIds = response.cards.flatMap((card) => (card.uuid ? [card.uuid] : []));
-  const ruleIds = [...(rec ? [rec.ruleId] : []), ...orderChecks.flatMap((check) => (check.ruleId ? [check.ruleId] : []))];
+  const ruleIds = [
+    ...(rec ? [rec.ruleId] : []),
+    ...orderChecks.flatMap((check) => (check.ruleId ? [check.ruleId] : [])),
+  ];
   try {
     deps.store.recordAudit({
       at: deps.clock().toISOString(),
@@ -138,7 +180,10 @@ function recordCall(deps: ServiceDeps, definition: ServiceDefinition, request: C
     });
   } catch (err) {
     // The audit must never cost the clinician the answer.
-    deps.logger.error({ event: 'audit.failed', serviceId: definition.id, error: (err as Error).name }, 'audit row not recorded');
+    deps.logger.error(
+      { event: 'audit.failed', serviceId: definition.id, error: (err as Error).name },
+      'audit row not recorded',
+    );
   }
   deps.logger.info(
     {
@@ -163,7 +208,8 @@ function draftResources(request: CdsRequest): FhirResource[] {
 
 function medicationRequestsById(resources: FhirResource[]): Map<string, MedicationRequest> {
   const byId = new Map<string, MedicationRequest>();
-  for (const resource of resources) if (resource.resourceType === 'MedicationRequest' && resource.id) byId.set(resource.id, resource);
+  for (const resource of resources)
+    if (resource.resourceType === 'MedicationRequest' && resource.id) byId.set(resource.id, resource);
   return byId;
 }
 

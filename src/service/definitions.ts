@@ -39,7 +39,9 @@ export type Definitions = ReadonlyMap<string, ServiceDefinition>;
 export function loadDefinitions(dir = SERVICES_DIR): Definitions {
   const validate = new Ajv2020({ allErrors: true, strict: true }).compile<ServiceDefinition>(DEFINITION_SCHEMA);
   const definitions = new Map<string, ServiceDefinition>();
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   for (const name of files) {
     const file = path.join(dir, name);
     let json: unknown;
@@ -49,7 +51,10 @@ export function loadDefinitions(dir = SERVICES_DIR): Definitions {
       throw new DefinitionError(file, [`cannot be read as JSON: ${(err as Error).message}`]);
     }
     if (!validate(json)) {
-      throw new DefinitionError(file, (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`));
+      throw new DefinitionError(
+        file,
+        (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`),
+      );
     }
     const problems: string[] = [];
     if (`${json.id}.json` !== name) problems.push(`the file name must be the id (${json.id}.json)`);
@@ -72,7 +77,8 @@ export function discoveryEntry(definition: ServiceDefinition): Record<string, un
   };
   if (Object.keys(definition.prefetch).length > 0) entry.prefetch = { ...definition.prefetch };
   if (definition.usageRequirements) entry.usageRequirements = definition.usageRequirements;
-  for (const [key, value] of Object.entries(entry)) if (value === '' || value === undefined || value === null) delete entry[key];
+  for (const [key, value] of Object.entries(entry))
+    if (value === '' || value === undefined || value === null) delete entry[key];
   return entry;
 }
 

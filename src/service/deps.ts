@@ -41,7 +41,12 @@ export interface DraftToCheck {
 export interface Steps {
   gather(definition: ServiceDefinition, request: CdsRequest, deps: GatherDeps): Promise<GatheredRecord>;
   decide(facts: ClinicalFacts, params: ProtocolParameters, now: Date, context: DecideContext): Recommendation;
-  checkDraftOrder(draft: DraftToCheck, recommendation: Recommendation, params: ProtocolParameters, hook: HookName): OrderCheck;
+  checkDraftOrder(
+    draft: DraftToCheck,
+    recommendation: Recommendation,
+    params: ProtocolParameters,
+    hook: HookName,
+  ): OrderCheck;
   buildCards(input: CardInput): Card[];
   /** Throws a 500 OperationOutcomeError when the response is not conformant (CH-C9). */
   assertConformant(response: CdsResponse): void;

@@ -29,7 +29,11 @@ function getValidators(): Validators {
   const context = (hook: HookName) => ajv.compile({ $ref: `${SCHEMA_ID}#/$defs/${hook}` });
   validators = {
     envelope: ajv.getSchema(SCHEMA_ID) as ValidateFunction,
-    context: { 'patient-view': context('patient-view'), 'order-select': context('order-select'), 'order-sign': context('order-sign') },
+    context: {
+      'patient-view': context('patient-view'),
+      'order-select': context('order-select'),
+      'order-sign': context('order-sign'),
+    },
   };
   return validators;
 }
@@ -57,7 +61,10 @@ function describe(error: ErrorObject, prefix = ''): { message: string; expressio
     }
     case 'dependentRequired': {
       const { property, missingProperty } = error.params as { property: string; missingProperty: string };
-      return { message: `${join(missingProperty)} is required when ${join(property)} is present`, expression: join(missingProperty) };
+      return {
+        message: `${join(missingProperty)} is required when ${join(property)} is present`,
+        expression: join(missingProperty),
+      };
     }
     case 'pattern':
     case 'const':
@@ -75,7 +82,8 @@ function fail(errors: ErrorObject[] | null | undefined, prefix = ''): never {
   throw badRequest(message, expression ? [expression] : undefined);
 }
 
-const stripPrefix = (value: string, type: string): string => (value.startsWith(`${type}/`) ? value.slice(type.length + 1) : value);
+const stripPrefix = (value: string, type: string): string =>
+  value.startsWith(`${type}/`) ? value.slice(type.length + 1) : value;
 
 /** `Type/id` of each draftOrders entry that has an id. */
 export function draftOrderReferences(draftOrders: Bundle | undefined): Set<string> {
@@ -94,7 +102,8 @@ export function draftOrderReferences(draftOrders: Bundle | undefined): Set<strin
  */
 export function validateRequest(body: unknown, definition: Pick<ServiceDefinition, 'hook'>): CdsRequest {
   const { envelope, context } = getValidators();
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('The request body must be a JSON object');
   if (!envelope(body)) fail(envelope.errors);
   const request = body as CdsRequest;
   if (request.hook !== definition.hook) {
@@ -107,7 +116,9 @@ export function validateRequest(body: unknown, definition: Pick<ServiceDefinitio
     const drafts = draftOrderReferences(request.context.draftOrders);
     (request.context.selections ?? []).forEach((selection, i) => {
       if (!drafts.has(selection)) {
-        throw badRequest(`context.selections[${i}] does not name an entry of context.draftOrders`, [`context.selections[${i}]`]);
+        throw badRequest(`context.selections[${i}] does not name an entry of context.draftOrders`, [
+          `context.selections[${i}]`,
+        ]);
       }
     });
   }
@@ -116,6 +127,7 @@ export function validateRequest(body: unknown, definition: Pick<ServiceDefinitio
     ...request,
     context: { ...request.context, patientId: stripPrefix(request.context.patientId, 'Patient') },
   };
-  if (typeof request.context.encounterId === 'string') normalized.context.encounterId = stripPrefix(request.context.encounterId, 'Encounter');
+  if (typeof request.context.encounterId === 'string')
+    normalized.context.encounterId = stripPrefix(request.context.encounterId, 'Encounter');
   return normalized;
 }

@@ -22,14 +22,20 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-interface Literal { file: string; line: number; text: string; value: number }
+interface Literal {
+  file: string;
+  line: number;
+  text: string;
+  value: number;
+}
 
 function numericLiterals(file: string): Literal[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
   const found: Literal[] = [];
   const visit = (node: ts.Node): void => {
     // An index into an array or a regex match (m[2]) is a position, not a clinical number.
-    const isIndex = node.parent !== undefined && ts.isElementAccessExpression(node.parent) && node.parent.argumentExpression === node;
+    const isIndex =
+      node.parent !== undefined && ts.isElementAccessExpression(node.parent) && node.parent.argumentExpression === node;
     if (ts.isNumericLiteral(node) && !isIndex) {
       const { line } = source.getLineAndCharacterOfPosition(node.getStart());
       found.push({ file: path.relative(SRC, file), line: line + 1, text: node.getText(), value: Number(node.text) });

@@ -46,20 +46,44 @@ describe('discovery', () => {
     const res = await request(createApp(harness().deps)).get('/cds-services');
     for (const service of res.body.services) {
       expect(service).toEqual(
-        expect.objectContaining({ hook: expect.any(String), id: expect.any(String), title: expect.any(String), description: expect.any(String), prefetch: expect.any(Object) }),
+        expect.objectContaining({
+          hook: expect.any(String),
+          id: expect.any(String),
+          title: expect.any(String),
+          description: expect.any(String),
+          prefetch: expect.any(Object),
+        }),
       );
     }
     expect(emptyValues(res.body)).toEqual([]);
   });
 
   it('CH-D4 internal configuration never leaks into discovery: only the public fields, none of the config values', async () => {
-    const { deps } = harness({}, { fhirServerAllowlist: ['https://internal-fhir.corp.example/fhir'], docsUrl: 'https://docs.internal.example/p' });
-    deps.http = { ...deps.http, publicBaseUrl: 'https://secret-gateway.internal.example', corsOrigins: ['https://ehr-origin.internal.example'] };
+    const { deps } = harness(
+      {},
+      { fhirServerAllowlist: ['https://internal-fhir.corp.example/fhir'], docsUrl: 'https://docs.internal.example/p' },
+    );
+    deps.http = {
+      ...deps.http,
+      publicBaseUrl: 'https://secret-gateway.internal.example',
+      corsOrigins: ['https://ehr-origin.internal.example'],
+    };
     const res = await request(createApp(deps)).get('/cds-services');
     for (const service of res.body.services) {
-      expect(Object.keys(service).every((k) => ['hook', 'id', 'title', 'description', 'prefetch', 'usageRequirements'].includes(k))).toBe(true);
+      expect(
+        Object.keys(service).every((k) =>
+          ['hook', 'id', 'title', 'description', 'prefetch', 'usageRequirements'].includes(k),
+        ),
+      ).toBe(true);
     }
-    for (const value of ['internal-fhir.corp.example', 'docs.internal.example', 'secret-gateway', 'ehr-origin.internal', 'sqlite', String(deps.config.deadlineMs)]) {
+    for (const value of [
+      'internal-fhir.corp.example',
+      'docs.internal.example',
+      'secret-gateway',
+      'ehr-origin.internal',
+      'sqlite',
+      String(deps.config.deadlineMs),
+    ]) {
       expect(res.text).not.toContain(value);
     }
   });
@@ -67,7 +91,9 @@ describe('discovery', () => {
 
 describe('service calls', () => {
   it('CH-C1 a patient-view call answers 200 application/json { cards: [...] } without systemActions', async () => {
-    const res = await request(createApp(harness().deps)).post(`/cds-services/${PATIENT_VIEW}`).send(patientViewRequest('p1'));
+    const res = await request(createApp(harness().deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .send(patientViewRequest('p1'));
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body.cards).toHaveLength(1);
@@ -90,7 +116,9 @@ describe('service calls', () => {
   });
 
   it('CH-R1 a request whose hook is not the service’s hook is a 400 OperationOutcome', async () => {
-    const res = await request(createApp(harness().deps)).post(`/cds-services/${PATIENT_VIEW}`).send({ ...patientViewRequest('p1'), hook: 'order-select' });
+    const res = await request(createApp(harness().deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .send({ ...patientViewRequest('p1'), hook: 'order-select' });
     expectOperationOutcome(res, 400);
     expect(res.body.issue[0].expression).toEqual(['hook']);
   });
@@ -103,7 +131,16 @@ describe('service calls', () => {
   });
 
   it('CH-R3 fhirAuthorization without fhirServer is a 400, and the token is not echoed', async () => {
-    const body = { ...patientViewRequest('p1'), fhirAuthorization: { access_token: 'tok-secret-991', token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 's' } };
+    const body = {
+      ...patientViewRequest('p1'),
+      fhirAuthorization: {
+        access_token: 'tok-secret-991',
+        token_type: 'Bearer',
+        expires_in: 300,
+        scope: 'patient/*.read',
+        subject: 's',
+      },
+    };
     const res = await request(createApp(harness().deps)).post(`/cds-services/${PATIENT_VIEW}`).send(body);
     expectOperationOutcome(res, 400);
     expect(res.text).not.toContain('tok-secret-991');
@@ -111,8 +148,14 @@ describe('service calls', () => {
 
   it('CH-R4 an unknown service id is a 404 OperationOutcome (service call and feedback)', async () => {
     const app = createApp(harness().deps);
-    expectOperationOutcome(await request(app).post('/cds-services/no-such-service').send(patientViewRequest('p1')), 404);
-    expectOperationOutcome(await request(app).post('/cds-services/no-such-service/feedback').send({ feedback: [] }), 404);
+    expectOperationOutcome(
+      await request(app).post('/cds-services/no-such-service').send(patientViewRequest('p1')),
+      404,
+    );
+    expectOperationOutcome(
+      await request(app).post('/cds-services/no-such-service/feedback').send({ feedback: [] }),
+      404,
+    );
     expectOperationOutcome(await request(app).get('/no/such/path'), 404);
   });
 
@@ -124,23 +167,35 @@ describe('service calls', () => {
     expectOperationOutcome(res, 413);
   });
 
-  it.each(['application/json', 'application/json; charset=utf-8', 'application/fhir+json', 'application/fhir+json; charset=UTF-8'])(
-    'CH-R5 a body sent as %s is accepted',
-    async (type) => {
-      const res = await request(createApp(harness().deps)).post(`/cds-services/${PATIENT_VIEW}`).set('Content-Type', type).send(JSON.stringify(patientViewRequest('p1')));
-      expect(res.status).toBe(200);
-      expect(res.body.cards).toHaveLength(1);
-    },
-  );
+  it.each([
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/fhir+json',
+    'application/fhir+json; charset=UTF-8',
+  ])('CH-R5 a body sent as %s is accepted', async (type) => {
+    const res = await request(createApp(harness().deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .set('Content-Type', type)
+      .send(JSON.stringify(patientViewRequest('p1')));
+    expect(res.status).toBe(200);
+    expect(res.body.cards).toHaveLength(1);
+  });
 
   it('CH-R5 unknown fields and an extension are accepted and ignored', async () => {
-    const body = { ...patientViewRequest('p1'), extension: { 'com.epic.cdshooks.request.bpa-trigger-action': '6' }, futureField: { a: 1 } };
+    const body = {
+      ...patientViewRequest('p1'),
+      extension: { 'com.epic.cdshooks.request.bpa-trigger-action': '6' },
+      futureField: { a: 1 },
+    };
     const res = await request(createApp(harness().deps)).post(`/cds-services/${PATIENT_VIEW}`).send(body);
     expect(res.status).toBe(200);
   });
 
   it('CH-R5 a body in another media type is a 415 OperationOutcome', async () => {
-    const res = await request(createApp(harness().deps)).post(`/cds-services/${PATIENT_VIEW}`).set('Content-Type', 'text/plain').send('hello');
+    const res = await request(createApp(harness().deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .set('Content-Type', 'text/plain')
+      .send('hello');
     expectOperationOutcome(res, 415);
   });
 
@@ -160,15 +215,30 @@ describe('CH-B1 robustness: every error is an OperationOutcome, the process keep
     const app = createApp(deps);
     const url = `/cds-services/${PATIENT_VIEW}`;
 
-    const malformed = await request(app).post(url).set('Content-Type', 'application/json').send('{"hook": "patient-view", ');
+    const malformed = await request(app)
+      .post(url)
+      .set('Content-Type', 'application/json')
+      .send('{"hook": "patient-view", ');
     expectOperationOutcome(malformed, 400);
     expect(malformed.body.issue[0].diagnostics).toBe('The request body is not valid JSON');
 
     expectOperationOutcome(await request(app).post(url).send({ hook: 42, hookInstance: [], context: 'x' }), 400);
-    expectOperationOutcome(await request(app).post(url).set('Content-Type', 'application/json').send('"just a string"'), 400);
+    expectOperationOutcome(
+      await request(app).post(url).set('Content-Type', 'application/json').send('"just a string"'),
+      400,
+    );
     expectOperationOutcome(await request(app).post(url), 400);
-    expectOperationOutcome(await request(app).post(url).set('Content-Type', 'application/json').send(`[${'1,'.repeat(100_000)}1]`), 413);
-    expectOperationOutcome(await request(app).post(url).set('Content-Type', 'application/json; charset=latin-9').send('{}'), 415);
+    expectOperationOutcome(
+      await request(app)
+        .post(url)
+        .set('Content-Type', 'application/json')
+        .send(`[${'1,'.repeat(100_000)}1]`),
+      413,
+    );
+    expectOperationOutcome(
+      await request(app).post(url).set('Content-Type', 'application/json; charset=latin-9').send('{}'),
+      415,
+    );
 
     const after = await request(app).post(url).send(patientViewRequest('p1'));
     expect(after.status).toBe(200);
@@ -215,17 +285,26 @@ describe('authentication (CH-J1)', () => {
 
   it('CH-J1 a valid JWT whose aud is the exact URL called (from the public base URL) is accepted on every endpoint', async () => {
     const app = createApp(harness({ authenticate: ehr.authenticate }).deps);
-    const discovery = await request(app).get('/cds-services').set('Authorization', `Bearer ${await ehr.token(`${PUBLIC_BASE}/cds-services`)}`);
+    const discovery = await request(app)
+      .get('/cds-services')
+      .set('Authorization', `Bearer ${await ehr.token(`${PUBLIC_BASE}/cds-services`)}`);
     expect(discovery.status).toBe(200);
     const url = `/cds-services/${PATIENT_VIEW}`;
-    const call = await request(app).post(url).set('Authorization', `Bearer ${await ehr.token(`${PUBLIC_BASE}${url}`)}`).send(patientViewRequest('p1'));
+    const call = await request(app)
+      .post(url)
+      .set('Authorization', `Bearer ${await ehr.token(`${PUBLIC_BASE}${url}`)}`)
+      .send(patientViewRequest('p1'));
     expect(call.status).toBe(200);
   });
 
   it('CH-J1 a JWT for another endpoint (aud ≠ the URL called) is a 401, whatever the Host header says', async () => {
     const app = createApp(harness({ authenticate: ehr.authenticate }).deps);
     const token = await ehr.token(`${PUBLIC_BASE}/cds-services`);
-    const res = await request(app).post(`/cds-services/${PATIENT_VIEW}`).set('Host', 'cds.example.org').set('Authorization', `Bearer ${token}`).send(patientViewRequest('p1'));
+    const res = await request(app)
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .set('Host', 'cds.example.org')
+      .set('Authorization', `Bearer ${token}`)
+      .send(patientViewRequest('p1'));
     expectOperationOutcome(res, 401);
   });
 
@@ -286,20 +365,43 @@ describe('feedback (CH-F1)', () => {
   });
   afterEach(() => store.close());
 
-  const item = { card: '00000000-0000-4000-8000-00000000aaaa', outcome: 'overridden', outcomeTimestamp: '2026-03-10T12:05:00Z', overrideReason: { reason: { system: 'https://ketamine-cds.example.org/fhir/CodeSystem/override-reason', code: 'clinical-judgement', display: 'Clinical judgement' } } };
+  const item = {
+    card: '00000000-0000-4000-8000-00000000aaaa',
+    outcome: 'overridden',
+    outcomeTimestamp: '2026-03-10T12:05:00Z',
+    overrideReason: {
+      reason: {
+        system: 'https://ketamine-cds.example.org/fhir/CodeSystem/override-reason',
+        code: 'clinical-judgement',
+        display: 'Clinical judgement',
+      },
+    },
+  };
 
   it('CH-F1 POST /cds-services/{id}/feedback with { feedback: [...] } is a 200, and the feedback is kept', async () => {
     const { deps } = harness();
-    const app = createApp({ ...deps, store: { recordAudit: deps.store.recordAudit, recordFeedback: store.recordFeedback } });
-    const res = await request(app).post(`/cds-services/${PATIENT_VIEW}/feedback`).send({ feedback: [item] });
+    const app = createApp({
+      ...deps,
+      store: { recordAudit: deps.store.recordAudit, recordFeedback: store.recordFeedback },
+    });
+    const res = await request(app)
+      .post(`/cds-services/${PATIENT_VIEW}/feedback`)
+      .send({ feedback: [item] });
     expect(res.status).toBe(200);
-    expect(store.listFeedback()).toMatchObject([{ serviceId: PATIENT_VIEW, card: item.card, outcome: 'overridden', overrideReasonCode: 'clinical-judgement' }]);
+    expect(store.listFeedback()).toMatchObject([
+      { serviceId: PATIENT_VIEW, card: item.card, outcome: 'overridden', overrideReasonCode: 'clinical-judgement' },
+    ]);
   });
 
   it('CH-F2 an invalid feedback item is a 400 OperationOutcome naming the field', async () => {
     const { deps } = harness();
-    const app = createApp({ ...deps, store: { recordAudit: deps.store.recordAudit, recordFeedback: store.recordFeedback } });
-    const res = await request(app).post(`/cds-services/${PATIENT_VIEW}/feedback`).send({ feedback: [{ ...item, outcome: 'ignored' }] });
+    const app = createApp({
+      ...deps,
+      store: { recordAudit: deps.store.recordAudit, recordFeedback: store.recordFeedback },
+    });
+    const res = await request(app)
+      .post(`/cds-services/${PATIENT_VIEW}/feedback`)
+      .send({ feedback: [{ ...item, outcome: 'ignored' }] });
     expectOperationOutcome(res, 400);
     expect(res.body.issue[0].expression).toEqual(['feedback[0].outcome']);
     expect(store.listFeedback()).toEqual([]);
@@ -311,14 +413,20 @@ describe('the demo clock (demo mode only)', () => {
 
   it('in demo mode, a hook call runs at the time its X-Demo-Now header names', async () => {
     const { deps, audits } = harness({ demoClock: true });
-    const res = await request(createApp(deps)).post(`/cds-services/${PATIENT_VIEW}`).set('X-Demo-Now', at).send(patientViewRequest('p1'));
+    const res = await request(createApp(deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .set('X-Demo-Now', at)
+      .send(patientViewRequest('p1'));
     expect(res.status).toBe(200);
     expect(audits[0]?.at).toBe(new Date(at).toISOString());
   });
 
   it('outside demo mode the header is ignored like any unknown header', async () => {
     const { deps, audits } = harness();
-    await request(createApp(deps)).post(`/cds-services/${PATIENT_VIEW}`).set('X-Demo-Now', at).send(patientViewRequest('p1'));
+    await request(createApp(deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .set('X-Demo-Now', at)
+      .send(patientViewRequest('p1'));
     expect(audits[0]?.at).toBe(NOW.toISOString());
   });
 });
@@ -326,9 +434,18 @@ describe('the demo clock (demo mode only)', () => {
 describe('the request log', () => {
   it('logs one line per request with method, route, service, status, duration and hookInstance', async () => {
     const { deps, log } = harness();
-    await request(createApp(deps)).post(`/cds-services/${PATIENT_VIEW}`).send(patientViewRequest('p1', { hookInstance: 'hook-123' }));
+    await request(createApp(deps))
+      .post(`/cds-services/${PATIENT_VIEW}`)
+      .send(patientViewRequest('p1', { hookInstance: 'hook-123' }));
     const line = log.entries().find((e) => e.event === 'http.request');
-    expect(line).toMatchObject({ method: 'POST', route: 'POST /cds-services/:id', serviceId: PATIENT_VIEW, status: 200, hookInstance: 'hook-123', ms: expect.any(Number) });
+    expect(line).toMatchObject({
+      method: 'POST',
+      route: 'POST /cds-services/:id',
+      serviceId: PATIENT_VIEW,
+      status: 200,
+      hookInstance: 'hook-123',
+      ms: expect.any(Number),
+    });
   });
 
   it('an unknown path is logged as "unmatched", never as the raw path', async () => {

@@ -7,7 +7,8 @@ describe('the protocol page the cards link to', () => {
 
   it('lists every rule id with its meaning and every parameter with its value, unit and provenance', () => {
     for (const id of ['P0', 'S1', 'S3', 'T8', 'O6']) expect(html).toContain(`<td>${id}</td>`);
-    for (const [name, p] of Object.entries(file.parameters)) expect(html).toContain(`<td>${name}</td><td>${p.value}</td>`);
+    for (const [name, p] of Object.entries(file.parameters))
+      expect(html).toContain(`<td>${name}</td><td>${p.value}</td>`);
     expect(html).toContain(file.protocolVersion);
   });
 

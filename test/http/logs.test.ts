@@ -21,7 +21,17 @@ beforeAll(async () => {
   const seed: Bundle = {
     resourceType: 'Bundle',
     type: 'collection',
-    entry: [{ resource: { resourceType: 'Patient', id: PATIENT_ID, name: [{ family: FAMILY, given: [GIVEN] }], gender: 'female', birthDate: '1979-02-03' } }],
+    entry: [
+      {
+        resource: {
+          resourceType: 'Patient',
+          id: PATIENT_ID,
+          name: [{ family: FAMILY, given: [GIVEN] }],
+          gender: 'female',
+          birthDate: '1979-02-03',
+        },
+      },
+    ],
   };
   fhir = await startFhirServer({ seed: [seed], requireBearer: ACCESS_TOKEN });
 });
@@ -41,7 +51,14 @@ it('CH-J6 a full request with a JWT and fhirAuthorization leaves no JWT, access 
   delete body.prefetch.conditions;
   Object.assign(body, {
     fhirServer: fhir.baseUrl,
-    fhirAuthorization: { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'ketamine-cds', patient: PATIENT_ID },
+    fhirAuthorization: {
+      access_token: ACCESS_TOKEN,
+      token_type: 'Bearer',
+      expires_in: 300,
+      scope: 'patient/*.read',
+      subject: 'ketamine-cds',
+      patient: PATIENT_ID,
+    },
   });
 
   const res = await request(app).post(url).set('Authorization', `Bearer ${jwt}`).send(body);
@@ -51,7 +68,9 @@ it('CH-J6 a full request with a JWT and fhirAuthorization leaves no JWT, access 
   expect(res.body.cards[0].summary).toContain(PATIENT_ID);
   expect(fhir.requests.some((r) => r.url.startsWith(`/Patient/${PATIENT_ID}`) && r.bearer)).toBe(true);
   const events = log.entries().map((e) => e.event);
-  expect(events).toEqual(expect.arrayContaining(['auth.accepted', 'prefetch.gathered', 'service.call', 'http.request']));
+  expect(events).toEqual(
+    expect.arrayContaining(['auth.accepted', 'prefetch.gathered', 'service.call', 'http.request']),
+  );
 
   const text = log.text();
   for (const secret of [jwt, jwt.split('.')[2] ?? jwt, ACCESS_TOKEN, PATIENT_ID, FAMILY, GIVEN, '1979-02-03']) {

@@ -73,7 +73,9 @@ describe('callService: the flow validate → gather → evaluate → decide → 
 
   it('CH-C9 cards that break the response schema are never sent: a 500, audited as an error', async () => {
     const { deps, audits } = harness({
-      steps: fakeSteps({ buildCards: () => [{ summary: 'x'.repeat(200), indicator: 'info', source: { label: 'Test' } }] }),
+      steps: fakeSteps({
+        buildCards: () => [{ summary: 'x'.repeat(200), indicator: 'info', source: { label: 'Test' } }],
+      }),
     });
     await expect(callService(PATIENT_VIEW, patientViewRequest('p1'), deps)).rejects.toMatchObject({ status: 500 });
     expect(audits[0]?.outcome).toBe('error');
@@ -81,7 +83,10 @@ describe('callService: the flow validate → gather → evaluate → decide → 
 
   it('CH-P4 a 412 from gathering propagates, and the call is audited as an error', async () => {
     const gather: Steps['gather'] = async () => {
-      throw preconditionFailed('Prefetch key "patient" missing and could not be fetched: no fhirServer in the request', ['prefetch.patient']);
+      throw preconditionFailed(
+        'Prefetch key "patient" missing and could not be fetched: no fhirServer in the request',
+        ['prefetch.patient'],
+      );
     };
     const { deps, audits } = harness({ steps: fakeSteps({ gather }) });
     await expect(callService(PATIENT_VIEW, patientViewRequest('p1'), deps)).rejects.toMatchObject({ status: 412 });
@@ -90,7 +95,12 @@ describe('callService: the flow validate → gather → evaluate → decide → 
 
   it('when the audit store fails, the clinician still gets the answer and the failure is logged', async () => {
     const { deps, log } = harness();
-    deps.store = { ...deps.store, recordAudit: () => { throw new Error('disk full'); } };
+    deps.store = {
+      ...deps.store,
+      recordAudit: () => {
+        throw new Error('disk full');
+      },
+    };
     const response = await callService(PATIENT_VIEW, patientViewRequest('p1'), deps);
     expect(response.cards).toHaveLength(1);
     expect(log.entries().some((e) => e.event === 'audit.failed')).toBe(true);
@@ -98,7 +108,18 @@ describe('callService: the flow validate → gather → evaluate → decide → 
 });
 
 describe('callService on order hooks', () => {
-  const drafts = [ketamineDraft('k1', 0.3), ketamineDraft('k2', 0.4), { resourceType: 'MedicationRequest', id: 'other', status: 'draft', intent: 'order', subject: { reference: 'Patient/p1' }, medicationCodeableConcept: { text: 'ondansetron' } }];
+  const drafts = [
+    ketamineDraft('k1', 0.3),
+    ketamineDraft('k2', 0.4),
+    {
+      resourceType: 'MedicationRequest',
+      id: 'other',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: 'Patient/p1' },
+      medicationCodeableConcept: { text: 'ondansetron' },
+    },
+  ];
 
   it('order-select: only the selected ketamine drafts are checked; every draft joins the evaluated bundle', async () => {
     const evaluator = fakeEvaluator();
@@ -111,9 +132,17 @@ describe('callService on order hooks', () => {
     const response = await callService(ORDER_SELECT, body, deps);
 
     const bundled = (evaluator.bundles[0] as Bundle).entry?.map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
-    expect(bundled).toEqual(expect.arrayContaining(['Patient/p1', 'MedicationRequest/k1', 'MedicationRequest/k2', 'MedicationRequest/other']));
-    expect(decide.mock.calls[0]?.[3]).toEqual({ hook: 'order-select', encounterId: null, draftOrderIds: ['k1', 'k2', 'other'] });
-    expect(checkDraftOrder.mock.calls.map((c) => c[0])).toEqual([{ id: 'k2', rate: { kind: 'quantity', value: 0.4, unit: 'mg/kg/h' }, concentrationMgPerMl: null }]);
+    expect(bundled).toEqual(
+      expect.arrayContaining(['Patient/p1', 'MedicationRequest/k1', 'MedicationRequest/k2', 'MedicationRequest/other']),
+    );
+    expect(decide.mock.calls[0]?.[3]).toEqual({
+      hook: 'order-select',
+      encounterId: null,
+      draftOrderIds: ['k1', 'k2', 'other'],
+    });
+    expect(checkDraftOrder.mock.calls.map((c) => c[0])).toEqual([
+      { id: 'k2', rate: { kind: 'quantity', value: 0.4, unit: 'mg/kg/h' }, concentrationMgPerMl: null },
+    ]);
     expect(Object.keys(buildCards.mock.calls[0]?.[0].drafts ?? {})).toEqual(['k2']);
     expect(response.cards.map((c) => c.summary)).toEqual(['Protocol note (O4) for p1 draft k2']);
     expect(audits[0]).toMatchObject({ ruleIds: ['S2', 'O4'], draftRate: 0.4 });
@@ -131,7 +160,11 @@ describe('callService on order hooks', () => {
     const evaluator = fakeEvaluator();
     const { deps } = harness({ evaluator });
     const body = orderRequest('order-sign', 'p1', [ketamineDraft('k1', 0.3)]) as Record<string, any>;
-    body.prefetch.medicationRequests = { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { ...ketamineDraft('k1', 0.1), status: 'active' } }] };
+    body.prefetch.medicationRequests = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: [{ resource: { ...ketamineDraft('k1', 0.1), status: 'active' } }],
+    };
     await callService(ORDER_SIGN, body, deps);
     const k1 = evaluator.bundles[0]?.entry?.filter((e) => e.resource?.id === 'k1') ?? [];
     expect(k1).toHaveLength(1);
@@ -148,7 +181,10 @@ describe('CH-B2 the deadline budget', () => {
 
     expect(response).toEqual({ cards: [] });
     expect(audits).toMatchObject([{ outcome: 'degraded', cardCount: 0 }]);
-    expect(log.entries().find((e) => e.event === 'service.deadline')).toMatchObject({ deadlineMs: 100, serviceId: PATIENT_VIEW });
+    expect(log.entries().find((e) => e.event === 'service.deadline')).toMatchObject({
+      deadlineMs: 100,
+      serviceId: PATIENT_VIEW,
+    });
   });
 
   it('CH-B2 a slow gather is cancelled through its AbortSignal when the deadline passes', async () => {
@@ -156,7 +192,9 @@ describe('CH-B2 the deadline budget', () => {
     const gather: Steps['gather'] = (_d, _r, gatherDeps) =>
       new Promise((_resolve, reject) => {
         signal = gatherDeps.signal;
-        gatherDeps.signal?.addEventListener('abort', () => reject(new OperationOutcomeError('timeout', 'aborted', { status: 504 })));
+        gatherDeps.signal?.addEventListener('abort', () =>
+          reject(new OperationOutcomeError('timeout', 'aborted', { status: 504 })),
+        );
       });
     const { deps, audits } = harness({ steps: fakeSteps({ gather }) }, { deadlineMs: 50 });
     const response = await callService(PATIENT_VIEW, patientViewRequest('p1'), deps);
@@ -189,9 +227,13 @@ describe('CH-B3 concurrency', () => {
     // Later requests finish first: any state shared between calls would show up as a wrong patient.
     const evaluator = fakeEvaluator({ delayMs: (id) => (ids.length - ids.indexOf(id)) * 3 });
     const { deps, audits } = harness({ evaluator });
-    const responses = await Promise.all(ids.map((id, i) => callService(PATIENT_VIEW, patientViewRequest(id, { hookInstance: `hook-${i}` }), deps)));
+    const responses = await Promise.all(
+      ids.map((id, i) => callService(PATIENT_VIEW, patientViewRequest(id, { hookInstance: `hook-${i}` }), deps)),
+    );
 
-    responses.forEach((response, i) => expect(response.cards.map((c) => c.summary)).toEqual([`Protocol note (S2) for ${ids[i]}`]));
+    responses.forEach((response, i) =>
+      expect(response.cards.map((c) => c.summary)).toEqual([`Protocol note (S2) for ${ids[i]}`]),
+    );
     for (const row of audits) expect(row.hookInstance).toBe(`hook-${ids.indexOf(row.patientId)}`);
     const uuids = responses.flatMap((r) => r.cards.map((c) => c.uuid));
     expect(new Set(uuids).size).toBe(uuids.length);

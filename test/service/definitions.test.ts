@@ -12,7 +12,9 @@ const all = [...definitions.values()];
 const patientView = definitions.get('ketamine-protocol-patient-view') as ServiceDefinition;
 
 function valueSetCodes(name: string): string[] {
-  const vs = JSON.parse(readFileSync(path.join(ROOT, 'fhir-resources', 'ValueSet', `${name}.json`), 'utf8')) as ValueSet;
+  const vs = JSON.parse(
+    readFileSync(path.join(ROOT, 'fhir-resources', 'ValueSet', `${name}.json`), 'utf8'),
+  ) as ValueSet;
   return (vs.compose?.include ?? []).flatMap((inc) => (inc.concept ?? []).map((c) => `${inc.system}|${c.code}`));
 }
 
@@ -53,7 +55,19 @@ describe('the service definitions (cds-hooks/services/*.json)', () => {
   it('the prefetch covers every resource type the CQL reads', () => {
     const types = new Set(Object.values(patientView.prefetch).map((t) => /^[A-Za-z]+/.exec(t)?.[0]));
     expect([...types].sort()).toEqual(
-      ['AdverseEvent', 'AllergyIntolerance', 'Condition', 'Consent', 'DiagnosticReport', 'Encounter', 'Medication', 'MedicationAdministration', 'MedicationRequest', 'Observation', 'Patient'].sort(),
+      [
+        'AdverseEvent',
+        'AllergyIntolerance',
+        'Condition',
+        'Consent',
+        'DiagnosticReport',
+        'Encounter',
+        'Medication',
+        'MedicationAdministration',
+        'MedicationRequest',
+        'Observation',
+        'Patient',
+      ].sort(),
     );
   });
 
@@ -65,10 +79,13 @@ describe('the service definitions (cds-hooks/services/*.json)', () => {
     ['psychotomimeticObservations', ['psychotomimetic-effect']],
     ['diagnosticReports', ['ekg']],
     ['medications', ['ketamine']],
-  ])('the %s query asks for exactly the codes of its ValueSets (%p), so the CQL sees what it reads', (key, valueSets) => {
-    const expected = valueSets.flatMap(valueSetCodes).sort();
-    expect(templateCodes(patientView.prefetch[key] ?? '').sort()).toEqual(expected);
-  });
+  ])(
+    'the %s query asks for exactly the codes of its ValueSets (%p), so the CQL sees what it reads',
+    (key, valueSets) => {
+      const expected = valueSets.flatMap(valueSetCodes).sort();
+      expect(templateCodes(patientView.prefetch[key] ?? '').sort()).toEqual(expected);
+    },
+  );
 
   it('the three services read the same record (their prefetch is identical)', () => {
     for (const d of all) expect(d.prefetch).toEqual(patientView.prefetch);
@@ -81,16 +98,25 @@ describe('loading definitions at startup', () => {
     for (const [name, json] of Object.entries(files)) writeFileSync(path.join(dir, name), JSON.stringify(json));
     return dir;
   };
-  const good = JSON.parse(readFileSync(path.join(SERVICES_DIR, 'ketamine-protocol-patient-view.json'), 'utf8')) as ServiceDefinition;
+  const good = JSON.parse(
+    readFileSync(path.join(SERVICES_DIR, 'ketamine-protocol-patient-view.json'), 'utf8'),
+  ) as ServiceDefinition;
 
   it('CH-D3 a template outside the recommended subset stops startup, naming the key', () => {
-    const dir = write({ 'ketamine-protocol-patient-view.json': { ...good, prefetch: { ...good.prefetch, chained: 'Observation?subject.name=x' } } });
+    const dir = write({
+      'ketamine-protocol-patient-view.json': {
+        ...good,
+        prefetch: { ...good.prefetch, chained: 'Observation?subject.name=x' },
+      },
+    });
     expect(() => loadDefinitions(dir)).toThrow(DefinitionError);
     expect(() => loadDefinitions(dir)).toThrow(/prefetch\.chained/);
   });
 
   it('CH-D4 a definition carrying anything besides the public discovery fields stops startup', () => {
-    const dir = write({ 'ketamine-protocol-patient-view.json': { ...good, fhirServerAllowlist: ['https://internal.example'] } });
+    const dir = write({
+      'ketamine-protocol-patient-view.json': { ...good, fhirServerAllowlist: ['https://internal.example'] },
+    });
     expect(() => loadDefinitions(dir)).toThrow(/must NOT have additional properties/);
   });
 

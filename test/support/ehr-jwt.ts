@@ -30,7 +30,14 @@ export async function testEhr(logger?: Logger): Promise<TestEhr> {
     authenticate,
     token: (aud) => {
       const now = Math.floor(Date.now() / 1000);
-      return new jose.SignJWT({ iss: EHR_ISS, aud, iat: now, exp: now + LIFETIME_SECONDS, jti: randomUUID(), sub: 'ehr-client' })
+      return new jose.SignJWT({
+        iss: EHR_ISS,
+        aud,
+        iat: now,
+        exp: now + LIFETIME_SECONDS,
+        jti: randomUUID(),
+        sub: 'ehr-client',
+      })
         .setProtectedHeader({ alg: 'ES384', kid, typ: 'JWT' })
         .sign(privateKey);
     },

@@ -68,8 +68,22 @@ export function fakeRecommendation(overrides: Partial<Recommendation> = {}): Rec
     missing: [{ code: 'weight-missing' }],
     contraindications: [],
     cautions: [],
-    prerequisites: { weight: null, ekg: null, pregnancyTest: null, pregnancyTestRequired: false, baselinePain: null, consent: null },
-    infusion: { segments: [], startedAt: null, highestRate: null, targetReachedAt: null, rateAtTarget: null, endedAt: null },
+    prerequisites: {
+      weight: null,
+      ekg: null,
+      pregnancyTest: null,
+      pregnancyTestRequired: false,
+      baselinePain: null,
+      consent: null,
+    },
+    infusion: {
+      segments: [],
+      startedAt: null,
+      highestRate: null,
+      targetReachedAt: null,
+      rateAtTarget: null,
+      endedAt: null,
+    },
     recentPain: [],
     sustained: null,
     vitals: [],
@@ -83,7 +97,9 @@ export function fakeRecommendation(overrides: Partial<Recommendation> = {}): Rec
 }
 
 /** Reads the Patient of the bundle into facts; ketamine draft orders become facts.orders. */
-export function fakeEvaluator(options: { delayMs?: (patientId: string) => number } = {}): Evaluator & { bundles: Bundle[] } {
+export function fakeEvaluator(
+  options: { delayMs?: (patientId: string) => number } = {},
+): Evaluator & { bundles: Bundle[] } {
   const bundles: Bundle[] = [];
   return {
     bundles,
@@ -96,14 +112,21 @@ export function fakeEvaluator(options: { delayMs?: (patientId: string) => number
       const facts = emptyFacts(id);
       for (const entry of bundle.entry ?? []) {
         const r = entry.resource;
-        if (r?.resourceType === 'MedicationRequest' && r.id && /ketamine/i.test(r.medicationCodeableConcept?.text ?? '')) {
+        if (
+          r?.resourceType === 'MedicationRequest' &&
+          r.id &&
+          /ketamine/i.test(r.medicationCodeableConcept?.text ?? '')
+        ) {
           const rate = r.dosageInstruction?.[0]?.doseAndRate?.[0]?.rateQuantity;
           facts.orders.push({
             id: r.id,
             status: r.status,
             intent: r.intent,
             authoredOn: r.authoredOn ?? null,
-            rate: rate?.value !== undefined ? { kind: 'quantity', value: rate.value, unit: rate.code ?? rate.unit ?? null } : null,
+            rate:
+              rate?.value !== undefined
+                ? { kind: 'quantity', value: rate.value, unit: rate.code ?? rate.unit ?? null }
+                : null,
             medication: { recognizedBy: 'text', display: 'ketamine', concentrationMgPerMl: null },
           });
         }
@@ -199,14 +222,26 @@ export function harness(overrides: Partial<AppDeps> = {}, config: Partial<Servic
 // ----- requests ----------------------------------------------------------------------------------
 
 export function patientBundle(patientId: string, family = 'Doe'): Patient {
-  return { resourceType: 'Patient', id: patientId, name: [{ family, given: ['Jane'] }], gender: 'female', birthDate: '1980-04-01' };
+  return {
+    resourceType: 'Patient',
+    id: patientId,
+    name: [{ family, given: ['Jane'] }],
+    gender: 'female',
+    birthDate: '1980-04-01',
+  };
 }
 
 /** A patient-view request whose prefetch holds every key: the patient, and every search empty. */
-export function patientViewRequest(patientId: string, options: { family?: string; hookInstance?: string } = {}): Record<string, unknown> {
+export function patientViewRequest(
+  patientId: string,
+  options: { family?: string; hookInstance?: string } = {},
+): Record<string, unknown> {
   const prefetch: Record<string, unknown> = {};
   for (const key of Object.keys(DEFINITIONS.get(PATIENT_VIEW)?.prefetch ?? {})) {
-    prefetch[key] = key === 'patient' ? patientBundle(patientId, options.family) : { resourceType: 'Bundle', type: 'searchset', total: 0 };
+    prefetch[key] =
+      key === 'patient'
+        ? patientBundle(patientId, options.family)
+        : { resourceType: 'Bundle', type: 'searchset', total: 0 };
   }
   return {
     hook: 'patient-view',
@@ -224,17 +259,29 @@ export function ketamineDraft(id: string, rate: number): Record<string, unknown>
     intent: 'order',
     subject: { reference: 'Patient/p1' },
     medicationCodeableConcept: { text: 'ketamine 1 mg/mL in NS infusion' },
-    dosageInstruction: [{ doseAndRate: [{ rateQuantity: { value: rate, unit: 'mg/kg/h', system: 'http://unitsofmeasure.org', code: 'mg/kg/h' } }] }],
+    dosageInstruction: [
+      {
+        doseAndRate: [
+          { rateQuantity: { value: rate, unit: 'mg/kg/h', system: 'http://unitsofmeasure.org', code: 'mg/kg/h' } },
+        ],
+      },
+    ],
   };
 }
 
-export function orderRequest(hook: 'order-select' | 'order-sign', patientId: string, drafts: Array<Record<string, unknown>>, selections?: string[]): Record<string, unknown> {
+export function orderRequest(
+  hook: 'order-select' | 'order-sign',
+  patientId: string,
+  drafts: Array<Record<string, unknown>>,
+  selections?: string[],
+): Record<string, unknown> {
   const base = patientViewRequest(patientId);
   const context: Record<string, unknown> = {
     userId: 'Practitioner/example',
     patientId,
     draftOrders: { resourceType: 'Bundle', type: 'collection', entry: drafts.map((resource) => ({ resource })) },
   };
-  if (hook === 'order-select') context.selections = selections ?? drafts.map((d) => `${String(d.resourceType)}/${String(d.id)}`);
+  if (hook === 'order-select')
+    context.selections = selections ?? drafts.map((d) => `${String(d.resourceType)}/${String(d.id)}`);
   return { ...base, hook, context };
 }

@@ -74,7 +74,12 @@ describe('request validation: the hook context (CH-R2)', () => {
   });
 
   it('CH-R2 encounterId is optional on patient-view', () => {
-    expect(validateRequest(pv((b) => delete b.context.encounterId), PV).context.encounterId).toBeUndefined();
+    expect(
+      validateRequest(
+        pv((b) => delete b.context.encounterId),
+        PV,
+      ).context.encounterId,
+    ).toBeUndefined();
   });
 
   it('CH-R2 order-select needs at least one selection', () => {
@@ -83,7 +88,12 @@ describe('request validation: the hook context (CH-R2)', () => {
   });
 
   it('CH-R2 order-select: each selection must resolve to a draftOrders entry, else a 400 naming it', () => {
-    const body = orderRequest('order-select', 'p1', [ketamineDraft('d1', 0.3)], ['MedicationRequest/d1', 'MedicationRequest/nope']);
+    const body = orderRequest(
+      'order-select',
+      'p1',
+      [ketamineDraft('d1', 0.3)],
+      ['MedicationRequest/d1', 'MedicationRequest/nope'],
+    );
     const { expression, diagnostics } = rejection(body, OS);
     expect(expression).toEqual(['context.selections[1]']);
     expect(diagnostics).toMatch(/draftOrders/);
@@ -110,22 +120,38 @@ describe('request validation: the hook context (CH-R2)', () => {
 });
 
 describe('request validation: FHIR authorization (CH-R3)', () => {
-  const auth = { access_token: 'secret-access-token-123', token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'cds-service' };
+  const auth = {
+    access_token: 'secret-access-token-123',
+    token_type: 'Bearer',
+    expires_in: 300,
+    scope: 'patient/*.read',
+    subject: 'cds-service',
+  };
 
   it('CH-R3 fhirAuthorization without fhirServer is a 400 on fhirServer', () => {
     const { expression } = rejection(pv((b) => (b.fhirAuthorization = auth)));
     expect(expression).toEqual(['fhirServer']);
   });
 
-  it.each(['access_token', 'token_type', 'expires_in', 'scope', 'subject'])('CH-R3 fhirAuthorization without %s is a 400 naming it', (field) => {
-    const partial: Record<string, unknown> = { ...auth };
-    delete partial[field];
-    const { expression } = rejection(pv((b) => Object.assign(b, { fhirServer: 'https://ehr.example.org/fhir', fhirAuthorization: partial })));
-    expect(expression).toEqual([`fhirAuthorization.${field}`]);
-  });
+  it.each(['access_token', 'token_type', 'expires_in', 'scope', 'subject'])(
+    'CH-R3 fhirAuthorization without %s is a 400 naming it',
+    (field) => {
+      const partial: Record<string, unknown> = { ...auth };
+      delete partial[field];
+      const { expression } = rejection(
+        pv((b) => Object.assign(b, { fhirServer: 'https://ehr.example.org/fhir', fhirAuthorization: partial })),
+      );
+      expect(expression).toEqual([`fhirAuthorization.${field}`]);
+    },
+  );
 
   it('CH-R3 a token_type other than Bearer is a 400, and no error message repeats the access token', () => {
-    const body = pv((b) => Object.assign(b, { fhirServer: 'https://ehr.example.org/fhir', fhirAuthorization: { ...auth, token_type: 'MAC' } }));
+    const body = pv((b) =>
+      Object.assign(b, {
+        fhirServer: 'https://ehr.example.org/fhir',
+        fhirAuthorization: { ...auth, token_type: 'MAC' },
+      }),
+    );
     const { expression, diagnostics } = rejection(body);
     expect(expression).toEqual(['fhirAuthorization.token_type']);
     expect(diagnostics).not.toContain(auth.access_token);
@@ -136,7 +162,10 @@ describe('request validation: FHIR authorization (CH-R3)', () => {
   });
 
   it('CH-R3 a complete fhirAuthorization with fhirServer is accepted', () => {
-    const request = validateRequest(pv((b) => Object.assign(b, { fhirServer: 'https://ehr.example.org/fhir', fhirAuthorization: auth })), PV);
+    const request = validateRequest(
+      pv((b) => Object.assign(b, { fhirServer: 'https://ehr.example.org/fhir', fhirAuthorization: auth })),
+      PV,
+    );
     expect(request.fhirAuthorization?.subject).toBe('cds-service');
   });
 });
@@ -154,10 +183,13 @@ describe('request validation: tolerance', () => {
   });
 
   it('CH-R6 patientId sent as Patient/123 is tolerated and normalized to the id', () => {
-    const request = validateRequest(pv((b) => {
-      b.context.patientId = 'Patient/123';
-      b.context.encounterId = 'Encounter/9';
-    }), PV);
+    const request = validateRequest(
+      pv((b) => {
+        b.context.patientId = 'Patient/123';
+        b.context.encounterId = 'Encounter/9';
+      }),
+      PV,
+    );
     expect(request.context.patientId).toBe('123');
     expect(request.context.encounterId).toBe('9');
   });
@@ -170,8 +202,15 @@ describe('request validation: tolerance', () => {
 
   it('a prefetch value must be a resource or null: anything else is a 400 naming the key', () => {
     expect(rejection(pv((b) => (b.prefetch.patient = 'Jane Doe'))).expression).toEqual(['prefetch.patient']);
-    expect(rejection(pv((b) => (b.prefetch.patient = { name: 'no type' }))).expression).toEqual(['prefetch.patient.resourceType']);
-    expect(validateRequest(pv((b) => (b.prefetch.conditions = null)), PV).prefetch?.conditions).toBeNull();
+    expect(rejection(pv((b) => (b.prefetch.patient = { name: 'no type' }))).expression).toEqual([
+      'prefetch.patient.resourceType',
+    ]);
+    expect(
+      validateRequest(
+        pv((b) => (b.prefetch.conditions = null)),
+        PV,
+      ).prefetch?.conditions,
+    ).toBeNull();
   });
 });
 
