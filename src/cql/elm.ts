@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Library, Repository } from 'cql-execution';
 import type { TerminologyProvider } from 'cql-execution';
 import { projectPath } from '../config/paths';
+import { optimizeElm } from './elm-optimize';
 
 export const DEFAULT_ELM_DIR = projectPath('fhir-resources', 'elm');
 
@@ -112,6 +113,8 @@ export function loadEntryLibraries(options: {
   defines: readonly string[];
   parameters: Readonly<Record<string, unknown>>;
   codeService: TerminologyProvider;
+  /** Run the ELM through optimizeElm (default true; false runs the translator's ELM as is). */
+  optimize?: boolean;
 }): Record<CqlHook, LoadedEntry> {
   const elm = readElmDir(options.elmDir);
   const problems: string[] = [];
@@ -165,10 +168,14 @@ export function loadEntryLibraries(options: {
   }
   if (problems.length > 0) throw new ElmLoadError([...new Set(problems)]);
 
-  const repository = new Repository(Object.fromEntries(elm));
+  // The engine runs a rewritten copy (fewer nodes, same answers: ./elm-optimize.ts); the checks above
+  // and the files keep the translator's output.
+  const runnable = new Map([...elm].map(([name, json]) => [name, structuredClone(json)]));
+  if (options.optimize !== false) optimizeElm([...runnable.values()]);
+  const repository = new Repository(Object.fromEntries(runnable));
   const entries = {} as Record<CqlHook, LoadedEntry>;
   for (const hook of hooks) {
-    const json = elm.get(ENTRY_LIBRARIES[hook]) as ElmJson;
+    const json = runnable.get(ENTRY_LIBRARIES[hook]) as ElmJson;
     entries[hook] = {
       hook,
       name: json.library.identifier.id,

@@ -3,8 +3,9 @@
  * compiled ELM of the hook's entry library (fhir-resources/elm) with cql-execution, over
  * cql-exec-fhir's FHIR 4.0.1 model info.
  *
- * Everything heavy happens once, in createEvaluator: ELM parsed into Library objects, include/define/
- * parameter/value-set checks, terminology loaded, the FHIR model info parsed (read-only afterwards).
+ * Everything heavy happens once, in createEvaluator: ELM checked (include/define/parameter/value set),
+ * rewritten into fewer engine nodes with the same answers (./elm-optimize.ts) and parsed into Library
+ * objects, terminology loaded, the FHIR model info parsed (read-only afterwards).
  * Each evaluation reads its record through its own light DataProvider (./data-provider.ts, with the
  * records of ./fhir-record.ts instead of cql-exec-fhir's PatientSource, which is not re-entrant and
  * re-wraps every resource on every retrieve), so no object holding per-patient state is ever shared
@@ -39,6 +40,8 @@ export interface EvaluatorOptions {
   terminology?: Terminology;
   /** Most evaluations running at once; further ones wait their turn (default: available CPU parallelism). */
   poolSize?: number;
+  /** Run the ELM through the load-time rewrite of ./elm-optimize.ts (default true; false for comparisons). */
+  optimizeElm?: boolean;
 }
 
 export interface Evaluator {
@@ -76,6 +79,7 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
     defines: FACT_DEFINES,
     parameters: CQL_PARAMETERS,
     codeService: terminology.codeService,
+    optimize: options.optimizeElm !== false,
   });
   const executors = {} as Record<CqlHook, Executor>;
   for (const hook of Object.keys(ENTRY_LIBRARIES) as CqlHook[]) {

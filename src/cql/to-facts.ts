@@ -231,14 +231,15 @@ function encounter(r: Row): EncounterFact {
   };
 }
 
-const byTime =
-  <T>(time: (x: T) => string | null) =>
-  (a: T, b: T): number => {
-    const ta = Date.parse(time(a) ?? '');
-    const tb = Date.parse(time(b) ?? '');
-    if (Number.isNaN(ta) || Number.isNaN(tb)) return Number.isNaN(ta) ? (Number.isNaN(tb) ? 0 : -1) : 1;
-    return ta - tb;
-  };
+/** Sorted by the instant of `time` (unreadable times first), stably; each time is parsed once. */
+function sortedByTime<T>(items: T[], time: (x: T) => string | null): T[] {
+  const keyed = items.map((item) => ({ item, ms: Date.parse(time(item) ?? '') }));
+  keyed.sort((a, b) => {
+    if (Number.isNaN(a.ms) || Number.isNaN(b.ms)) return Number.isNaN(a.ms) ? (Number.isNaN(b.ms) ? 0 : -1) : 1;
+    return a.ms - b.ms;
+  });
+  return keyed.map((k) => k.item);
+}
 
 /** ClinicalFacts from the entry library's results (every field filled; lists sorted as facts.ts says). */
 export function toClinicalFacts(results: DefineResults, patientId: string): ClinicalFacts {
@@ -278,13 +279,13 @@ export function toClinicalFacts(results: DefineResults, patientId: string): Clin
       .map(vital)
       .filter((v): v is VitalFact => v !== null),
     // Sorted here (oldest first) by the parsed instant: exact across time zones and far cheaper than in CQL.
-    painScores: rows(results['Pain Scores'])
-      .map(pain)
-      .filter((p): p is PainFact => p !== null)
-      .sort(byTime((p) => p.time)),
-    administrations: rows(results['Ketamine Administrations'])
-      .map(administration)
-      .sort(byTime((a) => a.start)),
+    painScores: sortedByTime(
+      rows(results['Pain Scores'])
+        .map(pain)
+        .filter((p): p is PainFact => p !== null),
+      (p) => p.time,
+    ),
+    administrations: sortedByTime(rows(results['Ketamine Administrations']).map(administration), (a) => a.start),
     orders: rows(results['Ketamine Orders']).map(order),
     consent: consent ? { id: str(consent['id']) ?? '', time: isoOf(consent['time']) } : null,
   };

@@ -222,6 +222,97 @@ describe('observations', () => {
     expect(f.vitals).toHaveLength(5);
   });
 
+  it('when the newest reading of a vital is not final or has no value, the newest final one with a value is the latest', async () => {
+    const hr = concept(SYSTEMS.loinc, '8867-4');
+    const bp = (id: string, time: string, components: Array<[string, number]>, status = 'final'): FhirResource =>
+      ({
+        resourceType: 'Observation',
+        id,
+        status,
+        code: concept(SYSTEMS.loinc, '85354-9'),
+        effectiveDateTime: time,
+        component: components.map(([code, value]) => ({
+          code: concept(SYSTEMS.loinc, code),
+          valueQuantity: { value, unit: 'mmHg', system: SYSTEMS.ucum, code: 'mm[Hg]' },
+        })),
+      }) as FhirResource;
+    const f = await facts(
+      bundle(
+        patient(),
+        observation('hr-old', hr, '2026-11-24T08:00:00Z', quantity(70, '/min')),
+        observation('hr-valid', hr, '2026-11-24T09:00:00Z', quantity(75, '/min'), 'corrected'),
+        observation('hr-error', hr, '2026-11-24T11:00:00Z', quantity(190, '/min'), 'entered-in-error'),
+        observation('hr-no-value', hr, '2026-11-24T11:30:00Z', { valueString: 'irregular' }),
+        observation(
+          'rr-prelim',
+          concept(SYSTEMS.loinc, '9279-1'),
+          '2026-11-24T11:00:00Z',
+          quantity(30, '/min'),
+          'preliminary',
+        ),
+        // The newest panel holds only a diastolic value; the newest of all is not final.
+        bp('bp-old', '2026-11-24T09:00:00Z', [
+          ['8480-6', 150],
+          ['8462-4', 90],
+        ]),
+        bp('bp-dbp-only', '2026-11-24T10:00:00Z', [['8462-4', 85]]),
+        bp(
+          'bp-prelim',
+          '2026-11-24T11:00:00Z',
+          [
+            ['8480-6', 200],
+            ['8462-4', 120],
+          ],
+          'preliminary',
+        ),
+      ),
+    );
+    const byKind = Object.fromEntries(f.vitals.map((v) => [v.kind, v]));
+    expect(byKind['hr']).toMatchObject({ id: 'hr-valid', value: 75 });
+    expect(byKind['rr']).toBeUndefined();
+    expect(byKind['sbp']).toMatchObject({ id: 'bp-old', value: 150 });
+    expect(byKind['dbp']).toMatchObject({ id: 'bp-dbp-only', value: 85 });
+  });
+
+  it('the latest is the latest instant, whatever the time-zone offsets charted; on a tie the first listed wins', async () => {
+    const hr = concept(SYSTEMS.loinc, '8867-4');
+    const weight = concept(SYSTEMS.loinc, '29463-7');
+    const f = await facts(
+      bundle(
+        patient(),
+        // 10:30+02:00 is 08:30Z: earlier than 09:00Z, although it reads later.
+        observation('hr-utc', hr, '2026-11-24T09:00:00Z', quantity(80, '/min')),
+        observation('hr-plus-two', hr, '2026-11-24T10:30:00+02:00', quantity(99, '/min')),
+        observation('w-first', weight, '2026-11-20T08:00:00Z', quantity(70, 'kg')),
+        observation('w-same-instant', weight, '2026-11-20T09:00:00+01:00', quantity(71, 'kg')),
+      ),
+    );
+    expect(f.vitals.find((v) => v.kind === 'hr')).toMatchObject({ id: 'hr-utc', value: 80 });
+    expect(f.weight).toMatchObject({ id: 'w-first', value: 70 });
+  });
+
+  it('a pain score charted with several codings is reported with the one in the Pain Score value set', async () => {
+    const f = await facts(
+      bundle(
+        patient(),
+        observation(
+          'two-codings',
+          {
+            coding: [
+              { system: 'http://example.org/local', code: 'PAIN' },
+              { system: SYSTEMS.loinc, code: '38208-5' },
+            ],
+          },
+          '2026-11-24T09:00:00Z',
+          { valueInteger: 5 },
+        ),
+      ),
+    );
+    expect(f.painScores).toEqual([
+      { id: 'two-codings', time: '2026-11-24T09:00:00+00:00', code: '38208-5', value: 5, unit: null },
+    ]);
+  });
+
   it('the latest pregnancy test that carries a result: coded value, interpretation, or quantitative hCG', async () => {
     const test = (id: string, code: string, time: string, value: Record<string, unknown>) =>
       observation(id, concept(SYSTEMS.loinc, code), time, value);

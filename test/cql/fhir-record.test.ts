@@ -2,9 +2,9 @@
  * The light FHIR records the evaluator hands cql-execution answer as cql-exec-fhir's FHIRObjects
  * do (same model info, same conversions), only faster.
  */
-import { DateTime } from 'cql-execution';
+import { DateTime, type Date as CqlDate } from 'cql-execution';
 import { FHIRWrapper } from 'cql-exec-fhir';
-import { loadFhirModelInfo, parseFhirDateTime, wrapResource } from '../../src/cql/fhir-record';
+import { loadFhirModelInfo, parseFhirDate, parseFhirDateTime, wrapResource } from '../../src/cql/fhir-record';
 
 const modelInfo = loadFhirModelInfo();
 const reference = FHIRWrapper.FHIRv401();
@@ -26,9 +26,35 @@ describe('reading FHIR dateTimes', () => {
     '2026-11',
     '2026',
     '2026-02-30T10:00:00Z',
+    '2024-02-29T10:00:00Z',
+    '2023-02-29T10:00:00Z',
+    '2026-04-31T10:00:00Z',
+    '2026-13-01T10:00:00Z',
+    '2026-00-10T10:00:00Z',
+    '0050-03-01T10:00:00Z',
+    '0000-03-01T10:00:00Z',
     '2026-11-24T24:00:00Z',
+    '2024-02-29',
+    '2023-02-29',
+    '2026-13',
+    '0000',
   ])('%s is read into exactly the DateTime the engine parser builds', (text) => {
     expect(fields(parseFhirDateTime(text))).toEqual(fields(DateTime.parse(text.replace('Z', '+00:00'))));
+  });
+
+  it.each([
+    '2026-11-24',
+    '2026-11',
+    '2026',
+    '2024-02-29',
+    '2023-02-29',
+    '2026-00',
+    '2026-13-01',
+    '0000-01-01',
+    '1984-5-17',
+  ])('the date %s is read into exactly the Date the engine parser builds', (text) => {
+    const dateFields = (d: CqlDate | null) => d && [d.year, d.month, d.day, d.isDate];
+    expect(dateFields(parseFhirDate(text))).toEqual(dateFields(DateTime.parse(text)?.getDate() ?? null));
   });
 });
 
