@@ -1,5 +1,5 @@
 /**
- * Deterministic fixtures for the benchmark (`npm run bench`, scripts/bench.mjs): one inpatient with
+ * Deterministic fixtures for the benchmark (`npm run bench`, src/scripts/bench.mjs): one inpatient with
  * refractory chronic migraine mid-titration of an IV ketamine infusion, charted the way an EHR charts it
  * (hourly pain scores and vitals, a MedicationAdministration per bag/rate change, weight, EKG, pregnancy
  * test, conditions, encounter), and the CDS Hooks requests built from it.

@@ -1,5 +1,5 @@
 /**
- * The benchmark's server (spawned by scripts/bench.mjs, never used in production): the service composed
+ * The benchmark's server (spawned by src/scripts/bench.mjs, never used in production): the service composed
  * exactly as the program composes it (src/main.ts `compose(env)`: configuration, parameters, definitions,
  * CQL evaluator, store, app; then `serve()`: keep-alive, listening log, graceful shutdown), plus a
  * **floor** route in an outer express app in front of it: POST /floor parses the same JSON body with the

@@ -225,9 +225,9 @@ describe('FHIR R4 conformance and loading', () => {
     expect(first).toBe(expected);
   }, 120_000);
 
-  it('the committed bundles are what `node scripts/make-examples.mjs` writes (deterministic, up to date)', () => {
+  it('the committed bundles are what `node src/scripts/make-examples.mjs` writes (deterministic, up to date)', () => {
     expect(() =>
-      execFileSync(process.execPath, [path.join(ROOT, 'scripts/make-examples.mjs'), '--check'], { stdio: 'pipe' }),
+      execFileSync(process.execPath, [path.join(ROOT, 'src/scripts/make-examples.mjs'), '--check'], { stdio: 'pipe' }),
     ).not.toThrow();
   });
 });

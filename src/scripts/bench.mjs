@@ -22,7 +22,7 @@
  * Environment: BENCH_DURATION (s, default 10), BENCH_SERIAL_DURATION (s, default 5), BENCH_WARMUP (s,
  * default 2), BENCH_CONNECTIONS (default 10), BENCH_PROFILE=<dir> (run the service under --cpu-prof and
  * print its hot spots), BENCH_ONLY=<scenario key,...>.
- * Output: bench/results.json and bench/RESULTS.md (the Markdown table is also printed).
+ * Output: src/bench/results/results.json and src/bench/results/RESULTS.md (the Markdown table is also printed).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,12 +33,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const DIST = path.join(ROOT, 'dist', 'src');
 const SERVER_JS = path.join(DIST, 'bench', 'server.js');
 const FHIR_SERVER_JS = path.join(DIST, 'fhir', 'memory-server.js');
-const OUT_DIR = path.join(ROOT, 'bench');
+const OUT_DIR = path.join(ROOT, 'src', 'bench', 'results');
 
 const env = process.env;
 const seconds = (name, fallback) => {

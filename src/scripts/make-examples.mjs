@@ -1,8 +1,8 @@
 // Writes the example patients of fhir-resources/examples/ (one FHIR R4 transaction Bundle per patient,
 // PUT entries with stable ids, so loading twice is idempotent) and their manifest index.json.
 //
-//   node scripts/make-examples.mjs          regenerate (deterministic: same input, same bytes)
-//   node scripts/make-examples.mjs --check  exit 1 when a committed file differs from what it would write
+//   node src/scripts/make-examples.mjs          regenerate (deterministic: same input, same bytes)
+//   node src/scripts/make-examples.mjs --check  exit 1 when a committed file differs from what it would write
 //
 // Each patient is a HAND-WRITTEN chart timeline below: what a nurse and a pump would have charted
 // (rates in the unit the ward charts, pain scores, vitals, tests, adverse events). This script only
@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OUT_DIR = path.join(root, 'fhir-resources', 'examples');
 
 const LOINC = 'http://loinc.org';
@@ -1375,7 +1375,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       }
     });
     for (const [name] of stale)
-      console.error(`fhir-resources/examples/${name} differs: run node scripts/make-examples.mjs`);
+      console.error(`fhir-resources/examples/${name} differs: run node src/scripts/make-examples.mjs`);
     process.exit(stale.length > 0 ? 1 : 0);
   }
   mkdirSync(OUT_DIR, { recursive: true });
