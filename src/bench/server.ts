@@ -11,7 +11,7 @@
  */
 import express from 'express';
 import { JSON_TYPES } from '../http/app';
-import { compose, serve, type Running } from '../main';
+import { compose, serve, stopOnSignals, type Running } from '../main';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -35,19 +35,7 @@ export async function startBenchServer(env: NodeJS.ProcessEnv = process.env): Pr
 
 async function main(): Promise<void> {
   const running = await startBenchServer(process.env);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    // process.exit (not a signal death) so that --cpu-prof writes its profile.
-    running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('disconnect', stop);
+  stopOnSignals(running, ['disconnect']);
 }
 
 if (require.main === module) {
