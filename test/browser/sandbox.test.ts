@@ -82,7 +82,8 @@ describeInBrowser(`the sandbox page in chromium${hasChromium ? '' : ` (skipped: 
     // Hooks fire only on the buttons here, so each card below answers exactly the call before it.
     await page.uncheck('#auto-refresh');
     await page.click(`#scenario-times button:has-text("(S3)")`);
-    await expect(page.textContent('[data-testid=clock-now]')).resolves.toContain(startAt.slice(11, 16));
+    // Wait for the clock to show the new time (reading it at once races the page's re-render).
+    await page.locator('[data-testid=clock-now]', { hasText: startAt.slice(11, 16) }).waitFor();
 
     // patient-view, as an EHR opening the chart.
     await page.click('[data-testid=fire-patient-view]');
@@ -119,9 +120,11 @@ describeInBrowser(`the sandbox page in chromium${hasChromium ? '' : ` (skipped: 
 
     // Three hours later the nurse charts pain 6/10: the protocol suggests an increase.
     await page.click('[data-testid=advance-3h]');
-    await expect(page.textContent('[data-testid=clock-now]')).resolves.toContain(
-      new Date(Date.parse(startAt) + 3 * HOUR_MS).toISOString().slice(11, 16),
-    );
+    await page
+      .locator('[data-testid=clock-now]', {
+        hasText: new Date(Date.parse(startAt) + 3 * HOUR_MS).toISOString().slice(11, 16),
+      })
+      .waitFor();
     await page.fill('[data-testid=pain-score]', '6');
     await page.click('[data-testid=record-pain]');
     await page.locator('[data-testid=activity] li', { hasText: 'Pain score 6/10 recorded' }).waitFor();
