@@ -41,7 +41,13 @@ describeInBrowser(`the sandbox page in chromium${hasChromium ? '' : ` (skipped: 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'ketamine-cds-browser-'));
     feedbackDb = path.join(dataDir, 'feedback.sqlite');
-    running = await start({ PORT: '0', FEEDBACK_DB: feedbackDb, LOG_LEVEL: 'silent', DEMO: 'on' });
+    running = await start({
+      PORT: '0',
+      FEEDBACK_DB: feedbackDb,
+      LOG_LEVEL: 'silent',
+      DEMO: 'on',
+      DEADLINE_MS: '15000',
+    });
     origin = `http://127.0.0.1:${(running.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,

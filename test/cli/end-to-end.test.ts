@@ -56,6 +56,8 @@ describe('ketamine-cds against the running service (JWT on, demo FHIR server)', 
       CDS_TRUSTED_ISSUERS: trusted ?? '',
       FEEDBACK_DB: path.join(dir, 'feedback.sqlite'),
       LOG_LEVEL: 'silent',
+      // This test is about the CLI, not the deadline: a loaded CI machine must not turn cards into { cards: [] }.
+      DEADLINE_MS: '15000',
       DEMO: 'on',
     });
     fhir = `${origin}/fhir`;
