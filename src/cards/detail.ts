@@ -13,7 +13,7 @@ import type {
   RateReading,
   Recommendation,
 } from '../protocol/recommendation';
-import { MS_PER_HOUR, toMs } from '../protocol/units';
+import { toMs } from '../protocol/units';
 import { escapeMarkdown as esc, formatQuantity, formatTime, plural, type Numbers } from './format';
 import {
   CAUTION_LABELS,
@@ -344,25 +344,22 @@ function cautionLines(rec: Recommendation): string[] {
 }
 
 /**
- * Since when the step the card suggests has been due, when it is overdue (more than
- * maxHoursBetweenChanges past it), else null. A step is due from the last rate change; the first taper
- * step only from the time the sustained target was reached (the taper could not start earlier).
+ * Since when the step the card suggests has been due, when the core judged it overdue (more than
+ * maxHoursBetweenChanges past it): the last rate change, or for the first taper step the time the
+ * sustained target was reached (the taper could not start earlier).
  */
-function overdueSince(rec: Recommendation, ctx: DetailContext): { at: string | null; what: string } | null {
+function overdueSince(rec: Recommendation): { at: string | null; what: string } | null {
   if (!rec.overdue) return null;
-  const lastChange = { at: rec.lastChangeAt, what: 'the last rate change' };
-  if (rec.phase !== 'taper') return lastChange;
   const reachedMs = toMs(rec.infusion.targetReachedAt);
   const changeMs = toMs(rec.lastChangeAt);
-  if (reachedMs === null || (changeMs !== null && changeMs >= reachedMs)) return lastChange;
-  const hoursSinceTarget = (ctx.now.getTime() - reachedMs) / MS_PER_HOUR;
-  return hoursSinceTarget > ctx.params.maxHoursBetweenChanges
+  const firstTaperStep = rec.phase === 'taper' && reachedMs !== null && (changeMs === null || changeMs < reachedMs);
+  return firstTaperStep
     ? { at: rec.infusion.targetReachedAt, what: 'the sustained target was reached' }
-    : null;
+    : { at: rec.lastChangeAt, what: 'the last rate change' };
 }
 
 function reviewLines(rec: Recommendation, ctx: DetailContext): string[] {
-  const overdue = overdueSince(rec, ctx);
+  const overdue = overdueSince(rec);
   if (!rec.nextReviewAt && !overdue) return [];
   const lines: string[] = [];
   if (rec.nextReviewAt) lines.push(`${heading('Next review')}: ${formatTime(rec.nextReviewAt)}`);

@@ -72,7 +72,9 @@ export function numbers(params: ProtocolParameters, now: Date): Numbers {
       if (ms === null) return '';
       const elapsed = now.getTime() - ms;
       if (elapsed < 0) return 'in the future';
-      return elapsed >= MS_PER_DAY ? `${plain(elapsed / MS_PER_DAY)} d ago` : `${plain(elapsed / MS_PER_HOUR)} h ago`;
+      if (elapsed >= MS_PER_DAY) return `${plain(elapsed / MS_PER_DAY)} d ago`;
+      const hours = plain(elapsed / MS_PER_HOUR);
+      return hours === '0' ? 'just now' : `${hours} h ago`;
     },
   };
 }

@@ -571,7 +571,11 @@ function running(c: Context): Recommendation {
     });
   }
 
-  const overdue = hoursSinceChange > params.maxHoursBetweenChanges;
+  // A step is due from the last rate change; the first taper step only from when the sustained target was
+  // reached (the taper could not start earlier).
+  const reachedMs = c.sustained.reachedMs;
+  const dueFromMs = phase === 'taper' && reachedMs !== null && reachedMs > lastChangeMs ? reachedMs : lastChangeMs;
+  const overdue = hoursBetween(dueFromMs, nowMs) > params.maxHoursBetweenChanges;
   const nextAfterChange = isoAt(nowMs + params.minHoursBetweenChanges * MS_PER_HOUR);
 
   if (phase === 'taper') {

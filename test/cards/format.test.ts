@@ -79,6 +79,11 @@ describe('times and numbers', () => {
     expect(n.ago('2026-11-24T10:00:00Z')).toBe('2.5 h ago');
     expect(n.ago('2026-11-21T12:30:00Z')).toBe('3 d ago');
   });
+
+  it('a pain score charted at the evaluation time reads "just now", not "0 h ago"', () => {
+    const n = numbers(params, NOW);
+    expect(n.ago(NOW.toISOString())).toBe('just now');
+  });
 });
 
 describe('summaries stay under the CDS Hooks limit', () => {

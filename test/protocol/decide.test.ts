@@ -528,6 +528,23 @@ describe('taper phase: T3, T4, T5', () => {
       phase: 'taper',
     });
   });
+  const reachedHoursAgo = (hours: number) =>
+    patient()
+      .pains([9, h(30)], [3, h(hours + 8)], [2, h(hours + 4)], [2, h(hours)], [2, h(1)])
+      .infusion([
+        [0.1, h(28)],
+        [0.2, h(24)],
+        [0.3, h(20)],
+        [0.42, h(16)],
+      ]);
+  it('T4 the first taper step is due from when the sustained target was reached, not from the last change: 2 h after it, not overdue', () => {
+    const r = run(reachedHoursAgo(2));
+    expect(r).toMatchObject({ ruleId: 'T4', phase: 'taper', recommendedRate: 0.22, overdue: false });
+    expect(r.infusion.targetReachedAt).toBe(h(2));
+  });
+  it('T4 the first taper step is overdue once more than 4 h have passed since the sustained target was reached', () => {
+    expect(run(reachedHoursAgo(5))).toMatchObject({ ruleId: 'T4', overdue: true });
+  });
   it('T4 the taper phase began at the score where relief had lasted ≥ 8 h, at the rate then running', () => {
     const r = run(tapering(0.42));
     expect(r.infusion).toMatchObject({ targetReachedAt: h(5), rateAtTarget: 0.42 });
