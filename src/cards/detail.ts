@@ -408,17 +408,24 @@ function calculationLines(
   return [];
 }
 
-/** Detail of the patient-view card. */
-export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
-  return blocks([
-    ruleLine(rec.ruleId, recommendationMeaning(rec, ctx.params, ctx.n)),
-    calculationLines(rec, rec.action === 'needs-data' ? null : rec.arithmetic, ctx),
+/** What both details show about the record: contraindications, missing data, inputs, checklist, cautions, review. */
+function recordBlocks(rec: Recommendation, ctx: DetailContext) {
+  return [
     contraindicationLines(rec),
     missingLines(rec, ctx),
     [heading('Inputs'), ...inputLines(rec, ctx)],
     rec.phase === 'not-started' ? startChecklist(rec, ctx) : null,
     cautionLines(rec),
     reviewLines(rec, ctx),
+  ];
+}
+
+/** Detail of the patient-view card. */
+export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
+  return blocks([
+    ruleLine(rec.ruleId, recommendationMeaning(rec, ctx.params, ctx.n)),
+    calculationLines(rec, rec.action === 'needs-data' ? null : rec.arithmetic, ctx),
+    ...recordBlocks(rec, ctx),
     notesLines(rec.notes),
     evidenceLine(rec, ctx),
   ]);
@@ -445,12 +452,7 @@ export function orderCheckDetail(
     ruleLine(check.ruleId, orderCheckMeaning(check, ctx.params, ctx.n)),
     calculationLines(rec, check.arithmetic, ctx, DRAFT_CONCENTRATION_ORIGIN),
     current,
-    contraindicationLines(rec),
-    missingLines(rec, ctx),
-    [heading('Inputs'), ...inputLines(rec, ctx)],
-    rec.phase === 'not-started' ? startChecklist(rec, ctx) : null,
-    cautionLines(rec),
-    reviewLines(rec, ctx),
+    ...recordBlocks(rec, ctx),
     notesLines([...check.notes, ...rec.notes]),
     evidenceLine(rec, ctx),
   ]);

@@ -548,28 +548,21 @@ function running(c: Context): Recommendation {
 
   // T2: a pain score after the last change, no older than painMaxAgeHours.
   const latest = latestPain(c.pain);
+  const needsPain = (missing: MissingItem): Recommendation =>
+    build(c, {
+      ruleId: 'T2',
+      action: 'needs-data',
+      phase,
+      indicator: 'warning',
+      recommendedRate: null,
+      missing: [missing],
+      arithmetic: holdArithmetic(),
+    });
   if (latest === null || latest.timeMs <= lastChangeMs) {
-    return build(c, {
-      ruleId: 'T2',
-      action: 'needs-data',
-      phase,
-      indicator: 'warning',
-      recommendedRate: null,
-      missing: [{ code: 'pain-after-change-missing', since: infusion.lastChangeAt }],
-      arithmetic: holdArithmetic(),
-    });
+    return needsPain({ code: 'pain-after-change-missing', since: infusion.lastChangeAt });
   }
-  if (hoursBetween(latest.timeMs, nowMs) > params.painMaxAgeHours) {
-    return build(c, {
-      ruleId: 'T2',
-      action: 'needs-data',
-      phase,
-      indicator: 'warning',
-      recommendedRate: null,
-      missing: [{ code: 'pain-stale', since: latest.time }],
-      arithmetic: holdArithmetic(),
-    });
-  }
+  if (hoursBetween(latest.timeMs, nowMs) > params.painMaxAgeHours)
+    return needsPain({ code: 'pain-stale', since: latest.time });
 
   // A step is due from the last rate change; the first taper step only from when the sustained target was
   // reached (the taper could not start earlier).

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Library, PlanDefinition, PlanDefinitionAction } from 'fhir/r4';
 import { ENTRY_LIBRARIES, PLAN_DEFINITION_URL } from '../../src/cql';
 import { readElmDir } from '../../src/cql/elm';
+import { RULE_IDS } from '../support/rule-ids';
 
 const ROOT = path.resolve(__dirname, '../..');
 const read = <T>(...parts: string[]): T => JSON.parse(readFileSync(path.join(ROOT, ...parts), 'utf8')) as T;
@@ -28,31 +29,7 @@ describe('the protocol PlanDefinition', () => {
 
   it('names every rule of PROTOCOL.md §3/§4 as an action', () => {
     const ids = allActions(planDefinition.action).map((a) => a.id);
-    for (const rule of [
-      'P0',
-      'S1',
-      'S2',
-      'S3',
-      'X1',
-      'A1',
-      'A2',
-      'D1',
-      'T1',
-      'T2',
-      'T3',
-      'T4',
-      'T5',
-      'T6',
-      'T7',
-      'T8',
-      'O0',
-      'O1',
-      'O2',
-      'O3',
-      'O4',
-      'O5',
-      'O6',
-    ]) {
+    for (const rule of RULE_IDS) {
       expect(ids).toContain(rule);
     }
   });

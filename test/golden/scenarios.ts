@@ -27,31 +27,7 @@ export interface Scenario {
   draftOrders?: FhirResource[];
 }
 
-export const RULE_IDS = [
-  'P0',
-  'S1',
-  'S2',
-  'S3',
-  'X1',
-  'A1',
-  'A2',
-  'D1',
-  'T1',
-  'T2',
-  'T3',
-  'T4',
-  'T5',
-  'T6',
-  'T7',
-  'T8',
-  'O0',
-  'O1',
-  'O2',
-  'O3',
-  'O4',
-  'O5',
-  'O6',
-] as const;
+export { RULE_IDS } from '../support/rule-ids';
 
 const UCUM = 'http://unitsofmeasure.org';
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';

@@ -1,5 +1,6 @@
 // The EHR side of CDS Hooks: discovery, prefetch rendered from the service's templates and read from this
 // EHR's FHIR server (as of the scenario time), the hook call, and feedback.
+import { readJson } from './fhir.js';
 import { bundleAsOf } from './record.js';
 import { iso } from './time.js';
 
@@ -41,13 +42,7 @@ export function createCdsClient({ cdsBase, demoNowHeader, fhir }) {
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', [demoNowHeader]: iso(nowMs) },
       body: JSON.stringify(body),
     });
-    const text = await res.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
+    const json = await readJson(res);
     if (res.status === 401) throw new Error(UNAUTHORIZED);
     if (!res.ok) {
       const detail =

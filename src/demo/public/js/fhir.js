@@ -2,6 +2,16 @@
 const FHIR_JSON = 'application/fhir+json';
 const MAX_PAGES = 20;
 
+/** A response body as JSON, or undefined when it is empty or not JSON (servers answer errors in many shapes). */
+export async function readJson(res) {
+  const text = await res.text();
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class FhirError extends Error {
   constructor(message, status, body) {
     super(message);
@@ -28,13 +38,7 @@ export function createFhirClient(base) {
       headers: { Accept: FHIR_JSON, ...(body ? { 'Content-Type': FHIR_JSON } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    const text = await res.text();
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
+    const json = await readJson(res);
     return { status: res.status, ok: res.ok, json };
   }
 
