@@ -125,6 +125,7 @@ function recommendationCard(s: Shared): Card {
     unit: RATE_UNIT,
     draftRate: null,
     nextReviewAt: rec.nextReviewAt,
+    maxToleratedRate: rec.maxToleratedRate,
     protocolVersion: rec.protocolVersion,
   };
   const cardUuid = input.uuid();
@@ -186,6 +187,7 @@ function orderCard(s: Shared, check: OrderCheck & { ruleId: OrderRuleId }): Card
     unit: RATE_UNIT,
     draftRate: check.draftRate,
     nextReviewAt: rec.nextReviewAt,
+    maxToleratedRate: rec.maxToleratedRate,
     protocolVersion: rec.protocolVersion,
   };
   const cardUuid = input.uuid();

@@ -61,6 +61,8 @@ export interface KetamineProtocolExtension {
   /** The draft order's rate in mg/kg/h on order hooks; null on patient-view (or when unreadable). */
   draftRate: number | null;
   nextReviewAt: string | null;
+  /** The max tolerated rate (mg/kg/h) set by an adverse effect in the look-back; null when none. */
+  maxToleratedRate: number | null;
   protocolVersion: string;
 }
 

@@ -35,6 +35,8 @@ export interface ServiceConfig {
   logLevel: string;
   /** Absolute URL of the protocol documentation linked from every card. */
   docsUrl: string;
+  /** IANA time zone for every time a clinician reads (cards, the demo page); 'UTC' by default (CDS_TIME_ZONE). */
+  timeZone: string;
 }
 
 export class ConfigError extends Error {
@@ -54,7 +56,18 @@ export const DEFAULTS = {
   corsOrigins: '*',
   logLevel: 'info',
   feedbackDb: 'data/ketamine-cds.sqlite',
+  timeZone: 'UTC',
 } as const;
+
+/** True when the runtime knows this IANA zone name (Intl throws a RangeError otherwise). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
 
@@ -204,6 +217,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   const feedbackDb =
     rawDb === ':memory:' ? rawDb : path.resolve(rawDb ?? path.join(packageRoot(), DEFAULTS.feedbackDb));
 
+  const timeZone = value('CDS_TIME_ZONE') ?? DEFAULTS.timeZone;
+  if (!isTimeZone(timeZone))
+    problems.push(
+      `CDS_TIME_ZONE must be an IANA time zone like America/New_York or UTC (got ${JSON.stringify(timeZone)})`,
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     config: {
@@ -220,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       corsOrigins,
       logLevel,
       docsUrl,
+      timeZone,
     },
     warnings,
   };

@@ -103,6 +103,7 @@ describe('patient-view cards from a recommendation', () => {
         unit: 'mg/kg/h',
         draftRate: null,
         nextReviewAt: '2026-11-24T12:00:00Z',
+        maxToleratedRate: null,
         protocolVersion: params.protocolVersion,
       });
     });

@@ -112,6 +112,7 @@ describe('order-select / order-sign cards from order checks', () => {
         unit: 'mg/kg/h',
         draftRate: 0.8,
         nextReviewAt: '2026-11-24T12:00:00Z',
+        maxToleratedRate: null,
         protocolVersion: params.protocolVersion,
       });
     });
