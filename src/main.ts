@@ -95,6 +95,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       fhirMaxPages: config.fhirMaxPages,
       docsUrl: config.docsUrl,
       planDefinitionUrl: PLAN_DEFINITION_URL,
+      timeZone: config.timeZone,
     },
     cardDefaults: {
       medication,

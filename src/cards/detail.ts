@@ -13,6 +13,7 @@ import type {
   RateReading,
   Recommendation,
 } from '../protocol/recommendation';
+import { RECENT_PAIN_SHOWN } from '../config/display';
 import { toMs } from '../protocol/units';
 import { escapeMarkdown as esc, formatQuantity, formatTime, plural, type Numbers } from './format';
 import {
@@ -21,6 +22,7 @@ import {
   RATE_UNIT,
   RULE_TITLES,
   VITAL_LABELS,
+  effectWords,
   missingLine,
   orderCheckMeaning,
   recommendationMeaning,
@@ -40,6 +42,7 @@ export interface DetailContext {
 }
 
 const bullet = (text: string) => `- ${text}`;
+
 
 const heading = (text: string) => `**${text}**`;
 const checkbox = (done: boolean, text: string) => `- [${done ? 'x' : ' '}] ${text}`;
@@ -115,10 +118,12 @@ export function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWor
     return `${line}; no current dosing weight, so mg/h and mL/h are not computed`;
   }
   line += ` = ${n.dose(a.mgPerHour)} mg/h at ${n.plain(a.weightKg)} kg`;
-  if (a.mlPerHour !== null && a.concentrationMgPerMl !== null) {
+  // A pump rate in mL/h only with a concentration from the record, named (v1.1); never from the default.
+  if (a.mlPerHour !== null && a.concentrationMgPerMl !== null && a.concentrationSource === 'charted') {
     line += ` = ${n.volume(a.mlPerHour)} mL/h at ${n.plain(a.concentrationMgPerMl)} mg/mL`;
-    if (a.concentrationSource === 'default') line += ` (${origins.default})`;
-    else if (a.concentrationFrom && a.concentrationFrom !== 'default') line += ` (${origins[a.concentrationFrom]})`;
+    if (a.concentrationFrom && a.concentrationFrom !== 'default') line += ` (${origins[a.concentrationFrom]})`;
+  } else if (a.toRate > 0) {
+    line += `; no bag strength on the record: confirm the bag's concentration before setting the pump in mL/h`;
   }
   return line;
 }
@@ -169,8 +174,9 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
   if (rec.recentPain.length === 0) {
     lines.push(bullet('Pain scores: none charted'));
   } else {
-    lines.push(bullet('Pain scores (oldest first):'));
-    for (const pain of rec.recentPain) {
+    const shown = rec.recentPain.slice(-RECENT_PAIN_SHOWN);
+    lines.push(bullet(`Pain scores (last ${shown.length}, oldest first):`));
+    for (const pain of shown) {
       const charted = pain.charted ? ` (charted as ${esc(pain.charted)})` : '';
       const ago = n.ago(pain.time);
       lines.push(
@@ -201,15 +207,13 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
   if (rec.vitals.length === 0) {
     lines.push(bullet(`Vital signs: none within the last ${n.plain(params.vitalsMaxAgeHours)} h`));
   } else {
-    lines.push(bullet(`Vital signs (within the last ${n.plain(params.vitalsMaxAgeHours)} h):`));
-    for (const v of rec.vitals) {
+    const each = rec.vitals.map((v) => {
       const breach = v.breach
-        ? ` — **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${formatQuantity(n.plain(v.breach.limit), v.unit)}**`
+        ? ` **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${formatQuantity(n.plain(v.breach.limit), v.unit)}**`
         : '';
-      lines.push(
-        `  - ${VITAL_LABELS[v.kind]}: ${formatQuantity(n.plain(v.value), v.unit)} at ${formatTime(v.time)}${breach}`,
-      );
-    }
+      return `${VITAL_LABELS[v.kind]} ${formatQuantity(n.plain(v.value), v.unit)} (${formatTime(v.time)})${breach}`;
+    });
+    lines.push(bullet(`Vital signs (within the last ${n.plain(params.vitalsMaxAgeHours)} h): ${each.join('; ')}`));
   }
 
   const ekg = rec.prerequisites.ekg;
@@ -243,21 +247,37 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
   );
 
   const ae = rec.adverseEffect;
-  if (ae) {
-    const at = ae.atRate === null ? '' : ` at ${n.rate(ae.atRate)} ${RATE_UNIT}`;
-    lines.push(bullet(`Psychotomimetic adverse effect: ${esc(ae.display)} (${formatTime(ae.time)}${at})`));
-  }
+  if (ae) lines.push(bullet(`Adverse effect: ${effectWords(ae, n)}`));
   if (rec.maxToleratedRate !== null) {
     lines.push(bullet(`Maximum tolerated rate: ${n.rate(rec.maxToleratedRate)} ${RATE_UNIT}`));
   }
   if (rec.maxToleratedRateUnknown) {
     lines.push(
-      bullet(
-        'Maximum tolerated rate: unknown (a psychotomimetic adverse effect was charted while the rate could not be read)',
-      ),
+      bullet('Maximum tolerated rate: unknown (an adverse effect was charted while the rate could not be read)'),
     );
   }
+  const aside = setAsideLine(rec);
+  if (aside) lines.push(bullet(aside));
   return lines;
+}
+
+/** "Set aside: 2 resources of another patient; 1 unreadable entry (Observation: a date that does not parse)". */
+function setAsideLine(rec: Recommendation): string | null {
+  const { otherPatient, items } = rec.setAside;
+  if (items.length === 0) return null;
+  const parts: string[] = [];
+  if (otherPatient > 0) parts.push(plural(otherPatient, 'resource') + ' of another patient (not used)');
+  const reasons: Record<string, string> = {
+    'malformed-entry': 'a null or malformed entry',
+    'unreadable-date': 'a date that does not parse',
+    'non-finite-number': 'a number that is not finite',
+  };
+  const unreadable = items.filter((x) => x.reason !== 'other-patient');
+  if (unreadable.length > 0) {
+    const kinds = [...new Set(unreadable.map((x) => `${x.resourceType ?? 'entry'}: ${reasons[x.reason] ?? x.reason}`))];
+    parts.push(`${plural(unreadable.length, 'unreadable entry', 'unreadable entries')} (${esc(kinds.join('; '))})`);
+  }
+  return `Set aside from the record: ${parts.join('; ')}`;
 }
 
 /** The pre-start checklist (not started): each prerequisite met or not, the consent reminder. */
@@ -299,18 +319,6 @@ function startChecklist(rec: Recommendation, ctx: DetailContext): string[] {
     ),
   );
   return lines;
-}
-
-function missingLines(rec: Recommendation, ctx: DetailContext): string[] {
-  if (rec.missing.length === 0) return [];
-  return [
-    heading('Missing or stale'),
-    ...rec.missing.map((m) =>
-      bullet(
-        missingLine(m.code, m.since ? formatTime(m.since) : null, m.detail ? esc(m.detail) : null, ctx.params, ctx.n),
-      ),
-    ),
-  ];
 }
 
 /**
@@ -384,35 +392,58 @@ function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
   );
 }
 
-function ruleLine(ruleId: Recommendation['ruleId'] | OrderRuleId, meaning: string): string {
-  return `${heading(`Rule ${ruleId}: ${RULE_TITLES[ruleId]}`)}. ${meaning}`;
+/** What the protocol recommends, in a few words with the rate ("increase to 0.3 mg/kg/h"). */
+export function actionWords(rec: Recommendation, n: Numbers): string {
+  const r = (value: number | null) => (value === null ? 'an unknown rate' : `${n.rate(value)} ${RATE_UNIT}`);
+  switch (rec.action) {
+    case 'start':
+      return `start at ${r(rec.recommendedRate)}`;
+    case 'increase':
+      return `increase to ${r(rec.recommendedRate)}`;
+    case 'taper':
+      return `taper to ${r(rec.recommendedRate)}`;
+    case 'decrease':
+      return `decrease to ${r(rec.recommendedRate)}`;
+    case 'stop':
+      return 'stop the infusion (0 mg/kg/h)';
+    case 'hold':
+      return `keep the rate at ${r(rec.recommendedRate)}`;
+    case 'needs-data':
+      return 'no rate suggested until the missing data are charted';
+    case 'contraindicated':
+      return 'no start (contraindicated)';
+    case 'completed':
+      return 'course completed; no rate suggested';
+    case 'none':
+      return 'outside the protocol';
+  }
+}
+
+/** One line naming what is missing, stale or contraindicated (the reason no rate is suggested), or null. */
+function blockingLine(rec: Recommendation, ctx: DetailContext): string | null {
+  if (rec.missing.length > 0) {
+    const items = rec.missing.map((m) =>
+      missingLine(m.code, m.since ? formatTime(m.since) : null, m.detail ? esc(m.detail) : null, ctx.params, ctx.n),
+    );
+    return `${heading('Missing')}: ${items.join('; ')}`;
+  }
+  if (rec.contraindications.length > 0 && (rec.action === 'contraindicated' || rec.ruleId === 'A2'))
+    return `${heading(rec.ruleId === 'A2' ? 'Breach' : 'Contraindicated')}: ${rec.contraindications.map((c) => esc(c.display)).join('; ')}`;
+  return null;
 }
 
 /**
- * The arithmetic of the suggestion (the recommendation's, or on order hooks the draft's correction). A
- * recommendation that needs data (D1, T2, S2) recommends no rate: no calculation is shown for it.
+ * The first lines of a card (at most six, v1.1): what is recommended with its rule and rate, why, the
+ * arithmetic, and what blocks or is missing. Markdown hard line breaks keep them one line each.
  */
-function calculationLines(
-  rec: Recommendation,
-  arithmetic: RateArithmetic | null,
-  ctx: DetailContext,
-  origins: OriginWords = CONCENTRATION_ORIGIN,
-): string[] {
-  if (arithmetic) return [heading('Calculation'), bullet(arithmeticLine(arithmetic, ctx.n, origins))];
-  if (rec.action === 'hold' && rec.recommendedRate !== null) {
-    return [
-      heading('Calculation'),
-      bullet(`No rate change: the rate stays at ${ctx.n.rate(rec.recommendedRate)} ${RATE_UNIT}`),
-    ];
-  }
-  return [];
+function headlineLines(lines: Array<string | null>): string {
+  return lines.filter((line): line is string => line !== null && line.length > 0).join('  \n');
 }
 
 /** What both details show about the record: contraindications, missing data, inputs, checklist, cautions, review. */
 function recordBlocks(rec: Recommendation, ctx: DetailContext) {
   return [
     contraindicationLines(rec),
-    missingLines(rec, ctx),
     [heading('Inputs'), ...inputLines(rec, ctx)],
     rec.phase === 'not-started' ? startChecklist(rec, ctx) : null,
     cautionLines(rec),
@@ -422,36 +453,63 @@ function recordBlocks(rec: Recommendation, ctx: DetailContext) {
 
 /** Detail of the patient-view card. */
 export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
+  const arithmetic = rec.action === 'needs-data' && rec.ruleId !== 'V1' ? null : rec.arithmetic;
+  const calc = arithmetic
+    ? `${heading(rec.ruleId === 'V1' ? 'Increase that would follow' : 'Calculation')}: ${arithmeticLine(arithmetic, ctx.n)}`
+    : rec.action === 'hold' && rec.recommendedRate !== null
+      ? `${heading('Calculation')}: no rate change, the rate stays at ${ctx.n.rate(rec.recommendedRate)} ${RATE_UNIT}`
+      : null;
   return blocks([
-    ruleLine(rec.ruleId, recommendationMeaning(rec, ctx.params, ctx.n)),
-    calculationLines(rec, rec.action === 'needs-data' ? null : rec.arithmetic, ctx),
+    headlineLines([
+      heading(`Rule ${rec.ruleId} · ${RULE_TITLES[rec.ruleId]}: ${actionWords(rec, ctx.n)}`),
+      recommendationMeaning(rec, ctx.params, ctx.n),
+      calc,
+      blockingLine(rec, ctx),
+    ]),
     ...recordBlocks(rec, ctx),
     notesLines(rec.notes),
     evidenceLine(rec, ctx),
   ]);
 }
 
-/** Detail of an order-hook card: the draft, the order rule, then the recommendation it was judged against. */
+/** Detail of an order-hook card: what the protocol suggests for the draft and why, every finding, then the record. */
 export function orderCheckDetail(
   check: OrderCheck & { ruleId: OrderRuleId },
   rec: Recommendation,
   ctx: DetailContext,
 ): string {
   const { n } = ctx;
-  const charted = check.draftCharted ? esc(check.draftCharted) : 'no readable rate';
-  const alreadyPerKg = check.draftCharted?.trim().endsWith(RATE_UNIT) ?? false;
+  const r = (value: number) => `${n.rate(value)} ${RATE_UNIT}`;
   const reading = check.draftReading ? readingLine(check.draftReading, n, DRAFT_CONCENTRATION_ORIGIN) : null;
-  const converted = check.draftRate === null || alreadyPerKg ? '' : ` = ${n.rate(check.draftRate)} ${RATE_UNIT}`;
-  const draftLine = `${heading('Draft order')} ${esc(check.draftId)}: ${reading ?? `${charted}${converted}`}`;
-  const current =
-    `${heading('Current protocol recommendation')}: rule ${rec.ruleId} (${RULE_TITLES[rec.ruleId]}), action ${rec.action}` +
-    (rec.recommendedRate === null ? '' : `, ${n.rate(rec.recommendedRate)} ${RATE_UNIT}`) +
-    '.';
+  const draft =
+    check.draftRate === null
+      ? `draft ${check.draftCharted ? esc(check.draftCharted) : 'without a readable rate'}`
+      : `draft ${r(check.draftRate)}${reading ? ` (${reading})` : ''}`;
+  const running =
+    rec.currentRate === null
+      ? 'running rate unreadable'
+      : rec.currentRate > 0
+        ? `running ${r(rec.currentRate)}`
+        : 'not running';
+  const allowed = rec.recommendedRate === null ? 'no rate now' : `${r(rec.recommendedRate)} now`;
+  const what =
+    check.suggestion === 'delete'
+      ? 'remove the draft order'
+      : check.suggestedRate !== null
+        ? `set the draft to ${r(check.suggestedRate)}`
+        : 'no rate suggested';
+  const findings = (check.findings ?? []).map((f) => `${f.ruleId} (${RULE_TITLES[f.ruleId]})`);
   return blocks([
-    draftLine,
-    ruleLine(check.ruleId, orderCheckMeaning(check, ctx.params, ctx.n)),
-    calculationLines(rec, check.arithmetic, ctx, DRAFT_CONCENTRATION_ORIGIN),
-    current,
+    headlineLines([
+      heading(`Rule ${check.ruleId} · ${RULE_TITLES[check.ruleId]}: ${what}`),
+      `${draft}; protocol allows ${allowed} (${running}; rule ${rec.ruleId}, ${RULE_TITLES[rec.ruleId]}).`,
+      orderCheckMeaning(check, ctx.params, ctx.n),
+      findings.length > 1 ? `${heading('All findings, most severe first')}: ${findings.join('; ')}` : null,
+      check.arithmetic
+        ? `${heading('Calculation')}: ${arithmeticLine(check.arithmetic, n, DRAFT_CONCENTRATION_ORIGIN)}`
+        : null,
+      blockingLine(rec, ctx),
+    ]),
     ...recordBlocks(rec, ctx),
     notesLines([...check.notes, ...rec.notes]),
     evidenceLine(rec, ctx),

@@ -2,7 +2,10 @@
  * Suggestion actions (PROTOCOL.md §6): draft MedicationRequests created from patient-view cards, the
  * stop update of the active order, and on order hooks the corrected draft (update) or its removal (delete).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { CodeableConcept, Dosage, DosageDoseAndRate, MedicationRequest } from 'fhir/r4';
+import { packageRoot } from '../config/paths';
 import type { ProtocolParameters } from '../config/parameters';
 import type { RateArithmetic } from '../protocol/recommendation';
 import { roundTo } from '../protocol/units';
@@ -18,18 +21,18 @@ export const PROTOCOL_RULE_SYSTEM = `${CODE_SYSTEM_BASE}/protocol-rule`;
 
 const DOSE_UNIT = 'mg/h';
 
-/** Offered on every card that has suggestions. */
-export const OVERRIDE_REASONS: readonly OverrideReason[] = Object.freeze([
-  {
-    system: OVERRIDE_REASON_SYSTEM,
-    code: 'clinical-judgement',
-    display: 'Clinical judgement: the protocol does not fit this patient now',
-  },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'patient-declined', display: 'Patient declined' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'data-out-of-date', display: 'Charted data are out of date or wrong' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'already-done', display: 'Already done' },
-  { system: OVERRIDE_REASON_SYSTEM, code: 'attending-decision', display: 'Attending physician decided otherwise' },
-]);
+/** Offered on every card that has suggestions: the reviewed list in cds-hooks/override-reasons.json. */
+export const OVERRIDE_REASONS: readonly OverrideReason[] = Object.freeze(loadOverrideReasons());
+
+function loadOverrideReasons(): OverrideReason[] {
+  const file = path.join(packageRoot(), 'cds-hooks', 'override-reasons.json');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as {
+    system: string;
+    reasons: Array<{ code: string; display: string }>;
+  };
+  if (json.system !== OVERRIDE_REASON_SYSTEM) throw new Error(`${file}: system must be ${OVERRIDE_REASON_SYSTEM}`);
+  return json.reasons.map(({ code, display }) => ({ system: json.system, code, display }));
+}
 
 export function overrideReasons(): OverrideReason[] {
   return OVERRIDE_REASONS.map((reason) => ({ ...reason }));

@@ -14,7 +14,7 @@ import type {
   RuleId,
 } from '../protocol/recommendation';
 import { SUMMARY_MAX_LENGTH } from '../validation/response';
-import { formatTime, plural, type Numbers } from './format';
+import { escapeMarkdown, formatTime, plural, type Numbers } from './format';
 
 export const RATE_UNIT = 'mg/kg/h';
 
@@ -24,8 +24,9 @@ export const RULE_TITLES: Record<RuleId | OrderRuleId, string> = {
   S2: 'Data needed before a start',
   S3: 'Start',
   X1: 'Course completed',
-  A1: 'Psychotomimetic adverse effect',
+  A1: 'Adverse effect',
   A2: 'Vital-sign breach',
+  A3: 'Above the hard maximum',
   D1: 'Dosing weight needed',
   T1: 'Too soon for a rate change',
   T2: 'Pain score needed',
@@ -34,6 +35,7 @@ export const RULE_TITLES: Record<RuleId | OrderRuleId, string> = {
   T5: 'Taper complete',
   T6: 'Pain at target',
   T7: 'Maximum rate reached',
+  V1: 'Vital signs needed before an increase',
   T8: 'Titration step',
   O0: 'Draft rate unreadable',
   O1: 'Draft order while contraindicated',
@@ -58,18 +60,23 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
       return (
         `Not started, and a prerequisite for a start is missing or stale: a dosing weight within ${n.plain(p.weightMaxAgeDays)} d, ` +
         `an EKG within ${n.plain(p.ekgMaxAgeDays)} d, for every patient not recorded as male a negative pregnancy test within ` +
-        `${n.plain(p.pregnancyTestMaxAgeDays)} d, and a baseline pain score within ${n.plain(p.painMaxAgeHours)} h.`
+        `${n.plain(p.pregnancyTestMaxAgeDays)} d, a baseline blood pressure and heart rate within ${n.plain(p.vitalsMaxAgeHours)} h, ` +
+        `and a baseline pain score within ${n.plain(p.painMaxAgeHours)} h.`
       );
     case 'S3':
       return `Not started, prerequisites met: the protocol starts at ${n.rate(p.startRate)} ${RATE_UNIT}.`;
     case 'X1':
       return 'The infusion has ended; a new ketamine order would be judged as a new start.';
     case 'A1':
-      return `A psychotomimetic adverse effect was recorded since the last rate change: decrease by ${step} (stop when that reaches 0).`;
+      return `An adverse effect (psychotomimetic, or attributed to ketamine) was recorded since the last rate change: decrease by ${step} (stop when that reaches 0).`;
     case 'A2':
       return `A vital sign within the last ${n.plain(p.vitalsMaxAgeHours)} h is outside its limits: decrease by ${step} (stop when that reaches 0).`;
+    case 'A3':
+      return `The running rate is above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}, which the protocol never accepts: decrease to the hard maximum.`;
+    case 'V1':
+      return `An increase would be due, but a blood pressure and heart rate within the last ${n.plain(p.vitalsMaxAgeHours)} h are needed first.`;
     case 'D1':
-      return `The dosing weight is missing or older than ${n.plain(p.weightMaxAgeDays)} d, so no pump rate can be computed.`;
+      return `The dosing weight or the running rate is missing, older than ${n.plain(p.weightMaxAgeDays)} d or unreadable, so no rate can be computed.`;
     case 'T1':
       return `Less than ${n.plain(p.minHoursBetweenChanges)} h since the last rate change: the rate stays until the next review.`;
     case 'T2':
@@ -86,7 +93,7 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
         `${plural(p.minScoresForSustained, 'score')} at or below target span ${n.plain(p.sustainedHours)} h.`
       );
     case 'T7':
-      return `Titration phase: one more step of ${step} would exceed the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT} or the maximum tolerated rate, so the rate stays.`;
+      return `Titration phase: one more step of ${step} would pass the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT} or the max tolerated rate, so the rate stays.`;
     case 'T8':
       return (
         `Titration phase, pain above ${target}: increase by ${step} ${every} as tolerated; ` +
@@ -109,30 +116,46 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
   }
 }
 
-/** Why T7 fired: a hold at the maximum, a hold with an unknown tolerance, or a decrease from above the hard maximum. */
+/** Which maximum holds (T7) or lowers (A3) the rate. */
 export type MaxRateReason = NonNullable<Recommendation['maxRateReason']>;
 
 export function maxRateReasonOf(rec: Recommendation): MaxRateReason {
-  return rec.maxRateReason ?? (rec.action === 'hold' ? 'max-rate' : 'above-hard-max');
+  return rec.maxRateReason ?? (rec.action === 'hold' ? 'hard-max' : 'above-hard-max');
 }
 
-/** What the rule of a recommendation means: ruleMeaning, with the T7 variants told apart. */
+/** "Hallucinations (a psychotomimetic effect) at 2026-11-24 10:00 UTC, at 0.3 mg/kg/h": the effect as charted. */
+export function effectWords(ae: NonNullable<Recommendation['adverseEffect']>, n: Numbers): string {
+  const kind = ae.psychotomimetic ? 'a psychotomimetic effect' : 'an adverse effect attributed to ketamine';
+  const at = ae.atRate === null ? '' : `, at ${n.rate(ae.atRate)} ${RATE_UNIT}`;
+  return `${escapeMarkdown(ae.display)} (${kind}) on ${formatTime(ae.time)}${at}`;
+}
+
+/** What the rule of a recommendation means: ruleMeaning, with the T7 variants naming what holds the rate. */
 export function recommendationMeaning(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
   if (rec.ruleId !== 'T7') return ruleMeaning(rec.ruleId, p, n);
   const step = `${n.rate(p.escalationStep)} ${RATE_UNIT}`;
+  const ceiling =
+    rec.maxToleratedRate === null
+      ? 'the max tolerated rate'
+      : `the max tolerated rate of ${n.rate(rec.maxToleratedRate)} ${RATE_UNIT}`;
+  const setBy = rec.adverseEffect ? `, set by ${effectWords(rec.adverseEffect, n)}` : '';
   switch (maxRateReasonOf(rec)) {
     case 'above-hard-max':
-      return (
-        `The running rate is above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}, which the protocol never accepts: ` +
-        `decrease by ${step}, and to no more than the hard maximum (nor the maximum tolerated rate, when one is set).`
-      );
+      return ruleMeaning('A3', p, n);
     case 'tolerance-unknown':
       return (
-        'Titration phase: a psychotomimetic adverse effect was charted while the running rate could not be read, so the ' +
-        'maximum tolerated rate is unknown and the protocol suggests no increase; the rate stays.'
+        'Held: an adverse effect was charted while the running rate could not be read, so the max tolerated rate is ' +
+        'unknown and the protocol suggests no increase; the rate stays.'
       );
-    case 'max-rate':
-      return ruleMeaning('T7', p, n);
+    case 'hard-max':
+      return `Held by the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}: one more step of ${step} would pass it, so the rate stays.`;
+    case 'max-tolerated':
+      return `Held by ${ceiling}${setBy}: one more step of ${step} would pass it, so the rate stays.`;
+    case 'above-max-tolerated':
+      return (
+        `Held: the running rate is above ${ceiling}${setBy}, and no effect has been charted since this rate started, ` +
+        'so it is tolerated: the rate stays (never cut for the ceiling alone) and no increase is suggested.'
+      );
   }
 }
 
@@ -164,6 +187,7 @@ export const MISSING_SHORT: Record<MissingCode, string> = {
   'pain-after-change-missing': 'pain score',
   'pain-stale': 'pain score',
   'rate-unreadable': 'readable rate',
+  'vitals-missing': 'blood pressure and heart rate',
 };
 
 /** One line of the "missing or stale" list. `since`/`detail` are formatted/escaped by the caller. */
@@ -199,6 +223,8 @@ export function missingLine(
       return `Pain score: latest ${since ?? 'time unknown'}, older than ${n.plain(p.painMaxAgeHours)} h${extra}`;
     case 'rate-unreadable':
       return `Infusion rate: could not be read${extra}`;
+    case 'vitals-missing':
+      return `Vital signs: no ${detail ?? 'blood pressure and heart rate'} within the last ${n.plain(p.vitalsMaxAgeHours)} h`;
   }
 }
 
@@ -271,14 +297,12 @@ export function recommendationSummary(rec: Recommendation, p: ProtocolParameters
     case 'taper':
       return `Protocol suggests tapering ketamine${from}${to}`;
     case 'decrease':
-      if (rec.ruleId === 'T7')
+      if (rec.ruleId === 'A3')
         return `Protocol suggests decreasing ketamine${from}${to}: above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}`;
-      return `Protocol suggests decreasing ketamine${from}${to} after ${rec.ruleId === 'A2' ? 'a vital-sign breach' : 'a psychotomimetic effect'}`;
+      return `Protocol suggests decreasing ketamine${from}${to} after ${rec.ruleId === 'A2' ? 'a vital-sign breach' : effectKind(rec)}`;
     case 'stop':
-      if (rec.ruleId === 'T7')
-        return `Protocol suggests stopping ketamine: ${rate(n, rec.currentRate)} is above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}`;
       if (rec.ruleId === 'A1')
-        return `Protocol suggests stopping ketamine after a psychotomimetic effect at ${rate(n, rec.currentRate)}`;
+        return `Protocol suggests stopping ketamine after ${effectKind(rec)} at ${rate(n, rec.currentRate)}`;
       if (rec.ruleId === 'A2')
         return `Protocol suggests stopping ketamine after a vital-sign breach at ${rate(n, rec.currentRate)}`;
       return `Protocol suggests stopping ketamine: taper complete from ${rate(n, rec.currentRate)}`;
@@ -287,7 +311,11 @@ export function recommendationSummary(rec: Recommendation, p: ProtocolParameters
     case 'needs-data':
       return needsDataSummary(
         rec,
-        rec.phase === 'not-started' ? 'before starting ketamine' : 'before the next ketamine rate decision',
+        rec.phase === 'not-started'
+          ? 'before starting ketamine'
+          : rec.ruleId === 'V1'
+            ? `before the increase to ${rate(n, rec.arithmetic?.toRate ?? null)}`
+            : 'before the next ketamine rate decision',
       );
     case 'contraindicated':
       return contraindicatedSummary(rec, 'starting');
@@ -310,16 +338,30 @@ function holdSummary(rec: Recommendation, p: ProtocolParameters, n: Numbers): st
         ? `${at}: pain at target; taper may start after ${formatTime(rec.sustained.taperMayStartAt)}`
         : `${at}: pain at target; taper once sustained for ${n.plain(p.sustainedHours)} h`;
     case 'T7':
-      return maxRateReasonOf(rec) === 'tolerance-unknown'
-        ? `${at}: max tolerated rate unknown after a psychotomimetic effect, no increase`
-        : `${at}: another step would exceed the maximum rate`;
+      switch (maxRateReasonOf(rec)) {
+        case 'tolerance-unknown':
+          return `${at}: max tolerated rate unknown after an adverse effect, no increase`;
+        case 'hard-max':
+          return `${at}: another step would pass the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}`;
+        case 'max-tolerated':
+          return `${at}: another step would pass the max tolerated rate of ${rate(n, rec.maxToleratedRate)}`;
+        default:
+          return `${at}: tolerated above the max tolerated rate of ${rate(n, rec.maxToleratedRate)}; no increase`;
+      }
     default:
       return at;
   }
 }
 
+/** "a psychotomimetic effect" / "an adverse effect attributed to ketamine" (v1.1 naming). */
+function effectKind(rec: Recommendation): string {
+  return rec.adverseEffect && !rec.adverseEffect.psychotomimetic
+    ? 'an adverse effect attributed to ketamine'
+    : 'a psychotomimetic effect';
+}
+
 function needsDataSummary(rec: Recommendation, when: string): string {
-  const items = rec.missing.map((m) => MISSING_SHORT[m.code]);
+  const items = rec.missing.map((m) => (m.code === 'vitals-missing' && m.detail ? m.detail : MISSING_SHORT[m.code]));
   return items.length > 0
     ? fitList('Protocol suggests recording a current ', items, ` ${when}`)
     : `Protocol needs more data ${when}`;

@@ -69,7 +69,9 @@ function resourcesOf(resource: ResourceLike): ResourceLike[] {
   if (!isBundle(resource)) return resource.resourceType === 'OperationOutcome' ? [] : [resource];
   const out: ResourceLike[] = [];
   for (const entry of resource.entry ?? []) {
-    if (entry.search?.mode === 'outcome' || !isResource(entry.resource)) continue;
+    // A null or malformed entry is skipped here and counted by the record check (src/fhir/own-record.ts).
+    if (typeof entry !== 'object' || entry === null || entry.search?.mode === 'outcome' || !isResource(entry.resource))
+      continue;
     if (entry.resource.resourceType === 'OperationOutcome') continue;
     out.push(entry.resource);
   }

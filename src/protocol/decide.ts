@@ -14,6 +14,7 @@ import type {
   RateArithmetic,
   Recommendation,
   RuleId,
+  SetAsideSummary,
 } from './recommendation';
 import { buildInfusion, segmentAt, type InfusionState } from './infusion';
 import { findSustained, latestPain, normalisePain, recentPain, toReading, type TimedPain } from './pain';
@@ -45,6 +46,8 @@ export interface DecisionContext {
   encounterId: string | null;
   /** Ids of the hook's draft orders (order-select: selections; order-sign: the draft orders). */
   draftOrderIds: string[];
+  /** What the record check set aside before evaluation (another patient's, unreadable), for the card. */
+  setAside?: SetAsideSummary;
 }
 
 /** v3 ActCode classes that are inpatient (§3, §7). */
@@ -78,6 +81,7 @@ interface Context {
   effects: ReturnType<typeof effectsDuringInfusion>;
   contraindications: Recommendation['contraindications'];
   activeOrder: OrderFact | null;
+  setAside: SetAsideSummary;
 }
 
 export function decide(
@@ -108,12 +112,12 @@ export function decide(
       );
       if (c.effects.maxToleratedRate !== null) {
         c.notes.push(
-          `A psychotomimetic effect was recorded during the previous infusion (max tolerated rate then ${c.effects.maxToleratedRate} mg/kg/h).`,
+          `An adverse effect was recorded during the previous infusion (max tolerated rate ${c.effects.maxToleratedRate} mg/kg/h).`,
         );
       }
       if (c.effects.toleranceUnknown !== null) {
         c.notes.push(
-          'A psychotomimetic effect was recorded during the previous infusion while its rate could not be read (max tolerated rate unknown).',
+          'An adverse effect was recorded during the previous infusion while its rate could not be read (max tolerated rate unknown).',
         );
       }
       return notStarted(c, context);
@@ -148,22 +152,26 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     const w = facts.weight;
     const conv = weightToKg(w.value, w.unit);
     const timeMs = toMs(w.time);
+    const plausible =
+      conv.ok && conv.kg >= params.minPlausibleWeight && conv.kg <= params.maxPlausibleWeight ? conv.kg : null;
     if (timeMs !== null && timeMs > nowMs) {
       // A chart shows no future: a weight dated after now is not used (a negative age must not pass as fresh).
-      const detail = `weight ${w.id} is dated after the evaluation time (${displayTime(w.time)})`;
+      const detail = `the weight charted at ${displayTime(w.time)} is dated after the evaluation time`;
       weightMissing = { code: 'weight-unreadable', since: w.time, detail };
-      notes.push(`Weight ${w.id} is dated after the evaluation time (${displayTime(w.time)}): ignored.`);
-    } else if (!conv.ok || timeMs === null) {
+      notes.push(`The weight charted at ${displayTime(w.time)} is dated after the evaluation time: ignored.`);
+    } else if (!conv.ok || timeMs === null || plausible === null) {
       const detail = !conv.ok
         ? conv.error === 'unknown-unit'
           ? `unknown weight unit "${conv.unit}" (${w.value})`
           : `weight ${w.value} is not a valid value`
-        : `weight ${w.id} has no readable time`;
+        : timeMs === null
+          ? 'the latest weight has no readable time'
+          : `weight ${w.value} ${w.unit ?? ''} is outside ${params.minPlausibleWeight}–${params.maxPlausibleWeight} kg: taken as a charting error`;
       weightMissing = { code: 'weight-unreadable', since: w.time, detail };
-      notes.push(`Weight ${w.id} could not be read: ${detail}.`);
+      notes.push(`The latest weight could not be read: ${detail}.`);
     } else {
       const fresh = isFresh(timeMs, nowMs, params.weightMaxAgeDays * MS_PER_DAY);
-      weight = { valueKg: conv.kg, time: w.time, timeMs, fresh };
+      weight = { valueKg: plausible, time: w.time, timeMs, fresh };
       if (!fresh) weightMissing = { code: 'weight-stale', since: w.time };
     }
   }
@@ -198,7 +206,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     const t = facts.pregnancyTest;
     const timeMs = toMs(t.time);
     if (timeMs !== null && timeMs > nowMs) {
-      notes.push(`Pregnancy test ${t.id} is dated after the evaluation time (${displayTime(t.time)}): ignored.`);
+      notes.push(`The pregnancy test charted at ${displayTime(t.time)} is dated after the evaluation time: ignored.`);
     } else {
       const classified = classifyPregnancyTest(t, params);
       if (classified.note) notes.push(classified.note);
@@ -223,7 +231,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
   if (facts.ekg) {
     const timeMs = toMs(facts.ekg.time);
     if (timeMs !== null && timeMs > nowMs) {
-      notes.push(`EKG ${facts.ekg.id} is dated after the evaluation time (${displayTime(facts.ekg.time)}): ignored.`);
+      notes.push(`The EKG charted at ${displayTime(facts.ekg.time)} is dated after the evaluation time: ignored.`);
     } else {
       ekg = {
         time: facts.ekg.time,
@@ -239,7 +247,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
   const limiting = effects.limitingEffect;
   if (limiting && infusion.courseStartMs !== null && limiting.timeMs < infusion.courseStartMs) {
     notes.push(
-      `The max tolerated rate of ${effects.maxToleratedRate} mg/kg/h comes from a psychotomimetic effect during an earlier ketamine course (${displayTime(limiting.fact.time ?? isoAt(limiting.timeMs))}); for safety it still applies to every course within the last ${params.lookbackDays} d.`,
+      `The max tolerated rate of ${effects.maxToleratedRate} mg/kg/h comes from an adverse effect during an earlier ketamine course (${displayTime(limiting.fact.time ?? isoAt(limiting.timeMs))}); for safety it still applies to every course within the last ${params.lookbackDays} d.`,
     );
   }
   if (infusion.courses > 1 && infusion.courseStartedAt !== null) {
@@ -274,6 +282,7 @@ function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, con
     effects,
     contraindications,
     activeOrder,
+    setAside: context.setAside ?? { otherPatient: 0, unreadable: 0, items: [] },
   };
 }
 
@@ -337,7 +346,10 @@ function startMissing(c: Context): MissingItem[] {
   if (c.ekg === null) {
     missing.push(
       c.facts.ekg
-        ? { code: 'ekg-missing', detail: `EKG ${c.facts.ekg.id} is dated after the evaluation time` }
+        ? {
+            code: 'ekg-missing',
+            detail: `the EKG charted at ${displayTime(c.facts.ekg.time)} is dated after the evaluation time`,
+          }
         : { code: 'ekg-missing' },
     );
   } else if (!c.ekg.fresh) {
@@ -350,18 +362,30 @@ function startMissing(c: Context): MissingItem[] {
         item.since = c.pregnancy.time;
         item.detail = 'the latest pregnancy test has no readable result';
       } else if (c.facts.pregnancyTest) {
-        item.detail = `pregnancy test ${c.facts.pregnancyTest.id} is dated after the evaluation time`;
+        item.detail = `the pregnancy test charted at ${displayTime(c.facts.pregnancyTest.time)} is dated after the evaluation time`;
       }
       missing.push(item);
     } else if (c.pregnancy.result === 'negative' && !c.pregnancy.fresh) {
       missing.push({ code: 'pregnancy-test-stale', since: c.pregnancy.time });
     }
   }
+  const vitals = missingVitals(c);
+  if (vitals) missing.push(vitals);
   if (freshBaselinePain(c) === null) {
     const latest = latestPain(c.pain);
     missing.push(latest ? { code: 'baseline-pain-missing', since: latest.time } : { code: 'baseline-pain-missing' });
   }
   return missing;
+}
+
+/** Blood pressure and heart rate within vitalsMaxAgeHours (v1.1: before a start and before an increase). */
+function missingVitals(c: Context): MissingItem | null {
+  const judged = new Set(c.vitals.readings.map((r) => r.kind));
+  const lacking = [
+    ...(judged.has('sbp') && judged.has('dbp') ? [] : ['blood pressure']),
+    ...(judged.has('hr') ? [] : ['heart rate']),
+  ];
+  return lacking.length === 0 ? null : { code: 'vitals-missing', detail: lacking.join(' and ') };
 }
 
 function freshBaselinePain(c: Context): TimedPain | null {
@@ -389,8 +413,19 @@ function notStarted(c: Context, context: DecisionContext): Recommendation {
     rule = { ruleId: 'S1', action: 'contraindicated', indicator: 'critical', recommendedRate: null };
   else if (missing.length > 0)
     rule = { ruleId: 'S2', action: 'needs-data', indicator: 'warning', recommendedRate: null };
-  else
-    rule = { ruleId: 'S3', action: 'start', indicator: 'info', recommendedRate: roundRate(params.startRate, params) };
+  else {
+    // An effect at the start rate in the look-back (max tolerated rate below startRate, or unknown):
+    // a re-challenge is the attending's decision (v1.1).
+    const maxTol = c.effects.maxToleratedRate;
+    const rechallenge =
+      (maxTol !== null && rateAbove(params.startRate, maxTol, params)) || c.effects.toleranceUnknown !== null;
+    rule = {
+      ruleId: 'S3',
+      action: 'start',
+      indicator: rechallenge ? 'warning' : 'info',
+      recommendedRate: roundRate(params.startRate, params),
+    };
+  }
 
   if (!show) {
     c.notes.push(
@@ -441,34 +476,51 @@ function running(c: Context): Recommendation {
   const hoursSinceChange = hoursBetween(lastChangeMs, nowMs);
   const maxTol = c.effects.maxToleratedRate;
 
-  const decrease = (ruleId: RuleId, indicator: Indicator, extra: Partial<Recommendation> = {}): Recommendation => {
-    if (current === null) {
-      return build(c, {
-        ruleId,
-        action: 'decrease',
-        phase,
-        indicator,
-        recommendedRate: null,
-        missing: currentUnreadable(c),
-        ...extra,
-      });
-    }
-    // One escalationStep down, and never above the max tolerated rate nor the hard maximum.
-    const caps = [current - params.escalationStep, params.hardMaxRate, ...(maxTol === null ? [] : [maxTol])];
-    const target = roundRate(Math.min(...caps), params);
+  const sinceSegment = c.effects.effects.filter((e) => e.timeMs >= lastChangeMs);
+  const breaches = c.vitals.breaches;
+
+  // An unreadable running rate: D1 first (no rate can be computed), critical when an A1/A2 finding holds (v1.1).
+  if (current === null) {
+    const effect = sinceSegment[sinceSegment.length - 1];
+    if (effect)
+      c.notes.push(
+        `${effectLabel(effect)} was recorded since the current rate started: the rate should come down, but it cannot be read.`,
+      );
+    if (breaches.length > 0)
+      c.notes.push('A vital sign is outside its limits: the rate should come down, but it cannot be read.');
+    const safety = effect !== undefined || breaches.length > 0;
+    return build(c, {
+      ruleId: 'D1',
+      action: 'needs-data',
+      phase,
+      indicator: safety ? 'critical' : 'warning',
+      recommendedRate: null,
+      missing: [...(c.weightMissing ? [c.weightMissing] : []), ...currentUnreadable(c)],
+      ...(effect ? { adverseEffect: effectView(effect) } : {}),
+    });
+  }
+
+  /** A1/A2/A3: down to `toRate` (a stop at 0 or below); never above hardMaxRate (v1.1). */
+  const decrease = (
+    ruleId: RuleId,
+    wanted: number,
+    step: number,
+    extra: Partial<Recommendation> = {},
+  ): Recommendation => {
+    const target = roundRate(Math.min(wanted, params.hardMaxRate), params);
     const stop = target <= 0;
     const toRate = stop ? 0 : target;
     return build(c, {
       ruleId,
       action: stop ? 'stop' : 'decrease',
       phase,
-      indicator,
+      indicator: 'critical',
       recommendedRate: toRate,
       arithmetic: rateArithmetic(
         {
           fromRate: current,
           toRate,
-          step: stop ? -params.escalationStep : toRate - current,
+          step: stop ? step : toRate - current,
           weightKg: c.dosingWeightKg,
           concentrationMgPerMl: concentration.value,
           concentrationFrom: concentration.from,
@@ -481,44 +533,35 @@ function running(c: Context): Recommendation {
     });
   };
 
-  // A1: a psychotomimetic effect since the current segment started (or a rate above the max tolerated rate).
-  const sinceSegment = c.effects.effects.filter((e) => e.timeMs >= lastChangeMs);
-  const aboveTolerated = current !== null && maxTol !== null && rateAbove(current, maxTol, params);
-  if (sinceSegment.length > 0 || aboveTolerated) {
-    const driver = sinceSegment[sinceSegment.length - 1] ?? c.effects.limitingEffect;
-    if (sinceSegment.length === 0) {
-      c.notes.push(
-        `The running rate is above the max tolerated rate (${maxTol} mg/kg/h) set by an earlier psychotomimetic effect.`,
-      );
-    }
-    return decrease('A1', 'critical', { adverseEffect: driver ? effectView(driver) : null });
-  }
-  // A2: a vital-sign breach.
-  if (c.vitals.breaches.length > 0) return decrease('A2', 'critical');
-  // Hard maximum: a running rate above hardMaxRate is never held (T7, as a decrease).
-  if (current !== null && rateAbove(current, params.hardMaxRate, params)) {
-    c.notes.push(`The running rate is above the hard maximum of ${params.hardMaxRate} mg/kg/h.`);
-    return decrease('T7', 'critical', { maxRateReason: 'above-hard-max', adverseEffect: null });
+  // A1: an adverse effect since the current segment started: one escalationStep down.
+  const effect = sinceSegment[sinceSegment.length - 1];
+  if (effect)
+    return decrease('A1', current - params.escalationStep, -params.escalationStep, {
+      adverseEffect: effectView(effect),
+    });
+  // A2: a vital-sign breach: one escalationStep down.
+  if (breaches.length > 0) return decrease('A2', current - params.escalationStep, -params.escalationStep);
+  // A3: running above the hard maximum: down to it.
+  if (rateAbove(current, params.hardMaxRate, params)) {
+    return decrease('A3', params.hardMaxRate, params.hardMaxRate - current, { maxRateReason: 'above-hard-max' });
   }
 
   const holdArithmetic = (): RateArithmetic | null =>
-    current === null
-      ? null
-      : rateArithmetic(
-          {
-            fromRate: current,
-            toRate: current,
-            step: 0,
-            weightKg: c.dosingWeightKg,
-            concentrationMgPerMl: concentration.value,
-            concentrationFrom: concentration.from,
-          },
-          params,
-        );
+    rateArithmetic(
+      {
+        fromRate: current,
+        toRate: current,
+        step: 0,
+        weightKg: c.dosingWeightKg,
+        concentrationMgPerMl: concentration.value,
+        concentrationFrom: concentration.from,
+      },
+      params,
+    );
 
-  // D1: no dosing weight (no pump rate can be computed), or the running rate cannot be read.
-  if (c.dosingWeightKg === null || current === null) {
-    const missing = [...(c.weightMissing ? [c.weightMissing] : []), ...currentUnreadable(c)];
+  // D1: no dosing weight: no pump rate can be computed.
+  if (c.dosingWeightKg === null) {
+    const missing = c.weightMissing ? [c.weightMissing] : [];
     return build(c, {
       ruleId: 'D1',
       action: 'needs-data',
@@ -627,18 +670,46 @@ function running(c: Context): Recommendation {
     return hold('T6', 'info', { nextReviewAt: mayStart === null ? null : isoAt(Math.max(mayStart, nowMs)) });
   }
   const next = roundRate(current + params.escalationStep, params);
+  const limiting = c.effects.limitingEffect ? effectView(c.effects.limitingEffect) : null;
+  // T7: running above the max tolerated rate with no effect since this rate started: tolerated, held,
+  // never cut for the cap alone (v1.1).
+  if (maxTol !== null && rateAbove(current, maxTol, params))
+    return hold('T7', 'warning', { maxRateReason: 'above-max-tolerated', adverseEffect: limiting });
   // T7: the step would pass the hard maximum or the max tolerated rate.
-  if (rateAbove(next, params.hardMaxRate, params) || (maxTol !== null && rateAbove(next, maxTol, params))) {
-    return hold('T7', 'warning', {
-      maxRateReason: 'max-rate',
-      adverseEffect: c.effects.limitingEffect ? effectView(c.effects.limitingEffect) : null,
-    });
-  }
+  if (rateAbove(next, params.hardMaxRate, params))
+    return hold('T7', 'warning', { maxRateReason: 'hard-max', adverseEffect: null });
+  if (maxTol !== null && rateAbove(next, maxTol, params))
+    return hold('T7', 'warning', { maxRateReason: 'max-tolerated', adverseEffect: limiting });
   // T7: an effect was charted while the rate could not be read: the max tolerated rate is unknown.
   if (c.effects.toleranceUnknown !== null) {
     return hold('T7', 'warning', {
       maxRateReason: 'tolerance-unknown',
       adverseEffect: effectView(c.effects.toleranceUnknown),
+    });
+  }
+  const increase = rateArithmetic(
+    {
+      fromRate: current,
+      toRate: next,
+      step: params.escalationStep,
+      weightKg: c.dosingWeightKg,
+      concentrationMgPerMl: concentration.value,
+      concentrationFrom: concentration.from,
+    },
+    params,
+  );
+  // V1: an increase is due, but no recent blood pressure and heart rate (v1.1): record them first.
+  const vitals = missingVitals(c);
+  if (vitals) {
+    return build(c, {
+      ruleId: 'V1',
+      action: 'needs-data',
+      phase,
+      indicator: 'warning',
+      recommendedRate: null,
+      missing: [vitals],
+      overdue,
+      arithmetic: increase,
     });
   }
   // T8: increase; attending review past the soft maximum.
@@ -652,17 +723,7 @@ function running(c: Context): Recommendation {
     aboveSoftMax,
     overdue,
     nextReviewAt: nextAfterChange,
-    arithmetic: rateArithmetic(
-      {
-        fromRate: current,
-        toRate: next,
-        step: params.escalationStep,
-        weightKg: c.dosingWeightKg,
-        concentrationMgPerMl: concentration.value,
-        concentrationFrom: concentration.from,
-      },
-      params,
-    ),
+    arithmetic: increase,
   });
 }
 
@@ -679,7 +740,17 @@ function runningConcentration(c: Context): ConcentrationLookup {
 }
 
 function effectView(e: TimedEffect): Recommendation['adverseEffect'] {
-  return { time: e.fact.time ?? isoAt(e.timeMs), display: e.fact.display, atRate: e.atRate };
+  return {
+    time: e.fact.time ?? isoAt(e.timeMs),
+    display: e.fact.display,
+    atRate: e.atRate,
+    psychotomimetic: e.fact.via === 'psychotomimetic-code',
+  };
+}
+
+/** "Hallucinations (a psychotomimetic effect)" / "Dizziness (an adverse effect attributed to ketamine)". */
+function effectLabel(e: TimedEffect): string {
+  return `${e.fact.display} (${e.fact.via === 'psychotomimetic-code' ? 'a psychotomimetic effect' : 'an adverse effect attributed to ketamine'})`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -712,8 +783,8 @@ function build(c: Context, o: Outcome): Recommendation {
     overdue: o.overdue ?? false,
     lastChangeAt: runningNow ? infusion.lastChangeAt : null,
     aboveSoftMax: o.aboveSoftMax ?? false,
-    maxToleratedRate: o.phase === 'not-started' ? null : c.effects.maxToleratedRate,
-    maxToleratedRateUnknown: o.phase !== 'not-started' && c.effects.toleranceUnknown !== null,
+    maxToleratedRate: c.effects.maxToleratedRate,
+    maxToleratedRateUnknown: c.effects.toleranceUnknown !== null,
     ...(o.maxRateReason ? { maxRateReason: o.maxRateReason } : {}),
     currentRateReading: runningNow ? (infusion.current?.reading ?? null) : null,
     activeOrderConcentrationMgPerMl: concentrationOf(null, [], c.activeOrder).value,
@@ -748,6 +819,7 @@ function build(c: Context, o: Outcome): Recommendation {
     activeOrderId: c.activeOrder ? c.activeOrder.id : null,
     weightKg: c.dosingWeightKg,
     notes: dedupe(c.notes),
+    setAside: c.setAside,
     protocolVersion: params.protocolVersion,
   };
 }

@@ -6,13 +6,58 @@
  */
 import { isoAt, toMs } from './units';
 
-/** "2026-11-24 15:00 UTC"; an unreadable time is returned as charted, a missing one as "time not charted". */
+/**
+ * The institution's time zone for every time a clinician reads (CDS_TIME_ZONE, UTC by default). Set for
+ * the synchronous span of one call by `inTimeZone` (decide and the cards run synchronously, so calls
+ * cannot interleave), never read from the environment here: the core stays a function of its inputs.
+ */
+let displayZone = 'UTC';
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** Runs `fn` with times shown in `zone` (an IANA name, checked at startup), then restores the previous zone. */
+export function inTimeZone<T>(zone: string, fn: () => T): T {
+  const previous = displayZone;
+  displayZone = zone;
+  try {
+    return fn();
+  } finally {
+    displayZone = previous;
+  }
+}
+
+/** "2026-11-24 15:00 UTC", "2026-11-24 10:00 EST"; an unreadable time as charted, a missing one as "time not charted". */
 export function displayTime(iso: string | null | undefined): string {
   if (!iso) return 'time not charted';
   const ms = toMs(iso);
   if (ms === null) return iso;
-  const [, date, time] = /^(\d+-\d+-\d+)T(\d+:\d+)/.exec(isoAt(ms)) ?? [];
-  return date && time ? `${date} ${time} UTC` : isoAt(ms);
+  if (displayZone === 'UTC') {
+    const [, date, time] = /^(\d+-\d+-\d+)T(\d+:\d+)/.exec(isoAt(ms)) ?? [];
+    return date && time ? `${date} ${time} UTC` : isoAt(ms);
+  }
+  const parts = Object.fromEntries(
+    formatterFor(displayZone)
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName ?? displayZone}`;
 }
 
 /** UCUM codes as clinicians write them (annotations such as {beats} are dropped). */

@@ -12,7 +12,7 @@ import type { ProtocolParameters } from '../config/parameters';
 import type { AdministrationFact, OrderFact } from './facts';
 import type { ConcentrationOrigin, MissingItem, RateReading, Segment } from './recommendation';
 import { displayTime } from './display';
-import { concentrationOf, convertRate, roundRate, sameRate, toRateReading } from './rates';
+import { concentrationOf, convertRate, roundRate, sameRate, toRateReading, unreadableRateText } from './rates';
 import { MS_PER_DAY, MS_PER_MINUTE, isoAt, toMs } from './units';
 
 /** Statuses whose rate counts as running (FHIR MedicationAdministration.status). */
@@ -85,6 +85,106 @@ interface Placed {
   endMs: number | null;
 }
 
+/** Administrations with the same start and end, read as one segment (unreadable when their rates differ). */
+interface Group {
+  startMs: number;
+  endMs: number | null;
+  /** The end as charted, when it was. */
+  chartedEnd: string | null;
+  segment: TimelineSegment;
+}
+
+/** The segment a sweep step produced, with the group it came from (to join its consecutive pieces). */
+type SweptSegment = TimelineSegment & { group?: Group };
+
+function endText(group: Group, endMs: number): string {
+  return endMs === group.endMs && group.chartedEnd !== null ? group.chartedEnd : isoAt(endMs);
+}
+
+/** Which of two covering groups is the rate: the later start, then the open one, then the later end. */
+function wins(a: Group, b: Group): boolean {
+  if (a.startMs !== b.startMs) return a.startMs > b.startMs;
+  if ((a.endMs === null) !== (b.endMs === null)) return a.endMs === null;
+  return (a.endMs ?? 0) > (b.endMs ?? 0);
+}
+
+/** A binary max-heap of groups ordered by `wins`. */
+class WinnerHeap {
+  private readonly items: Group[] = [];
+  peek(): Group | undefined {
+    return this.items[0];
+  }
+  push(group: Group): void {
+    const items = this.items;
+    items.push(group);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!wins(items[i] as Group, items[parent] as Group)) break;
+      [items[i], items[parent]] = [items[parent] as Group, items[i] as Group];
+      i = parent;
+    }
+  }
+  pop(): void {
+    const items = this.items;
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return;
+    items[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = (i << 1) + 1;
+      const r = l + 1;
+      let best = i;
+      if (l < items.length && wins(items[l] as Group, items[best] as Group)) best = l;
+      if (r < items.length && wins(items[r] as Group, items[best] as Group)) best = r;
+      if (best === i) return;
+      [items[i], items[best]] = [items[best] as Group, items[i] as Group];
+      i = best;
+    }
+  }
+}
+
+/** One segment per distinct (start, end); administrations charted for the same times must agree on the rate. */
+function groupByTimes(
+  placed: readonly Placed[],
+  weightKg: number | null,
+  params: ProtocolParameters,
+  orderContext: OrderContext,
+): Group[] {
+  const byTimes = new Map<string, Placed[]>();
+  for (const p of placed) {
+    const key = `${p.startMs}|${p.endMs ?? 'open'}`;
+    const list = byTimes.get(key);
+    if (list) list.push(p);
+    else byTimes.set(key, [p]);
+  }
+  const groups: Group[] = [];
+  for (const list of byTimes.values()) {
+    // Charting order never matters: read the group in a fixed order.
+    list.sort((a, b) => (a.admin.id < b.admin.id ? -1 : a.admin.id > b.admin.id ? 1 : 0));
+    const first = list[0] as Placed;
+    const segments = list.map((p) => toTimelineSegment(p.admin, p.startMs, p.endMs, weightKg, params, orderContext));
+    const readable = segments.filter((seg) => seg.rate !== null);
+    let segment = segments.find((seg) => seg.rate !== null) ?? (segments[0] as TimelineSegment);
+    const disagree = readable.some((seg) => !sameRate(seg.rate as number, segment.rate as number, params));
+    if (disagree) {
+      segment = {
+        ...segment,
+        rate: null,
+        reading: null,
+        unreadable: {
+          code: 'rate-unreadable',
+          since: segment.start,
+          detail: `${list.length} ketamine administrations charted for the same time with different rates (${readable.map((seg) => seg.reading?.charted ?? '?').join(', ')})`,
+        },
+      };
+    }
+    segment.administrationIds = list.map((p) => p.admin.id);
+    groups.push({ startMs: first.startMs, endMs: first.endMs, chartedEnd: first.admin.end, segment });
+  }
+  return groups;
+}
+
 const runningRate = (s: TimelineSegment): boolean => s.rate === null || s.rate > 0;
 
 /**
@@ -103,50 +203,84 @@ export function buildInfusion(
   const gapMs = params.gapToleranceMinutes * MS_PER_MINUTE;
   const notes: string[] = [];
 
-  // 1. Statuses and times.
+  // 1. Statuses and times. Charting order never matters (v1.1): only the times and the statuses do.
   const placed: Placed[] = [];
   for (const admin of administrations) {
+    const what = `The ketamine administration charted ${admin.start ? `at ${displayTime(admin.start)}` : 'without a start time'}`;
     if (!RUNNING_STATUSES.includes(admin.status)) {
-      notes.push(`Ketamine administration ${admin.id} has status ${admin.status}: not counted as a running rate.`);
+      notes.push(`${what} has status ${admin.status}: not counted as a running rate.`);
       continue;
     }
     const startMs = toMs(admin.start);
     if (startMs === null) {
-      notes.push(`Ketamine administration ${admin.id} has no readable start time: not counted.`);
+      notes.push(`${what} has no readable start time: not counted.`);
       continue;
     }
     if (startMs > nowMs) {
-      notes.push(
-        `Ketamine administration ${admin.id} starts after the evaluation time (${displayTime(admin.start)}): not counted.`,
-      );
+      notes.push(`${what} starts after the evaluation time: not counted.`);
       continue;
     }
     const endMs = toMs(admin.end);
-    if (admin.end !== null && endMs === null)
-      notes.push(`Ketamine administration ${admin.id} has an unreadable end time: taken as open.`);
+    if (admin.end !== null && endMs === null) notes.push(`${what} has an unreadable end time: taken as open.`);
     if (endMs !== null && endMs < startMs) {
-      notes.push(`Ketamine administration ${admin.id} ends before it starts: not counted.`);
+      notes.push(`${what} ends before it starts: not counted.`);
       continue;
     }
+    // A segment whose end is not after its start covers no time (a rate charted and corrected at once).
+    if (endMs !== null && endMs === startMs) continue;
     placed.push({ admin, startMs, endMs });
   }
-  placed.sort((a, b) => a.startMs - b.startMs);
+  // A completed administration without an end ran until the next administration started.
+  const starts = [...new Set(placed.map((p) => p.startMs))].sort((a, b) => a - b);
+  for (const p of placed) {
+    if (p.admin.status !== 'completed' || p.endMs !== null) continue;
+    const next = starts.find((t) => t > p.startMs);
+    if (next !== undefined) p.endMs = next;
+    notes.push(
+      `The ketamine administration charted at ${displayTime(p.admin.start)} is completed but has no end time: its rate is taken as running ${next !== undefined ? 'until the next administration' : 'until now'}.`,
+    );
+  }
 
-  // 2. A later administration's start closes an earlier one (one pump, one rate at a time).
-  const raw: TimelineSegment[] = [];
-  placed.forEach((p, i) => {
-    const next = placed[i + 1];
-    let endMs = p.endMs;
-    if (next && (endMs === null || endMs > next.startMs)) endMs = next.startMs;
-    if (p.admin.status === 'completed' && p.endMs === null) {
-      notes.push(
-        `Ketamine administration ${p.admin.id} is completed but has no end time: its rate is taken as running until a later administration.`,
-      );
+  // 2. At every instant the covering administration that started last is the rate (v1.1); on a tie the
+  //    open one; two administrations with the same times and different rates cannot be told apart
+  //    (unreadable). A sweep over the start/end instants with a max-heap keeps this O(n log n).
+  const groups = groupByTimes(placed, weightKg, params, orderContext);
+  const raw: SweptSegment[] = [];
+  const edges = [...new Set(groups.flatMap((g) => (g.endMs === null ? [g.startMs] : [g.startMs, g.endMs])))].sort(
+    (a, b) => a - b,
+  );
+  const byStart = [...groups].sort((a, b) => a.startMs - b.startMs);
+  const heap = new WinnerHeap();
+  let next = 0;
+  for (let i = 0; i < edges.length; i++) {
+    const t = edges[i] as number;
+    const until = edges[i + 1] ?? null;
+    while (next < byStart.length && (byStart[next] as Group).startMs <= t) heap.push(byStart[next++] as Group);
+    let top = heap.peek();
+    while (top && top.endMs !== null && top.endMs <= t) {
+      heap.pop();
+      top = heap.peek();
     }
-    // 3. Lookback window: the segment must reach into [now − lookbackDays, now].
-    if (endMs !== null && endMs < windowStartMs) return;
-    raw.push(toTimelineSegment(p.admin, p.startMs, endMs, weightKg, params, orderContext));
-  });
+    if (!top) continue;
+    const endMs = top.endMs === null ? until : until === null ? top.endMs : Math.min(until, top.endMs);
+    // The lookback window: the segment must reach into [now − lookbackDays, now].
+    if (endMs !== null && endMs < windowStartMs) continue;
+    const prev = raw[raw.length - 1];
+    if (prev && prev.endMs === t && prev.group === top) {
+      prev.endMs = endMs;
+      prev.end = endMs === null ? null : endText(top, endMs);
+      continue;
+    }
+    raw.push({
+      ...top.segment,
+      startMs: t,
+      start: t === top.startMs ? top.segment.start : isoAt(t),
+      endMs,
+      end: endMs === null ? null : endText(top, endMs),
+      administrationIds: [...top.segment.administrationIds],
+      group: top,
+    });
+  }
 
   // 4. Merge adjacent segments with the same readable rate: touching, or a new bag started within
   //    gapToleranceMinutes of the previous one's end (a bag change is not a rate change).
@@ -177,7 +311,8 @@ export function buildInfusion(
       prev.reading = seg.reading;
       continue;
     }
-    timeline.push({ ...seg, administrationIds: [...seg.administrationIds] });
+    const { group: _group, ...plain } = seg;
+    timeline.push({ ...plain, administrationIds: [...seg.administrationIds] });
   }
 
   // 5. Current, last change, summary.
@@ -250,7 +385,11 @@ function toTimelineSegment(
     return {
       ...base,
       rate: null,
-      unreadable: { code: 'rate-unreadable', since: base.start, detail: `administration ${admin.id}: no rate charted` },
+      unreadable: {
+        code: 'rate-unreadable',
+        since: base.start,
+        detail: `the administration charted at ${displayTime(base.start)} has no rate`,
+      },
     };
   }
   const conversion = convertRate(admin.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
@@ -261,12 +400,7 @@ function toTimelineSegment(
       unreadable: null,
       reading: toRateReading(conversion, concentration.from, params),
     };
-  const detail =
-    conversion.error === 'unknown-unit'
-      ? `administration ${admin.id}: unknown rate unit "${conversion.unit}" (${conversion.charted})`
-      : conversion.error === 'no-weight'
-        ? `administration ${admin.id}: ${conversion.charted} needs a dosing weight`
-        : `administration ${admin.id}: rate ${conversion.charted} is not a valid rate`;
+  const detail = `the administration charted at ${displayTime(base.start)}: ${unreadableRateText(conversion, params)}`;
   return { ...base, rate: null, unreadable: { code: 'rate-unreadable', since: base.start, detail } };
 }
 

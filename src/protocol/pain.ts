@@ -34,19 +34,19 @@ export function normalisePain(
   for (const s of scores) {
     const timeMs = toMs(s.time);
     if (timeMs === null) {
-      notes.push(`Pain score ${s.id} has no readable time: ignored.`);
+      notes.push('A pain score has no readable time: ignored.');
       continue;
     }
     if (timeMs > nowMs) {
-      notes.push(`Pain score ${s.id} is dated after the evaluation time (${displayTime(s.time)}): ignored.`);
+      notes.push(`The pain score charted at ${displayTime(s.time)} is dated after the evaluation time: ignored.`);
       continue;
     }
     if (!PAIN_CODES.includes(s.code)) {
-      notes.push(`Pain score ${s.id} uses another scale (code ${s.code}): ignored.`);
+      notes.push(`The pain score charted at ${displayTime(s.time)} uses another scale (code ${s.code}): ignored.`);
       continue;
     }
     if (s.value === null || !Number.isFinite(s.value)) {
-      notes.push(`Pain score ${s.id} (${displayTime(s.time)}) has no numeric value: ignored.`);
+      notes.push(`The pain score charted at ${displayTime(s.time)} has no numeric value: ignored.`);
       continue;
     }
     const unit = s.unit === null ? null : s.unit.trim();
@@ -63,13 +63,13 @@ export function normalisePain(
       score = s.value;
     } else {
       notes.push(
-        `Pain score ${s.id} (${displayTime(s.time)}) is in unit "${unit}", not a 0–${params.painScaleMax} score: ignored.`,
+        `The pain score charted at ${displayTime(s.time)} is in unit "${unit}", not a 0–${params.painScaleMax} score: ignored.`,
       );
       continue;
     }
     if (score < 0 || score > params.painScaleMax) {
       notes.push(
-        `Pain score ${s.id} (${displayTime(s.time)}) value ${displayQuantity(s.value, unit)} is outside 0–${params.painScaleMax}: ignored.`,
+        `The pain score charted at ${displayTime(s.time)} value ${displayQuantity(s.value, unit)} is outside 0–${params.painScaleMax}: ignored.`,
       );
       continue;
     }

@@ -34,7 +34,9 @@ export type RateConversion =
     }
   | { ok: false; error: 'unknown-unit'; unit: string; charted: string }
   | { ok: false; error: 'no-weight'; charted: string }
-  | { ok: false; error: 'invalid-value'; charted: string };
+  | { ok: false; error: 'invalid-value'; charted: string }
+  /** Above maxPlausibleRate (v1.1): a charting error, unreadable. */
+  | { ok: false; error: 'implausible'; charted: string; mgPerKgPerHour: number };
 
 const MINUTES_PER_HOUR = MS_PER_HOUR / MS_PER_MINUTE;
 
@@ -138,6 +140,23 @@ export function convertRate(
   context: { weightKg: number | null; concentrationMgPerMl: number | null },
   params: ProtocolParameters,
 ): RateConversion {
+  const conversion = readRate(rate, context, params);
+  // A rate above maxPlausibleRate is a charting error (v1.1): unreadable, never a number to act on.
+  if (conversion.ok && !(conversion.mgPerKgPerHour <= params.maxPlausibleRate))
+    return {
+      ok: false,
+      error: 'implausible',
+      charted: conversion.charted,
+      mgPerKgPerHour: conversion.mgPerKgPerHour,
+    };
+  return conversion;
+}
+
+function readRate(
+  rate: ChartedRate,
+  context: { weightKg: number | null; concentrationMgPerMl: number | null },
+  params: ProtocolParameters,
+): RateConversion {
   const charted = describeChartedRate(rate);
   const unit =
     rate.kind === 'quantity' ? parseRateUnit(rate.unit) : parseRatioUnits(rate.numeratorUnit, rate.denominatorUnit);
@@ -203,6 +222,23 @@ export function convertRate(
     weightKg: context.weightKg,
     charted,
   };
+}
+
+/** Why a charted or drafted rate could not be read, for a card ("unknown rate unit …"). */
+export function unreadableRateText(
+  conversion: Extract<RateConversion, { ok: false }>,
+  params: ProtocolParameters,
+): string {
+  switch (conversion.error) {
+    case 'unknown-unit':
+      return `unknown rate unit "${conversion.unit}" (${conversion.charted})`;
+    case 'no-weight':
+      return `${conversion.charted} needs a dosing weight`;
+    case 'implausible':
+      return `${conversion.charted} is above ${params.maxPlausibleRate} mg/kg/h, the highest plausible rate: taken as a charting error`;
+    default:
+      return `${conversion.charted} is not a valid rate`;
+  }
 }
 
 /** A strength that can be used: finite and above 0. */

@@ -6,7 +6,24 @@
 import type { CautionCategory, VitalKind } from './facts';
 
 export type RuleId =
-  'P0' | 'S1' | 'S2' | 'S3' | 'X1' | 'A1' | 'A2' | 'D1' | 'T1' | 'T2' | 'T3' | 'T4' | 'T5' | 'T6' | 'T7' | 'T8';
+  | 'P0'
+  | 'S1'
+  | 'S2'
+  | 'S3'
+  | 'X1'
+  | 'A1'
+  | 'A2'
+  | 'A3'
+  | 'D1'
+  | 'T1'
+  | 'T2'
+  | 'T3'
+  | 'T4'
+  | 'T5'
+  | 'T6'
+  | 'T7'
+  | 'V1'
+  | 'T8';
 
 export type OrderRuleId = 'O0' | 'O1' | 'O2' | 'O3' | 'O4' | 'O5' | 'O6';
 
@@ -37,7 +54,9 @@ export type MissingCode =
   | 'baseline-pain-missing'
   | 'pain-after-change-missing'
   | 'pain-stale'
-  | 'rate-unreadable';
+  | 'rate-unreadable'
+  /** v1.1: no blood pressure and heart rate within vitalsMaxAgeHours (S2, V1); `detail` names which. */
+  | 'vitals-missing';
 
 export interface MissingItem {
   code: MissingCode;
@@ -188,8 +207,12 @@ export interface Recommendation {
    * tolerated rate is unknown, so no increase is suggested (T7). Additive.
    */
   maxToleratedRateUnknown?: boolean;
-  /** T7 only: why the rule fired ('max-rate' hold, 'tolerance-unknown' hold, 'above-hard-max' decrease). Additive. */
-  maxRateReason?: 'max-rate' | 'tolerance-unknown' | 'above-hard-max';
+  /**
+   * Which maximum holds or lowers the rate: T7 'hard-max' (the step would pass hardMaxRate),
+   * 'max-tolerated' (the step would pass the max tolerated rate), 'above-max-tolerated' (running above it,
+   * tolerated since: held, never cut), 'tolerance-unknown'; A3 'above-hard-max'.
+   */
+  maxRateReason?: 'hard-max' | 'max-tolerated' | 'above-max-tolerated' | 'tolerance-unknown' | 'above-hard-max';
   /** How the running rate was read from the chart (mg/h, mL/h…), when it was readable. Additive. */
   currentRateReading?: RateReading | null;
   /** The active ketamine order's strength (mg/mL) when charted: reads a draft's mL/h without its own. Additive. */
@@ -213,14 +236,39 @@ export interface Recommendation {
   sustained: SustainedRun | null;
   vitals: VitalReading[];
   /** The adverse effect that drove A1 (or that set the max tolerated rate). */
-  adverseEffect: { time: string; display: string; atRate: number | null } | null;
+  adverseEffect: {
+    time: string;
+    display: string;
+    atRate: number | null;
+    /** Coded in the psychotomimetic value set; otherwise an adverse effect attributed to ketamine (v1.1). */
+    psychotomimetic: boolean;
+  } | null;
   /** The active ketamine order, for priorPrescription / stop suggestions. */
   activeOrderId: string | null;
   /** Dosing weight used for arithmetic (kg), when fresh. */
   weightKg: number | null;
   /** Things read but not used, said in the card (unrecognised code, ignored pain scale, unknown unit…). */
   notes: string[];
+  /** What was set aside before evaluation (another patient's resources, unreadable entries). */
+  setAside: SetAsideSummary;
   protocolVersion: string;
+}
+
+/** Resources set aside before evaluation (v1.1: the record is the patient's; readable values). */
+export interface SetAsideItem {
+  reason: 'other-patient' | 'unreadable-date' | 'non-finite-number' | 'malformed-entry';
+  /** The resource type, when there was one. */
+  resourceType: string | null;
+  /** Which field could not be read (unreadable-date, non-finite-number). */
+  field?: string;
+}
+
+export interface SetAsideSummary {
+  /** Resources belonging to another patient. */
+  otherPatient: number;
+  /** Null or malformed bundle entries, unreadable dates, non-finite numbers. */
+  unreadable: number;
+  items: SetAsideItem[];
 }
 
 /** Result of checking one draft ketamine order against the recommendation (PROTOCOL.md §4). */
@@ -242,5 +290,16 @@ export interface OrderCheck {
   suggestedRate: number | null;
   suggestion: 'delete' | 'set-rate' | null;
   arithmetic: RateArithmetic | null;
+  /** Every finding on this draft, most severe first (v1.1); the first names the card. Empty when none. */
+  findings?: OrderFinding[];
   notes: string[];
+}
+
+/** One order rule that applies to a draft. */
+export interface OrderFinding {
+  ruleId: OrderRuleId;
+  indicator: Indicator;
+  suggestedRate: number | null;
+  suggestion: 'delete' | 'set-rate' | null;
+  reason?: 'draft-rate-unreadable' | 'current-rate-unreadable';
 }

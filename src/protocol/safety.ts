@@ -60,13 +60,13 @@ export function judgeVitals(
   for (const v of vitals) {
     const timeMs = toMs(v.time);
     if (timeMs === null) {
-      notes.push(`${VITAL_LABELS[v.kind]} ${v.id} has no readable time: not judged.`);
+      notes.push(`A ${VITAL_LABELS[v.kind].toLowerCase()} has no readable time: not judged.`);
       continue;
     }
     if (timeMs > nowMs) {
       // A chart shows no future: a value dated after now is a charting error, never judged as recent.
       notes.push(
-        `${VITAL_LABELS[v.kind]} ${v.id} is dated after the evaluation time (${displayTime(v.time)}): ignored.`,
+        `${VITAL_LABELS[v.kind]} charted at ${displayTime(v.time)} is dated after the evaluation time: ignored.`,
       );
       continue;
     }
@@ -74,13 +74,12 @@ export function judgeVitals(
     if (!known || timeMs > known.timeMs) latest.set(v.kind, { fact: v, timeMs });
   }
   const readings: VitalReading[] = [];
+  const stale: string[] = [];
   for (const { fact, timeMs } of latest.values()) {
     const spec = VITAL_UNITS[fact.kind];
     const label = VITAL_LABELS[fact.kind];
     if ((nowMs - timeMs) / MS_PER_HOUR > params.vitalsMaxAgeHours) {
-      notes.push(
-        `${label} ${displayQuantity(fact.value, fact.unit)} at ${displayTime(fact.time)} is older than ${params.vitalsMaxAgeHours} h: not judged.`,
-      );
+      stale.push(`${label.toLowerCase()} ${displayQuantity(fact.value, fact.unit)} (${displayTime(fact.time)})`);
       continue;
     }
     if (fact.unit !== null && !spec.accepted.includes(fact.unit.trim())) {
@@ -96,6 +95,8 @@ export function judgeVitals(
     else if (limits.low !== null && fact.value < limits.low) breach = { bound: 'low', limit: limits.low };
     readings.push({ kind: fact.kind, value: fact.value, unit: spec.unit, time: fact.time, breach });
   }
+  // One line for every vital too old to judge (a card reads in seconds, v1.1).
+  if (stale.length > 0) notes.push(`Not judged, older than ${params.vitalsMaxAgeHours} h: ${stale.join('; ')}.`);
   const order: VitalKind[] = ['sbp', 'dbp', 'hr', 'rr', 'spo2'];
   readings.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   return { readings, breaches: readings.filter((r) => r.breach !== null), notes };
@@ -124,14 +125,15 @@ export function classifyPregnancyTest(
   if (test.quantitative) {
     const { value, unit } = test.quantitative;
     if (unit !== null && !HCG_UNITS.includes(unit.trim().toLowerCase())) {
-      note = `Pregnancy test ${test.id} quantitative value ${value} is in unit "${unit}" (expected IU/L): not read.`;
+      note = `The pregnancy test of ${displayTime(test.time)}: quantitative value ${value} is in unit "${unit}" (expected IU/L): not read.`;
     } else if (!Number.isFinite(value) || value < 0) {
-      note = `Pregnancy test ${test.id} quantitative value ${value} is not a valid value: not read.`;
+      note = `The pregnancy test of ${displayTime(test.time)}: quantitative value ${value} is not a valid value: not read.`;
     } else if (value < params.hcgNegativeBelow) results.push('negative');
     else if (value >= params.hcgPositiveAtOrAbove) results.push('positive');
     else results.push('equivocal');
   }
-  if (results.length === 0) return { result: null, note: note ?? `Pregnancy test ${test.id} has no readable result.` };
+  if (results.length === 0)
+    return { result: null, note: note ?? `The pregnancy test of ${displayTime(test.time)} has no readable result.` };
   const worst = results.reduce((a, b) => (SEVERITY.indexOf(b) > SEVERITY.indexOf(a) ? b : a));
   return { result: worst, note };
 }
@@ -168,6 +170,11 @@ export function findContraindications(
     });
   }
   return found;
+}
+
+/** How a card names a counted effect (v1.1): psychotomimetic only when coded so. */
+export function effectName(fact: AdverseEffectFact): string {
+  return fact.via === 'psychotomimetic-code' ? 'A psychotomimetic effect' : 'An adverse effect attributed to ketamine';
 }
 
 export interface TimedEffect {
@@ -221,7 +228,7 @@ export function effectsDuringInfusion(
   const nowMs = now.getTime();
   for (const fact of effects) {
     const timeMs = toMs(fact.time);
-    const label = `${fact.resourceType} ${fact.resourceId} (${fact.display})`;
+    const label = `${effectName(fact)} (${fact.display})`;
     if (timeMs === null) {
       notes.push(`${label} has no time: it could not be placed in this infusion; please review.`);
       continue;
@@ -254,7 +261,7 @@ export function effectsDuringInfusion(
 /** The rate an effect is attributed to: the most recent running segment (rate > 0 or unreadable) at or before it. */
 function attribute(fact: AdverseEffectFact, timeMs: number, infusion: InfusionState, notes: string[]): TimedEffect {
   const covering = segmentAt(infusion, timeMs);
-  const label = `${fact.resourceType} ${fact.resourceId} (${fact.display}, ${displayTime(fact.time ?? isoAt(timeMs))})`;
+  const label = `${effectName(fact)} (${fact.display}, ${displayTime(fact.time ?? isoAt(timeMs))})`;
   if (covering && covering.rate !== null && covering.rate > 0)
     return { fact, timeMs, atRate: covering.rate, rateFrom: 'running' };
   let latest: (typeof infusion.timeline)[number] | null = null;

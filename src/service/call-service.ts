@@ -9,6 +9,8 @@
  */
 import type { Bundle, FhirResource, MedicationRequest } from 'fhir/r4';
 import { notFound, OperationOutcomeError } from '../errors';
+import { inTimeZone } from '../protocol/display';
+import { malformedPrefetchEntries, ownRecord, type SetAsideSummary } from '../fhir/own-record';
 import type { OrderFact } from '../protocol/facts';
 import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditOutcome } from '../store';
@@ -22,6 +24,7 @@ interface Result {
   recommendation: Recommendation | null;
   orderChecks: OrderCheck[];
   sources: Record<string, PrefetchSource>;
+  setAside?: SetAsideSummary;
 }
 
 export async function callService(serviceId: string, body: unknown, deps: ServiceDeps): Promise<CdsResponse> {
@@ -66,44 +69,50 @@ async function recommend(
     logger: deps.logger,
     signal,
   });
+  // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
+  const own = ownRecord(record.resources, request.context.patientId, malformedPrefetchEntries(request.prefetch));
   const drafts = draftResources(request);
-  const facts = await deps.evaluator.evaluate(bundleOf(record.resources, drafts), now, hook);
+  const facts = await deps.evaluator.evaluate(bundleOf(own.resources, drafts), now, hook);
   signal.throwIfAborted();
-  const encounterId = request.context.encounterId ?? null;
-  const draftOrders = medicationRequestsById(drafts);
-  const recommendation = steps.decide(facts, params, now, {
-    hook,
-    encounterId,
-    draftOrderIds: [...draftOrders.keys()],
-  });
-  const checked = selectedKetamineDrafts(request, hook, draftOrders, facts.orders);
-  const orderChecks = checked.map(({ order }) =>
-    steps.checkDraftOrder(
-      { id: order.id, rate: order.rate, concentrationMgPerMl: order.medication.concentrationMgPerMl },
-      recommendation,
-      params,
+  // Steps 4–5 are synchronous: every time they print is in the institution's zone (CDS_TIME_ZONE).
+  return inTimeZone(config.timeZone ?? 'UTC', (): Result => {
+    const encounterId = request.context.encounterId ?? null;
+    const draftOrders = medicationRequestsById(drafts);
+    const recommendation = steps.decide(facts, params, now, {
       hook,
-    ),
-  );
-  const activeOrder = recommendation.activeOrderId
-    ? medicationRequestsById(record.resources).get(recommendation.activeOrderId)
-    : undefined;
-  const cards = steps.buildCards({
-    ...deps.cardDefaults,
-    hook,
-    recommendation,
-    orderChecks,
-    drafts: Object.fromEntries(checked.map(({ order, draft }) => [order.id, draft])),
-    patientId: request.context.patientId,
-    encounterId,
-    params,
-    uuid: deps.uuid,
-    now,
-    planDefinitionUrl: config.planDefinitionUrl,
-    docsUrl: config.docsUrl,
-    ...(activeOrder ? { activeOrder } : {}),
+      encounterId,
+      draftOrderIds: [...draftOrders.keys()],
+      setAside: own.setAside,
+    });
+    const checked = selectedKetamineDrafts(request, hook, draftOrders, facts.orders);
+    const orderChecks = checked.map(({ order }) =>
+      steps.checkDraftOrder(
+        { id: order.id, rate: order.rate, concentrationMgPerMl: order.medication.concentrationMgPerMl },
+        recommendation,
+        params,
+        hook,
+      ),
+    );
+    const activeOrder = recommendation.activeOrderId
+      ? medicationRequestsById(record.resources).get(recommendation.activeOrderId)
+      : undefined;
+    const cards = steps.buildCards({
+      ...deps.cardDefaults,
+      hook,
+      recommendation,
+      orderChecks,
+      drafts: Object.fromEntries(checked.map(({ order, draft }) => [order.id, draft])),
+      patientId: request.context.patientId,
+      encounterId,
+      params,
+      uuid: deps.uuid,
+      now,
+      planDefinitionUrl: config.planDefinitionUrl,
+      docsUrl: config.docsUrl,
+      ...(activeOrder ? { activeOrder } : {}),
+    });
+    return { response: { cards }, recommendation, orderChecks, sources: record.sources, setAside: own.setAside };
   });
-  return { response: { cards }, recommendation, orderChecks, sources: record.sources };
 }
 
 /** Past the deadline: no cards rather than late cards (an EHR drops late answers anyway). */
@@ -177,6 +186,9 @@ function recordCall(
       outcome,
       ...(Object.keys(result.sources).length > 0 ? { fhirSources: result.sources } : {}),
       ...(cardIds.length > 0 ? { cardIds } : {}),
+      ...(result.setAside && result.setAside.items.length > 0
+        ? { setAside: { otherPatient: result.setAside.otherPatient, unreadable: result.setAside.unreadable } }
+        : {}),
     });
   } catch (err) {
     // The audit must never cost the clinician the answer.
@@ -203,7 +215,7 @@ function recordCall(
 
 /** Every resource of context.draftOrders (MedicationRequests and, as Epic sends them, Medications). */
 function draftResources(request: CdsRequest): FhirResource[] {
-  return (request.context.draftOrders?.entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : []));
+  return (request.context.draftOrders?.entry ?? []).flatMap((entry) => (entry?.resource ? [entry.resource] : []));
 }
 
 function medicationRequestsById(resources: FhirResource[]): Map<string, MedicationRequest> {

@@ -17,18 +17,15 @@ import type { CdsRequest, GatheredRecord, HookName, ServiceDefinition } from './
 
 export type { Card, CdsResponse };
 
+import type { DecisionContext as DecideContext } from '../protocol/decide';
+
 /** src/cql: FHIR record → ClinicalFacts at `now`. */
 export interface Evaluator {
   evaluate(bundle: Bundle, now: Date, hook: HookName): Promise<ClinicalFacts>;
 }
 
-/** What decide() needs to know about the hook call besides the facts. */
-export interface DecideContext {
-  hook: HookName;
-  encounterId: string | null;
-  /** Ids of the MedicationRequests in context.draftOrders (order hooks), to tell them from the record's orders. */
-  draftOrderIds: string[];
-}
+/** What decide() needs to know about the hook call besides the facts (one definition, in the core). */
+export type { DecisionContext as DecideContext } from '../protocol/decide';
 
 /** One selected draft ketamine order, as checkDraftOrder reads it. */
 export interface DraftToCheck {
@@ -62,6 +59,8 @@ export interface ServiceConfigForCalls {
   docsUrl: string;
   /** Canonical URL of the protocol PlanDefinition (draft orders' instantiatesCanonical). */
   planDefinitionUrl: string;
+  /** IANA zone of every time on cards (CDS_TIME_ZONE); UTC when absent. */
+  timeZone?: string;
 }
 
 /** Fixed inputs of buildCards loaded once at startup (else the card module reads its own defaults). */

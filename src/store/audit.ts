@@ -26,6 +26,8 @@ export interface AuditRow {
   fhirSources?: Record<string, string>;
   /** Card uuids sent, to join feedback (which names cards only) back to this call. */
   cardIds?: string[];
+  /** Resources set aside before evaluation (docs/clinical-specification.md §2): another patient's, unreadable. */
+  setAside?: { otherPatient: number; unreadable: number };
 }
 
 export interface StoredAuditRow extends AuditRow {

@@ -89,7 +89,7 @@ const stripPrefix = (value: string, type: string): string =>
 export function draftOrderReferences(draftOrders: Bundle | undefined): Set<string> {
   const refs = new Set<string>();
   for (const entry of draftOrders?.entry ?? []) {
-    const resource = entry.resource;
+    const resource = entry?.resource;
     if (resource?.id) refs.add(`${resource.resourceType}/${resource.id}`);
   }
   return refs;

@@ -230,7 +230,7 @@ describe('patient-view cards from a recommendation', () => {
         concentrationSource: 'default',
         mlPerHour: 14,
       },
-      adverseEffect: { time: '2026-11-24T12:10:00Z', display: 'Visual hallucinations', atRate: 0.3 },
+      adverseEffect: { time: '2026-11-24T12:10:00Z', display: 'Visual hallucinations', atRate: 0.3, psychotomimetic: true },
       maxToleratedRate: 0.2,
     });
     const card = only(build({ recommendation: rec }));

@@ -49,6 +49,7 @@ export function sequentialUuids(): () => string {
 
 export function recommendation(overrides: Partial<Recommendation> = {}): Recommendation {
   const base: Recommendation = {
+    setAside: { otherPatient: 0, unreadable: 0, items: [] },
     ruleId: 'T8',
     action: 'increase',
     phase: 'titration',

@@ -41,7 +41,7 @@ describe('chart text in Markdown', () => {
       arithmetic: null,
       contraindications: [{ code: 'psychosis', display: HOSTILE, time: null }],
       cautions: [{ category: 'glaucoma', display: HOSTILE }],
-      adverseEffect: { time: '2026-11-24T10:00:00Z', display: HOSTILE, atRate: null },
+      adverseEffect: { time: '2026-11-24T10:00:00Z', display: HOSTILE, atRate: null, psychotomimetic: false },
       notes: [HOSTILE],
       recentPain: [{ id: 'p', time: '2026-11-24T10:00:00Z', score: 6, charted: HOSTILE }],
       vitals: [{ kind: 'hr', value: 80, unit: '<b>/min</b>', time: '2026-11-24T12:00:00Z', breach: null }],

@@ -19,7 +19,7 @@ import type {
 import type { DecisionContext } from '../../src/protocol/decide';
 
 export const params: ProtocolParameters = Object.freeze({
-  protocolVersion: '1.0.0',
+  protocolVersion: '1.1.0',
   startRate: 0.1,
   escalationStep: 0.1,
   minHoursBetweenChanges: 3,
@@ -45,6 +45,9 @@ export const params: ProtocolParameters = Object.freeze({
   spo2Low: 92,
   minAgeYears: 18,
   lookbackDays: 7,
+  minPlausibleWeight: 20,
+  maxPlausibleWeight: 400,
+  maxPlausibleRate: 10,
   defaultConcentration: 1,
   hcgNegativeBelow: 5,
   hcgPositiveAtOrAbove: 25,

@@ -119,7 +119,7 @@ describe('S1 contraindicated (critical, no start suggestion)', () => {
     ['hCG 4.9 IU/L (negative)', (p) => p.hcg(4.9)],
     ['systolic exactly 180', (p) => p.vital('sbp', 180)],
     ['SpO2 exactly 92', (p) => p.vital('spo2', 92)],
-    ['a breach older than 2 h (not judged)', (p) => p.vital('sbp', 200, m(121))],
+    ['a breach older than 2 h (not judged)', (p) => p.vital('sbp', 200, m(121)).vital('sbp', 120, m(60))],
   ])('S3 at the boundary: %s is not a contraindication', (_s, given) => {
     expect(run(given(patient())).ruleId).toBe('S3');
   });
@@ -342,7 +342,7 @@ describe('A1 psychotomimetic effect (critical decrease)', () => {
     });
     expect(r.adverseEffect).toMatchObject({ atRate: 0.4 });
   });
-  it('A1 a rate raised back above the max tolerated rate is brought down to it', () => {
+  it('T7 (v1.1) a rate raised back above the max tolerated rate, tolerated since, is held (never cut for the cap alone), naming the effect', () => {
     const r = run(
       patient()
         .pains([8, h(20)], [6, h(1)])
@@ -354,7 +354,15 @@ describe('A1 psychotomimetic effect (critical decrease)', () => {
         ])
         .effect(h(10)),
     );
-    expect(r).toMatchObject({ ruleId: 'A1', action: 'decrease', recommendedRate: 0.3, maxToleratedRate: 0.3 });
+    expect(r).toMatchObject({
+      ruleId: 'T7',
+      action: 'hold',
+      indicator: 'warning',
+      recommendedRate: 0.5,
+      maxToleratedRate: 0.3,
+      maxRateReason: 'above-max-tolerated',
+      adverseEffect: { time: h(10), atRate: 0.4 },
+    });
   });
   it('an AdverseEvent with ketamine as suspect counts like a coded effect', () => {
     const r = run(
@@ -393,7 +401,9 @@ describe('A2 vital-sign breach (critical decrease)', () => {
   });
   it('A2 a breach exactly 2 h old is judged; 2 h 1 min old is not', () => {
     expect(run(titrating(0.3).vital('hr', 130, h(2))).ruleId).toBe('A2');
-    expect(run(titrating(0.3).vital('hr', 130, m(121))).ruleId).toBe('T8');
+    // v1.1: with no heart rate within 2 h the increase waits for one (V1).
+    expect(run(titrating(0.3).vital('hr', 130, m(121))).ruleId).toBe('V1');
+    expect(run(titrating(0.3).vital('hr', 130, m(121)).vital('hr', 80, m(30))).ruleId).toBe('T8');
   });
   it('A2 at 0.1 becomes a stop', () => {
     expect(
@@ -588,9 +598,9 @@ describe('titration: T6, T7, T8', () => {
       aboveSoftMax: true,
     });
   });
-  it('T7 a running rate above the hard maximum (1.2) is never held: critical decrease to 1.0', () => {
+  it('A3 (v1.1) a running rate above the hard maximum (1.2) is never held: critical decrease to 1.0', () => {
     expect(run(titrating(1.2))).toMatchObject({
-      ruleId: 'T7',
+      ruleId: 'A3',
       action: 'decrease',
       indicator: 'critical',
       recommendedRate: 1,
@@ -764,7 +774,8 @@ describe('every field of the recommendation is filled', () => {
       activeOrderId: 'order-1',
       weightKg: 70,
       notes: [],
-      protocolVersion: '1.0.0',
+      protocolVersion: '1.1.0',
+      setAside: { otherPatient: 0, unreadable: 0, items: [] },
     });
   });
 
@@ -1000,13 +1011,13 @@ describe('a chart shows no future: values dated after now are ignored, with a no
     const r = run(patient().ekg(d(-1)));
     expect(codes(r)).toEqual(['ekg-missing']);
     expect(r.prerequisites.ekg).toBeNull();
-    expect(r.notes.join(' ')).toContain('EKG ekg-1 is dated after the evaluation time');
+    expect(r.notes.join(' ')).toContain('The EKG charted at');
   });
 
   it('S2 a negative pregnancy test dated tomorrow does not pass as recent', () => {
     const r = run(patient().pregnancyTest('negative', d(-1)));
     expect(codes(r)).toEqual(['pregnancy-test-missing']);
-    expect(r.notes.join(' ')).toContain('Pregnancy test hcg-1 is dated after the evaluation time');
+    expect(r.notes.join(' ')).toContain('The pregnancy test charted at');
   });
 
   it('a vital sign dated after now is not judged (no A2 from it), and said', () => {
@@ -1019,7 +1030,8 @@ describe('a chart shows no future: values dated after now are ignored, with a no
         .pains([8, h(8)], [6, m(20)])
         .vital('sbp', 200, m(-30)),
     );
-    expect(r.ruleId).toBe('T8');
+    // v1.1: the only systolic pressure is dated after now, so there is no recent blood pressure: V1, not A2.
+    expect(r.ruleId).toBe('V1');
     expect(r.vitals.map((v) => v.kind)).not.toContain('sbp');
     expect(r.notes.join(' ')).toContain('dated after the evaluation time');
   });
@@ -1063,7 +1075,7 @@ describe('the pregnancy test is required unless the patient is recorded as male'
 });
 
 describe('a running rate above the hard maximum', () => {
-  it('T7 in taper phase, 1.2 mg/kg/h is brought down to 1.0 (critical decrease), marked as above the hard maximum', () => {
+  it('A3 (v1.1) in taper phase, 1.2 mg/kg/h is brought down to 1.0 (critical decrease), marked as above the hard maximum', () => {
     const r = run(
       patient()
         .pains([9, h(30)], [3, h(14)], [2, h(9)], [2, h(5)], [2, h(1)])
@@ -1074,7 +1086,7 @@ describe('a running rate above the hard maximum', () => {
         ]),
     );
     expect(r).toMatchObject({
-      ruleId: 'T7',
+      ruleId: 'A3',
       action: 'decrease',
       indicator: 'critical',
       phase: 'taper',

@@ -2,7 +2,7 @@
  * The one formatter for times and units that the decision core's notes and the cards share, so a note
  * reads "2026-02-09 10:00 UTC" and "118 mmHg" like the rest of the card.
  */
-import { displayQuantity, displayTime, displayUnit } from '../../src/protocol/display';
+import { displayQuantity, displayTime, displayUnit, inTimeZone } from '../../src/protocol/display';
 import { judgeVitals } from '../../src/protocol/safety';
 import { h, NOW, params } from './builders';
 
@@ -33,7 +33,7 @@ describe('times and units as clinicians read them', () => {
     expect(displayQuantity(7, null)).toBe('7');
   });
 
-  it('a note about a vital too old to judge uses them: "Systolic blood pressure 118 mmHg at … UTC"', () => {
+  it('vitals too old to judge are one note (v1.1: a card reads in seconds), in clinicians\' units and the zone named', () => {
     const { notes } = judgeVitals(
       [
         { kind: 'sbp', id: 'v-sbp', time: h(3), value: 118, unit: 'mm[Hg]' },
@@ -43,8 +43,14 @@ describe('times and units as clinicians read them', () => {
       NOW,
     );
     expect(notes).toEqual([
-      'Systolic blood pressure 118 mmHg at 2026-11-24 09:00 UTC is older than 2 h: not judged.',
-      'Oxygen saturation 97% at 2026-11-24 09:00 UTC is older than 2 h: not judged.',
+      'Not judged, older than 2 h: systolic blood pressure 118 mmHg (2026-11-24 09:00 UTC); oxygen saturation 97% (2026-11-24 09:00 UTC).',
     ]);
+  });
+
+  it('times are shown in the configured zone, with the zone named; UTC by default', () => {
+    expect(displayTime('2026-11-24T15:00:00Z')).toBe('2026-11-24 15:00 UTC');
+    expect(inTimeZone('America/New_York', () => displayTime('2026-11-24T15:00:00Z'))).toBe('2026-11-24 10:00 EST');
+    expect(inTimeZone('America/New_York', () => displayTime('2026-07-01T15:00:00Z'))).toBe('2026-07-01 11:00 EDT');
+    expect(displayTime('2026-11-24T15:00:00Z')).toBe('2026-11-24 15:00 UTC');
   });
 });

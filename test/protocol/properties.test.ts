@@ -148,6 +148,7 @@ function toFacts(hist: History, placed: Placed[]): ClinicalFacts {
   else if (hist.pregnancy.kind === 'hcg') p.hcg(hist.pregnancy.hcg, m(hist.pregnancy.hours * 60));
   else p.pregnancyTest(hist.pregnancy.kind, m(hist.pregnancy.hours * 60));
   p.vital('sbp', hist.vitals.sbp, m(hist.vitals.minutesAgo))
+    .vital('dbp', 80, m(hist.vitals.minutesAgo))
     .vital('hr', hist.vitals.hr, m(hist.vitals.minutesAgo))
     .vital('spo2', hist.vitals.spo2, m(hist.vitals.minutesAgo));
   for (const s of hist.pains) p.pain([s.score, m(s.minutesAgo)]);
@@ -256,7 +257,8 @@ function oracle(hist: History, placed: Placed[]) {
     (hist.gender === 'male' ||
       (pregnancyResult === 'negative' && (hist.pregnancy as { hours: number }).hours <= 7 * 24)) &&
     latestPainAgeMin !== null &&
-    latestPainAgeMin <= 4 * 60;
+    latestPainAgeMin <= 4 * 60 &&
+    hist.vitals.minutesAgo <= 2 * 60; // v1.1: baseline blood pressure and heart rate
   const contraindicated = hist.age < 18 || breach || pregnancyResult === 'positive' || pregnancyResult === 'equivocal';
 
   return {
@@ -288,14 +290,24 @@ describe('properties over random infusion histories', () => {
     );
   });
 
-  it('during an infusion, the recommended rate is never above the max tolerated rate after a psychotomimetic effect', () => {
+  it('T7 (v1.1) the max tolerated rate caps suggested increases only: an increase never goes above it, and a tolerated rate above it is held, never cut for the cap alone', () => {
     fc.assert(
       fc.property(history, (hist) => {
         const placed = place(hist);
         const o = oracle(hist, placed);
         const rec = decide(toFacts(hist, placed), params, NOW, contextFor(hist));
-        if (rec.phase !== 'not-started' && rec.recommendedRate !== null && o.maxTolerated !== null) {
+        if (rec.action === 'increase' && o.maxTolerated !== null) {
           expect(rec.recommendedRate).toBeLessThanOrEqual(o.maxTolerated + TOL);
+        }
+        if (
+          (rec.ruleId === 'A1' || rec.ruleId === 'A2') &&
+          rec.currentRate !== null &&
+          rec.recommendedRate !== null
+        ) {
+          // A1/A2 step down one escalationStep (or stop), never further because of the cap.
+          expect(rec.recommendedRate).toBeGreaterThanOrEqual(
+            Math.min(Math.max(0, rec.currentRate - STEP), params.hardMaxRate) - TOL,
+          );
         }
       }),
       RUNS,

@@ -53,6 +53,7 @@ export function emptyFacts(patientId: string): ClinicalFacts {
 
 export function fakeRecommendation(overrides: Partial<Recommendation> = {}): Recommendation {
   return {
+    setAside: { otherPatient: 0, unreadable: 0, items: [] },
     ruleId: 'S2',
     action: 'needs-data',
     phase: 'not-started',

@@ -1,0 +1,154 @@
+/**
+ * The record is the patient's (docs/clinical-specification.md §2, v1.1): before any clinical reading,
+ * the gathered resources are checked for what no decision may rest on, and those are set aside:
+ *  - a resource whose subject/patient names another patient (an EHR or FHIR server that ignored a
+ *    search parameter sends such data), or another Patient resource;
+ *  - a resource with a date that does not parse as a FHIR date/dateTime/instant;
+ *  - a resource holding a number that is not finite (JSON's 1e400 reads as Infinity);
+ *  - a null or malformed bundle entry (counted from the prefetch the EHR sent).
+ * What was set aside is counted by kind (for the card and the audit row), never echoed: ids and content
+ * stay out of text a clinician reads.
+ */
+import type { FhirResource } from 'fhir/r4';
+import type { SetAsideItem, SetAsideSummary } from '../protocol/recommendation';
+
+export type { SetAsideItem, SetAsideSummary };
+
+export const NOTHING_SET_ASIDE: SetAsideSummary = Object.freeze({ otherPatient: 0, unreadable: 0, items: [] });
+
+/** FHIR date, dateTime and instant (R4 regular expressions, simplified to their shape). */
+const FHIR_DATE =
+  /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))?)?)?)?$/;
+
+/** Fields holding a date on the resource types the service reads (top level or one level down). */
+const DATE_FIELDS: readonly string[] = [
+  'effectiveDateTime',
+  'effectiveInstant',
+  'issued',
+  'onsetDateTime',
+  'abatementDateTime',
+  'recordedDate',
+  'authoredOn',
+  'date',
+  'detected',
+  'birthDate',
+  'dateTime',
+  'lastOccurrence',
+];
+const PERIOD_FIELDS: readonly string[] = ['effectivePeriod', 'period', 'onsetPeriod'];
+
+/** The patient a reference names: "Patient/123", an absolute URL ending so, with or without _history. */
+export function referencedPatientId(reference: unknown): { type: string; id: string } | null {
+  if (typeof reference !== 'string') return null;
+  const path = reference.split('#')[0]?.replace(/\/_history\/[^/]*$/, '') ?? '';
+  const parts = path.split('/').filter((p) => p.length > 0);
+  if (parts.length < 2) return null;
+  const id = parts[parts.length - 1] as string;
+  const type = parts[parts.length - 2] as string;
+  return /^[A-Z][A-Za-z]+$/.test(type) ? { type, id } : null;
+}
+
+/** The bare id of context.patientId ("123" or "Patient/123"). */
+export function bareId(patientId: string): string {
+  const ref = referencedPatientId(patientId);
+  return ref && ref.type === 'Patient' ? ref.id : patientId;
+}
+
+function belongsToAnother(resource: FhirResource, patientId: string): boolean {
+  if (resource.resourceType === 'Patient') return resource.id !== undefined && resource.id !== patientId;
+  const holder = resource as { subject?: { reference?: unknown }; patient?: { reference?: unknown } };
+  for (const ref of [holder.subject?.reference, holder.patient?.reference]) {
+    const named = referencedPatientId(ref);
+    if (named && (named.type !== 'Patient' || named.id !== patientId)) return true;
+  }
+  return false;
+}
+
+function unreadableDate(resource: Record<string, unknown>): string | null {
+  for (const field of DATE_FIELDS) {
+    const value = resource[field];
+    if (value !== undefined && (typeof value !== 'string' || !FHIR_DATE.test(value))) return field;
+  }
+  for (const field of PERIOD_FIELDS) {
+    const period = resource[field];
+    if (period === undefined) continue;
+    if (typeof period !== 'object' || period === null) return field;
+    for (const end of ['start', 'end'] as const) {
+      const value = (period as Record<string, unknown>)[end];
+      if (value !== undefined && (typeof value !== 'string' || !FHIR_DATE.test(value))) return `${field}.${end}`;
+    }
+  }
+  return null;
+}
+
+/** The path of the first number that is not finite, or null (depth-bounded: FHIR resources are shallow). */
+function nonFiniteNumber(value: unknown, path: string, depth: number): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : path;
+  if (typeof value !== 'object' || value === null || depth > 12) return null;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = nonFiniteNumber(item, path, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const found = nonFiniteNumber(item, path ? `${path}.${key}` : key, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Null or malformed entries in the prefetch bundles the EHR sent (each is set aside and counted). */
+export function malformedPrefetchEntries(prefetch: Record<string, unknown> | undefined): number {
+  let count = 0;
+  for (const value of Object.values(prefetch ?? {})) {
+    if (typeof value !== 'object' || value === null) continue;
+    const entries = (value as { resourceType?: unknown; entry?: unknown }).entry;
+    if ((value as { resourceType?: unknown }).resourceType !== 'Bundle' || !Array.isArray(entries)) continue;
+    for (const entry of entries) {
+      const resource = (entry as { resource?: unknown } | null)?.resource;
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        (resource !== undefined &&
+          (typeof resource !== 'object' ||
+            resource === null ||
+            typeof (resource as { resourceType?: unknown }).resourceType !== 'string'))
+      )
+        count += 1;
+    }
+  }
+  return count;
+}
+
+/** Keep the resources that are this patient's and readable; count the rest by kind. */
+export function ownRecord(
+  resources: readonly FhirResource[],
+  patientId: string,
+  malformedEntries = 0,
+): { resources: FhirResource[]; setAside: SetAsideSummary } {
+  const id = bareId(patientId);
+  const kept: FhirResource[] = [];
+  const items: SetAsideItem[] = [];
+  for (let i = 0; i < malformedEntries; i++) items.push({ reason: 'malformed-entry', resourceType: null });
+  for (const resource of resources) {
+    if (belongsToAnother(resource, id)) {
+      items.push({ reason: 'other-patient', resourceType: resource.resourceType });
+      continue;
+    }
+    const dateField = unreadableDate(resource as unknown as Record<string, unknown>);
+    if (dateField) {
+      items.push({ reason: 'unreadable-date', resourceType: resource.resourceType, field: dateField });
+      continue;
+    }
+    const numberField = nonFiniteNumber(resource, '', 0);
+    if (numberField) {
+      items.push({ reason: 'non-finite-number', resourceType: resource.resourceType, field: numberField });
+      continue;
+    }
+    kept.push(resource);
+  }
+  const otherPatient = items.filter((x) => x.reason === 'other-patient').length;
+  return { resources: kept, setAside: { otherPatient, unreadable: items.length - otherPatient, items } };
+}
