@@ -457,7 +457,7 @@ export function recommendationDetail(rec: Recommendation, ctx: DetailContext): s
   const calc = arithmetic
     ? `${heading(rec.ruleId === 'V1' ? 'Increase that would follow' : 'Calculation')}: ${arithmeticLine(arithmetic, ctx.n)}`
     : rec.action === 'hold' && rec.recommendedRate !== null
-      ? `${heading('Calculation')}: no rate change, the rate stays at ${ctx.n.rate(rec.recommendedRate)} ${RATE_UNIT}`
+      ? `${heading('Calculation')}: No rate change: the rate stays at ${ctx.n.rate(rec.recommendedRate)} ${RATE_UNIT}`
       : null;
   return blocks([
     headlineLines([

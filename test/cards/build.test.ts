@@ -33,13 +33,13 @@ describe('patient-view cards from a recommendation', () => {
     it('T8 detail states the rule, the arithmetic with the default concentration, and every input with its time', () => {
       const d = card.detail ?? '';
       expect(d).toContain('Rule T8');
-      expect(d).toContain('0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL');
-      expect(d).toMatch(/default concentration/);
+      expect(d).toContain("0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg; no bag strength on the record: confirm the bag's concentration before setting the pump in mL/h");
+      expect(d).toMatch(/confirm the bag's concentration/);
       expect(d).toContain('Dosing weight: 70 kg (2026-11-23 08:00 UTC)');
       expect(d).toContain('Current rate: 0.2 mg/kg/h since 2026-11-24 09:00 UTC');
       expect(d).toContain('6/10 at 2026-11-24 11:45 UTC (0.8 h ago) (charted as 60 mm)');
       expect(d).toContain('7/10 at 2026-11-24 08:30 UTC');
-      expect(d).toContain('Systolic blood pressure: 128 mmHg at 2026-11-24 11:40 UTC');
+      expect(d).toContain('Systolic blood pressure 128 mmHg (2026-11-24 11:40 UTC)');
       expect(d).toContain('Heart rate: 84/min');
       expect(d).toContain('EKG: 2026-11-22 10:15 UTC');
       expect(d).toContain('Informed consent: on file (2026-11-24 05:00 UTC)');
@@ -150,7 +150,7 @@ describe('patient-view cards from a recommendation', () => {
     expect(card.summary).toBe(`Protocol suggests starting IV ketamine at ${params.startRate} mg/kg/h`);
     const d = card.detail ?? '';
     expect(d).toContain('Rule S3');
-    expect(d).toContain('0 → 0.1 mg/kg/h = 7 mg/h at 70 kg = 7 mL/h at 1 mg/mL');
+    expect(d).toContain("0 → 0.1 mg/kg/h = 7 mg/h at 70 kg; no bag strength on the record: confirm the bag's concentration before setting the pump in mL/h");
     expect(d).toContain('- [x] EKG (2026-11-22 10:15 UTC)');
     expect(d).toContain('- [x] Pregnancy test negative (2026-11-23 09:00 UTC)');
     expect(d).toContain('- [x] Dosing weight 70 kg');
@@ -239,7 +239,7 @@ describe('patient-view cards from a recommendation', () => {
       'Protocol suggests decreasing ketamine from 0.3 to 0.2 mg/kg/h after a psychotomimetic effect',
     );
     expect(card.detail).toContain(
-      'Psychotomimetic adverse effect: Visual hallucinations (2026-11-24 12:10 UTC at 0.3 mg/kg/h)',
+      'Adverse effect: Visual hallucinations (a psychotomimetic effect) on 2026-11-24 12:10 UTC, at 0.3 mg/kg/h',
     );
     expect(card.detail).toContain('Maximum tolerated rate: 0.2 mg/kg/h');
     expect(createdOrder(card).dosageInstruction?.[0]?.doseAndRate?.[0]?.rateQuantity?.value).toBe(0.2);
@@ -267,7 +267,7 @@ describe('patient-view cards from a recommendation', () => {
       'Protocol suggests decreasing ketamine from 0.3 to 0.2 mg/kg/h after a vital-sign breach',
     );
     expect(card.detail).toContain(
-      `Systolic blood pressure: 192 mmHg at 2026-11-24 12:00 UTC — **above the limit of ${params.sbpHigh} mmHg**`,
+      `Systolic blood pressure 192 mmHg (2026-11-24 12:00 UTC) **above the limit of ${params.sbpHigh} mmHg**`,
     );
   });
 
@@ -395,7 +395,7 @@ describe('patient-view cards from a recommendation', () => {
 
     it('T7 hold says another step would exceed the maximum', () => {
       const card = hold({ ruleId: 'T7', indicator: 'warning', maxToleratedRate: 0.2 });
-      expect(card.summary).toContain('another step would exceed the maximum rate');
+      expect(card.summary).toContain('another step would pass the hard maximum of 1 mg/kg/h');
       expect(card.detail).toContain(`hard maximum of ${params.hardMaxRate} mg/kg/h`);
     });
   });
@@ -425,7 +425,7 @@ describe('patient-view cards from a recommendation', () => {
       'Protocol suggests recording a current weight, EKG and pregnancy test before starting ketamine',
     );
     const d = card.detail ?? '';
-    expect(d).toContain('Missing or stale');
+    expect(d).toContain('**Missing**');
     expect(d).toContain(`Dosing weight: last charted 2026-11-10 08:00 UTC, older than ${params.weightMaxAgeDays} d`);
     expect(d).toContain(`EKG: none charted (needed within ${params.ekgMaxAgeDays} d)`);
     expect(d).toContain('Pregnancy test: no negative result charted');
@@ -554,8 +554,8 @@ describe('patient-view cards from a recommendation', () => {
       vitals: [{ kind: 'spo2', value: 95.00000001, unit: '%', time: '2026-11-24T12:00:00Z', breach: null }],
     });
     const card = only(build({ recommendation: rec }));
-    expect(card.detail).toContain('0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21.4 mg/h at 71.3 kg = 21.4 mL/h at 1 mg/mL');
-    expect(card.detail).toContain('SpO2: 95%');
+    expect(card.detail).toContain("0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21.4 mg/h at 71.3 kg; no bag strength on the record: confirm the bag's concentration before setting the pump in mL/h");
+    expect(card.detail).toContain('SpO2 95%');
     // No long decimals anywhere before the citation (whose DOI has digits of its own).
     expect((card.detail ?? '').split('**Evidence**')[0]).not.toMatch(/\d\.\d{3,}/);
   });

@@ -57,7 +57,7 @@ describe('the calculation says what changes, and only when a rate is recommended
     );
     expect(ruleId).toBe('T1');
     expect(detail).toContain(
-      'No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg = 14 mL/h at 1 mg/mL (default concentration',
+      "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg; no bag strength on the record",
     );
     expect(detail).not.toContain('0.2 → 0.2');
     expect(detail).not.toMatch(/[−-]0 mg\/kg\/h/);
@@ -122,7 +122,7 @@ describe('notes read like the rest of the card', () => {
     );
     expect(ruleId).toBe('T2');
     const notes = detail.split('**Notes**')[1] ?? '';
-    expect(notes).toContain('Systolic blood pressure 118 mmHg at 2026-11-24 09:00 UTC is older than 2 h: not judged.');
+    expect(notes).toContain('Not judged, older than 2 h: systolic blood pressure 118 mmHg (2026-11-24 09:00 UTC)');
     expect(notes).toContain('Heart rate 82/min at 2026-11-24 09:00 UTC');
     expect(notes).toContain('Oxygen saturation 97% at 2026-11-24 09:00 UTC');
     expect(detail).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
@@ -136,7 +136,7 @@ describe('notes read like the rest of the card', () => {
         .build(),
     );
     expect(detail).toMatch(
-      /Pain score pain-\d+ is dated after the evaluation time \(2026-11-24 14:00 UTC\): ignored\./,
+      /The pain score charted at 2026-11-24 14:00 UTC is dated after the evaluation time: ignored\./,
     );
   });
 });
@@ -241,7 +241,7 @@ describe("a draft's pump arithmetic says whose strength it uses", () => {
     const card = orderCardFor(holdingOnA2MgPerMlBag().build(), qty(100, 'mL/h'), 1);
     expect(card.extension?.['ketamine-protocol'].ruleId).toBe('O3');
     expect(card.detail).toContain(
-      "**Draft order** draft-1: 100 mL/h × 1 mg/mL ÷ 70 kg = 1.43 mg/kg/h (strength of the draft order's Medication)",
+      "draft 1.43 mg/kg/h (100 mL/h × 1 mg/mL ÷ 70 kg = 1.43 mg/kg/h (strength of the draft order's Medication))",
     );
     expect(card.detail).toContain("= 14 mL/h at 1 mg/mL (strength of the draft order's Medication)");
     // The running bag's own line (Inputs) may speak of the administered Medication; the draft's never does.

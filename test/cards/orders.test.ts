@@ -66,7 +66,7 @@ describe('order-select / order-sign cards from order checks', () => {
 
     it('O6 detail names the draft as charted, the rule, the arithmetic and the recommendation it was judged against', () => {
       const d = card.detail ?? '';
-      expect(d).toContain('**Draft order** draft-1: 0.8 mg/kg/h\n');
+      expect(d).toContain('draft 0.8 mg/kg/h; protocol allows 0.3 mg/kg/h now (running 0.2 mg/kg/h');
       expect(d).toContain('Rule O6');
       expect(d).toContain('0.8 → 0.3 mg/kg/h = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL');
       expect(d).toContain('rule T8 (Titration step), action increase, 0.3 mg/kg/h');
@@ -152,7 +152,7 @@ describe('order-select / order-sign cards from order checks', () => {
     const card = only(build({ hook: 'order-select', orderChecks: [c], drafts: { 'draft-1': d } }));
     const rates = (firstAction(card)?.resource as MedicationRequest).dosageInstruction?.[0]?.doseAndRate ?? [];
     expect(rates.map((r) => r.rateQuantity?.unit ?? r.doseQuantity?.unit)).toEqual(['mg/kg/h', 'mg/h', 'mg']);
-    expect(card.detail).toContain('**Draft order** draft-1: 56 mL/h = 0.8 mg/kg/h');
+    expect(card.detail).toContain('draft 0.8 mg/kg/h (56 mL/h');
   });
 
   it('O5 on order-sign is critical and suggests the current rate when no increase is due', () => {
@@ -295,7 +295,7 @@ describe('order-select / order-sign cards from order checks', () => {
     );
     expect(card.indicator).toBe('warning');
     expect(card.summary).toMatch(/^Protocol could not read the rate of this ketamine order/);
-    expect(card.detail).toContain('**Draft order** draft-1: 5 \\[drp\\]/min');
+    expect(card.detail).toContain('draft 5 \\[drp\\]/min');
     expect(card.detail).toContain('- Unknown rate unit \\[drp\\]/min');
     expect(card.suggestions).toBeUndefined();
     expect(ext(card)?.draftRate).toBeNull();

@@ -232,7 +232,7 @@ describe('cards from the decision core after the clinical safety review', () => 
     );
     const card = cards[0];
     expect(card?.summary).toBe(
-      'Protocol suggests keeping ketamine at 0.2 mg/kg/h: max tolerated rate unknown after a psychotomimetic effect, no increase',
+      'Protocol suggests keeping ketamine at 0.2 mg/kg/h: max tolerated rate unknown after an adverse effect, no increase',
     );
     expect(card?.detail).toContain('the maximum tolerated rate is unknown and the protocol suggests no increase');
     expect(card?.detail).toContain('Maximum tolerated rate: unknown');
