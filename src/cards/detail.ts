@@ -43,7 +43,6 @@ export interface DetailContext {
 
 const bullet = (text: string) => `- ${text}`;
 
-
 const heading = (text: string) => `**${text}**`;
 const checkbox = (done: boolean, text: string) => `- [${done ? 'x' : ' '}] ${text}`;
 
@@ -484,7 +483,7 @@ export function orderCheckDetail(
   const draft =
     check.draftRate === null
       ? `draft ${check.draftCharted ? esc(check.draftCharted) : 'without a readable rate'}`
-      : `draft ${r(check.draftRate)}${reading ? ` (${reading})` : ''}`;
+      : `draft ${r(check.draftRate)}${reading ? ` (${reading})` : check.draftCharted && !check.draftCharted.trim().endsWith(RATE_UNIT) ? ` (${esc(check.draftCharted)})` : ''}`;
   const running =
     rec.currentRate === null
       ? 'running rate unreadable'

@@ -57,7 +57,7 @@ describe('the calculation says what changes, and only when a rate is recommended
     );
     expect(ruleId).toBe('T1');
     expect(detail).toContain(
-      "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg; no bag strength on the record",
+      'No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg; no bag strength on the record',
     );
     expect(detail).not.toContain('0.2 → 0.2');
     expect(detail).not.toMatch(/[−-]0 mg\/kg\/h/);
@@ -123,8 +123,8 @@ describe('notes read like the rest of the card', () => {
     expect(ruleId).toBe('T2');
     const notes = detail.split('**Notes**')[1] ?? '';
     expect(notes).toContain('Not judged, older than 2 h: systolic blood pressure 118 mmHg (2026-11-24 09:00 UTC)');
-    expect(notes).toContain('Heart rate 82/min at 2026-11-24 09:00 UTC');
-    expect(notes).toContain('Oxygen saturation 97% at 2026-11-24 09:00 UTC');
+    expect(notes).toContain('heart rate 82/min (2026-11-24 09:00 UTC)');
+    expect(notes).toContain('oxygen saturation 97% (2026-11-24 09:00 UTC)');
     expect(detail).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
     expect(detail).not.toContain('mm\\[Hg\\]');
   });
@@ -245,6 +245,6 @@ describe("a draft's pump arithmetic says whose strength it uses", () => {
     );
     expect(card.detail).toContain("= 14 mL/h at 1 mg/mL (strength of the draft order's Medication)");
     // The running bag's own line (Inputs) may speak of the administered Medication; the draft's never does.
-    expect((card.detail ?? '').split('**Current protocol recommendation**')[0]).not.toContain('administered');
+    expect((card.detail ?? '').split('**Inputs**')[0]).not.toContain('administered');
   });
 });

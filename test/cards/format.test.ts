@@ -52,7 +52,7 @@ describe('chart text in Markdown', () => {
     expect(d).not.toMatch(/(?<!\\)\[click/);
     expect(d).not.toMatch(/\n# Heading/);
     expect(d).not.toMatch(/(?<!\\)\*\*bold/);
-    expect(d.split('&lt;img').length - 1).toBe(5);
+    expect(d.split('&lt;img').length - 1).toBe(6); // the contraindication also heads the card (v1.1 first lines)
   });
 });
 

@@ -200,7 +200,7 @@ describe('cards from the decision core after the clinical safety review', () => 
     expect(card?.suggestions).toBeUndefined();
   });
 
-  it('T7 a running rate above the hard maximum during the taper: the summary names the hard maximum, not an adverse effect, and the detail does not say titration', () => {
+  it('A3 a running rate above the hard maximum during the taper: the summary names the hard maximum, not an adverse effect, and the detail does not say titration', () => {
     const { recommendation, cards } = cardsFor(
       patient()
         .pains([9, h(30)], [3, h(14)], [2, h(9)], [2, h(5)], [2, h(1)])
@@ -211,7 +211,7 @@ describe('cards from the decision core after the clinical safety review', () => 
         ])
         .build(),
     );
-    expect(recommendation).toMatchObject({ ruleId: 'T7', action: 'decrease', phase: 'taper' });
+    expect(recommendation).toMatchObject({ ruleId: 'A3', action: 'decrease', phase: 'taper' });
     const card = cards[0];
     expect(card?.summary).toBe(
       'Protocol suggests decreasing ketamine from 1.2 to 1 mg/kg/h: above the hard maximum of 1 mg/kg/h',
@@ -234,7 +234,7 @@ describe('cards from the decision core after the clinical safety review', () => 
     expect(card?.summary).toBe(
       'Protocol suggests keeping ketamine at 0.2 mg/kg/h: max tolerated rate unknown after an adverse effect, no increase',
     );
-    expect(card?.detail).toContain('the maximum tolerated rate is unknown and the protocol suggests no increase');
+    expect(card?.detail).toContain('the max tolerated rate is unknown and the protocol suggests no increase');
     expect(card?.detail).toContain('Maximum tolerated rate: unknown');
   });
 

@@ -143,7 +143,10 @@ describe('patient-view end to end', () => {
 
   it('CH-B3 concurrent calls for two different patients through the real evaluator each get their own rule', async () => {
     const ready = example();
-    const noWeight = example();
+    // The second patient's own record (v1.1: resources naming another patient are set aside).
+    const noWeight = JSON.parse(
+      JSON.stringify(example()).replaceAll('Patient/example-patient-1"', 'Patient/example-patient-2"'),
+    ) as Record<string, any>;
     noWeight.context.patientId = 'example-patient-2';
     noWeight.prefetch.patient.id = 'example-patient-2';
     noWeight.prefetch.weights = null;

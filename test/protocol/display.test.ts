@@ -33,7 +33,7 @@ describe('times and units as clinicians read them', () => {
     expect(displayQuantity(7, null)).toBe('7');
   });
 
-  it('vitals too old to judge are one note (v1.1: a card reads in seconds), in clinicians\' units and the zone named', () => {
+  it("vitals too old to judge are one note (v1.1: a card reads in seconds), in clinicians' units and the zone named", () => {
     const { notes } = judgeVitals(
       [
         { kind: 'sbp', id: 'v-sbp', time: h(3), value: 118, unit: 'mm[Hg]' },

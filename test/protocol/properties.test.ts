@@ -299,11 +299,7 @@ describe('properties over random infusion histories', () => {
         if (rec.action === 'increase' && o.maxTolerated !== null) {
           expect(rec.recommendedRate).toBeLessThanOrEqual(o.maxTolerated + TOL);
         }
-        if (
-          (rec.ruleId === 'A1' || rec.ruleId === 'A2') &&
-          rec.currentRate !== null &&
-          rec.recommendedRate !== null
-        ) {
+        if ((rec.ruleId === 'A1' || rec.ruleId === 'A2') && rec.currentRate !== null && rec.recommendedRate !== null) {
           // A1/A2 step down one escalationStep (or stop), never further because of the cap.
           expect(rec.recommendedRate).toBeGreaterThanOrEqual(
             Math.min(Math.max(0, rec.currentRate - STEP), params.hardMaxRate) - TOL,

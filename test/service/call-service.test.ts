@@ -139,6 +139,7 @@ describe('callService on order hooks', () => {
       hook: 'order-select',
       encounterId: null,
       draftOrderIds: ['k1', 'k2', 'other'],
+      setAside: { otherPatient: 0, unreadable: 0, items: [] },
     });
     expect(checkDraftOrder.mock.calls.map((c) => c[0])).toEqual([
       { id: 'k2', rate: { kind: 'quantity', value: 0.4, unit: 'mg/kg/h' }, concentrationMgPerMl: null },
