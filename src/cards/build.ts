@@ -1,7 +1,7 @@
 /**
  * buildCards: a Recommendation (and, on order hooks, the OrderChecks of the selected drafts) turned
  * into CDS Hooks 2.0 cards: summary, Markdown detail, source, links, suggestions with actions,
- * override reasons and the machine-readable `ketamine-protocol` extension (PROTOCOL.md §6).
+ * override reasons and the machine-readable `ketamine-protocol` extension (docs/clinical-specification.md §6).
  *
  * Pure: the clock, the uuid generator, the parameters and the texts from files are passed in.
  */

@@ -1,5 +1,5 @@
 /**
- * Suggestion actions (PROTOCOL.md §6): draft MedicationRequests created from patient-view cards, the
+ * Suggestion actions (docs/clinical-specification.md §6): draft MedicationRequests created from patient-view cards, the
  * stop update of the active order, and on order hooks the corrected draft (update) or its removal (delete).
  */
 import { readFileSync } from 'node:fs';

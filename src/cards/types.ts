@@ -1,6 +1,6 @@
 /**
  * CDS Hooks 2.0 response types (https://cds-hooks.hl7.org/2.0/#cds-service-response), plus the
- * machine-readable `ketamine-protocol` card extension of PROTOCOL.md §6.
+ * machine-readable `ketamine-protocol` card extension of docs/clinical-specification.md §6.
  *
  * Optional fields are omitted, never null/""/[]/{} (src/validation/response.ts enforces it).
  */
@@ -49,7 +49,7 @@ export interface Link {
 /** Override reasons are Codings that carry system, code and display. */
 export type OverrideReason = Coding & { system: string; code: string; display: string };
 
-/** PROTOCOL.md §6: read by the EHR, the demo page and tests without parsing text. */
+/** docs/clinical-specification.md §6: read by the EHR, the demo page and tests without parsing text. */
 export interface KetamineProtocolExtension {
   /** The protocol rule (patient-view) or the order rule (order hooks). */
   ruleId: RuleId | OrderRuleId;

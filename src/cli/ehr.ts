@@ -40,7 +40,7 @@ export type RateUnit = (typeof RATE_UNITS)[number];
 
 export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 export const UCUM = 'http://unitsofmeasure.org';
-/** RxNorm ingredient code of ketamine (PROTOCOL.md §5). */
+/** RxNorm ingredient code of ketamine (docs/clinical-specification.md §5). */
 export const KETAMINE_RXNORM = '6130';
 export const DEFAULT_USER = 'Practitioner/demo-clinician';
 /** How many `next` pages of a searchset the EHR follows before it stops. */

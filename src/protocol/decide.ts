@@ -1,5 +1,5 @@
 /**
- * decide(): the protocol's current recommendation for a patient at time `now` (PROTOCOL.md §3),
+ * decide(): the protocol's current recommendation for a patient at time `now` (docs/clinical-specification.md §3),
  * first matching rule wins. Pure: every number comes from ProtocolParameters, the clock is a parameter.
  */
 import type { ProtocolParameters } from '../config/parameters';

@@ -1,4 +1,4 @@
-/** The pure decision core: facts in, recommendation out (PROTOCOL.md §2–§4, §6). */
+/** The pure decision core: facts in, recommendation out (docs/clinical-specification.md §2–§4, §6). */
 export type * from './facts';
 export type * from './recommendation';
 export { decide, INPATIENT_CLASSES, type DecisionContext, type Hook } from './decide';

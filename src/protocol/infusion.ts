@@ -1,5 +1,5 @@
 /**
- * Infusion segments (PROTOCOL.md §2): ketamine MedicationAdministrations → a timeline of rates.
+ * Infusion segments (docs/clinical-specification.md §2): ketamine MedicationAdministrations → a timeline of rates.
  * Only `in-progress` and `completed` administrations count; each is a rate from its start to its end
  * (open when none; a later administration's start closes an earlier one); adjacent segments with the
  * same rate are one segment (also across a gap of at most gapToleranceMinutes: a bag change is not a

@@ -1,5 +1,5 @@
 /**
- * checkDraftOrder(): a draft ketamine order against the current recommendation (PROTOCOL.md §4).
+ * checkDraftOrder(): a draft ketamine order against the current recommendation (docs/clinical-specification.md §4).
  * Most severe first: O1 (a contraindication needs no readable rate), O0, O3 (critical) before the O2
  * warning, then O4, O5, O6. A decrease is always allowed and a draft consistent with the protocol gets
  * no card (ruleId null).

@@ -1,5 +1,5 @@
 /**
- * Pain scores (PROTOCOL.md §2): normalised to the 0–painScaleMax scale, and the sustained-relief run
+ * Pain scores (docs/clinical-specification.md §2): normalised to the 0–painScaleMax scale, and the sustained-relief run
  * that moves the infusion into its taper phase.
  */
 import type { ProtocolParameters } from '../config/parameters';

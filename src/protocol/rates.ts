@@ -1,5 +1,5 @@
 /**
- * Rate arithmetic (PROTOCOL.md §2, §6): a charted ketamine rate (mg/kg/h, mg/h or mL/h, as a quantity
+ * Rate arithmetic (docs/clinical-specification.md §2, §6): a charted ketamine rate (mg/kg/h, mg/h or mL/h, as a quantity
  * or a ratio) to mg/kg/h, and back from mg/kg/h to mg/h and mL/h for the arithmetic shown on cards.
  * Units are read from an explicit table: an unknown unit is an error the card states, never a guess.
  */

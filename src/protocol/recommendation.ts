@@ -1,7 +1,7 @@
 /**
  * Recommendation: what the pure decision core (decide / checkDraftOrder) returns. It is structured
  * data, not text: src/cards turns it into card text, suggestions and the machine-readable extension.
- * Every number in it is in mg/kg/h (rates), kg, hours or ISO times, already rounded as PROTOCOL.md §1 says.
+ * Every number in it is in mg/kg/h (rates), kg, hours or ISO times, already rounded as docs/clinical-specification.md §1 says.
  */
 import type { CautionCategory, VitalKind } from './facts';
 
@@ -191,7 +191,7 @@ export interface Recommendation {
   indicator: Indicator;
   /** mg/kg/h; 0 when not running; null when it cannot be read. */
   currentRate: number | null;
-  /** See PROTOCOL.md §6: new rate for start/increase/taper/decrease, current for hold, 0 for stop, null otherwise. */
+  /** See docs/clinical-specification.md §6: new rate for start/increase/taper/decrease, current for hold, 0 for stop, null otherwise. */
   recommendedRate: number | null;
   /** When the next protocol review is due (last change + minHoursBetweenChanges), or null. */
   nextReviewAt: string | null;
@@ -271,7 +271,7 @@ export interface SetAsideSummary {
   items: SetAsideItem[];
 }
 
-/** Result of checking one draft ketamine order against the recommendation (PROTOCOL.md §4). */
+/** Result of checking one draft ketamine order against the recommendation (docs/clinical-specification.md §4). */
 export interface OrderCheck {
   /** null = consistent with the protocol: no card. */
   ruleId: OrderRuleId | null;

@@ -1,5 +1,5 @@
 /**
- * Safety judgements (PROTOCOL.md §2, §3): vital signs against their thresholds, the pregnancy test,
+ * Safety judgements (docs/clinical-specification.md §2, §3): vital signs against their thresholds, the pregnancy test,
  * contraindications (S1), cautions, psychotomimetic adverse effects during the infusion and the max
  * tolerated rate.
  */

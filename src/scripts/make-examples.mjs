@@ -7,7 +7,7 @@
 // Each patient is a HAND-WRITTEN chart timeline below: what a nurse and a pump would have charted
 // (rates in the unit the ward charts, pain scores, vitals, tests, adverse events). This script only
 // turns the timeline into FHIR resources; it computes no protocol decision. The recommendations
-// expected at each pain assessment are written by hand, separately, from PROTOCOL.md, in
+// expected at each pain assessment are written by hand, separately, from docs/clinical-specification.md, in
 // test/replay/expectations/ (the replay tests compare them to the real evaluator + decision core).
 //
 // Times in a timeline are offsets 'h:mm' (or '-h:mm') from the spec's `start` (the infusion start for

@@ -12,7 +12,7 @@ export interface AuditRow {
   serviceId: string;
   hook: string;
   patientId: string;
-  /** Protocol rule ids that fired (PROTOCOL.md). */
+  /** Protocol rule ids that fired (docs/clinical-specification.md). */
   ruleIds: string[];
   action: string | null;
   currentRate: number | null;

@@ -1,5 +1,5 @@
 /**
- * Terminology: the value sets of PROTOCOL.md §5, loaded from fhir-resources/ValueSet (the only place
+ * Terminology: the value sets of docs/clinical-specification.md §5, loaded from fhir-resources/ValueSet (the only place
  * the codes live: nothing here holds a code). One loaded Terminology answers membership questions for
  * TypeScript and serves cql-execution as its CodeService (same expansions, same answers).
  */
@@ -12,7 +12,7 @@ import { projectPath } from '../config/paths';
 
 export const VALUE_SET_BASE_URL = 'https://ketamine-cds.example.org/fhir/ValueSet/';
 
-/** Every value set the project needs (PROTOCOL.md §5); loading fails when one is missing. */
+/** Every value set the project needs (docs/clinical-specification.md §5); loading fails when one is missing. */
 export const VALUE_SET_IDS = [
   'ketamine',
   'chronic-migraine',

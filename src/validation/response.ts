@@ -1,5 +1,5 @@
 /**
- * Every outgoing CDS Hooks response is checked before it is sent (CDS-HOOKS.md CH-C9): the JSON Schema
+ * Every outgoing CDS Hooks response is checked before it is sent (docs/cds-hooks-conformance.md CH-C9): the JSON Schema
  * in schemas/response.schema.json (CH-C1…CH-C7) plus what a schema cannot say (uuids unique across the
  * response, CH-C4). A non-conformant response is a bug of ours: it becomes a 500 OperationOutcome whose
  * diagnostics name the failing paths (never the values, which may hold patient data).

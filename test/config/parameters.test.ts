@@ -6,7 +6,7 @@ const file = path.resolve(__dirname, '../../cds-hooks/protocol-parameters.json')
 const raw = () => JSON.parse(readFileSync(file, 'utf8'));
 
 describe('the protocol parameter file', () => {
-  it('loads every parameter of PROTOCOL.md §1 as a plain number with the protocol version', () => {
+  it('loads every parameter of docs/clinical-specification.md §1 as a plain number with the protocol version', () => {
     const { values } = loadParameters();
     expect(values.protocolVersion).toMatch(/^\d+\.\d+\.\d+$/);
     for (const name of PARAMETER_NAMES) expect(typeof values[name]).toBe('number');

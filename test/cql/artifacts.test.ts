@@ -27,7 +27,7 @@ describe('the protocol PlanDefinition', () => {
     expect(planDefinition.version).toBe(parameters.protocolVersion);
   });
 
-  it('names every rule of PROTOCOL.md §3/§4 as an action', () => {
+  it('names every rule of docs/clinical-specification.md §3/§4 as an action', () => {
     const ids = allActions(planDefinition.action).map((a) => a.id);
     for (const rule of RULE_IDS) {
       expect(ids).toContain(rule);

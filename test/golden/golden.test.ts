@@ -1,5 +1,5 @@
 /**
- * Golden request/response pairs through HTTP, one or more for every rule id of PROTOCOL.md.
+ * Golden request/response pairs through HTTP, one or more for every rule id of docs/clinical-specification.md.
  *
  * Each test/fixtures/golden/<ruleId>-<slug>.request.json is POSTed (without its x-golden-* fields) to
  * createApp with the real modules (gather, CQL evaluator, decision core, card builder, response schema),
@@ -7,7 +7,7 @@
  * answer must equal <ruleId>-<slug>.response.json exactly.
  *
  *   UPDATE_GOLDEN=1 npx jest test/golden   rewrites the response files: READ each one against
- *   PROTOCOL.md before committing it.
+ *   docs/clinical-specification.md before committing it.
  *
  * A request without its response (or the reverse) fails, and so does a rule id without a pair.
  */
@@ -102,7 +102,7 @@ describe('golden pairs: the fixture directory', () => {
     expect(responseStems.filter((s) => !requestStems.includes(s)).map((s) => s + RESPONSE)).toEqual([]);
   });
 
-  it('every rule id of PROTOCOL.md (P0…T8, O0…O6) has at least one pair; O5 and O6 on both order hooks', () => {
+  it('every rule id of docs/clinical-specification.md (P0…T8, O0…O6) has at least one pair; O5 and O6 on both order hooks', () => {
     const paired = requestStems.filter((s) => UPDATE || responseStems.includes(s));
     expect(RULE_IDS.filter((id) => !paired.some((s) => ruleIdOf(s) === id))).toEqual([]);
     for (const id of ['O5', 'O6']) {

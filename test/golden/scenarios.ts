@@ -1,5 +1,5 @@
 /**
- * The golden scenarios: for every rule id of PROTOCOL.md, one patient as the chart stood at one time
+ * The golden scenarios: for every rule id of docs/clinical-specification.md, one patient as the chart stood at one time
  * (an example bundle through recordAt, sometimes with a small, named edit) and, on the order hooks, the
  * draft order the clinician is entering. test/golden/generate.test.ts turns each into a CDS Hooks request
  * file; golden.test.ts posts it and compares the answer with the reviewed response file.

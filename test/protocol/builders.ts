@@ -1,6 +1,6 @@
 /**
  * Small builders for ClinicalFacts, so the rule tables stay readable. The parameters are the defaults
- * of PROTOCOL.md §1 written out by hand (the tests do not depend on edits to the parameter file).
+ * of docs/clinical-specification.md §1 written out by hand (the tests do not depend on edits to the parameter file).
  */
 import type { ProtocolParameters } from '../../src/config/parameters';
 import type {

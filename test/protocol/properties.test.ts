@@ -1,6 +1,6 @@
 /**
  * Property-based tests over random infusion histories. Each property is checked against a small
- * oracle written here from PROTOCOL.md (not against the code under test's own helpers).
+ * oracle written here from docs/clinical-specification.md (not against the code under test's own helpers).
  */
 import fc from 'fast-check';
 import { decide, type DecisionContext } from '../../src/protocol/decide';
@@ -171,7 +171,7 @@ const contextFor = (hist: History): DecisionContext =>
     ? { hook: 'patient-view', encounterId: 'enc-1', draftOrderIds: [] }
     : { hook: hist.hook, encounterId: 'enc-1', draftOrderIds: ['draft-x'] };
 
-// ----- The oracle, from PROTOCOL.md §2 -----
+// ----- The oracle, from docs/clinical-specification.md §2 -----
 
 function oracle(hist: History, placed: Placed[]) {
   const nowMs = NOW.getTime();

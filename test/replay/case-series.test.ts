@@ -1,7 +1,7 @@
 /**
  * The six patients of the case series (Lauritsen et al. 2016, Table 1) replayed through the real CQL
  * evaluator and decision core: at every pain assessment, on the chart as it stood then, the
- * recommendation must match the table written by hand from PROTOCOL.md (test/replay/expectations).
+ * recommendation must match the table written by hand from docs/clinical-specification.md (test/replay/expectations).
  */
 import { loadParameters } from '../../src/config/parameters';
 import { createEvaluator, type Evaluator } from '../../src/cql';

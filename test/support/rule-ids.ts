@@ -1,4 +1,4 @@
-/** Every rule id of the clinical contract (PROTOCOL.md §3 and §4), written out here for the tests, not taken from src/. */
+/** Every rule id of the clinical contract (docs/clinical-specification.md §3 and §4), written out here for the tests, not taken from src/. */
 export const RULE_IDS = [
   'P0',
   'S1',

@@ -25,7 +25,7 @@ function copyOfValueSets(): string {
   return dir;
 }
 
-describe('the value sets of PROTOCOL.md §5', () => {
+describe('the value sets of docs/clinical-specification.md §5', () => {
   it('every expected value set is a FHIR R4 ValueSet with its canonical url, version, status, compose and an expansion', () => {
     expect(terminology.valueSets.size).toBe(VALUE_SET_IDS.length);
     for (const id of VALUE_SET_IDS) {
@@ -63,7 +63,7 @@ describe('the value sets of PROTOCOL.md §5', () => {
     expect(terminology.contains('caution-ischemic-heart-disease', ICD, 'I26.99')).toBe(false);
   });
 
-  it('codes PROTOCOL.md says still need confirming are kept, and their value sets say so', () => {
+  it('codes docs/clinical-specification.md says still need confirming are kept, and their value sets say so', () => {
     for (const code of ['238082', '238083', '238084'])
       expect(terminology.contains('ketamine', RXNORM, code)).toBe(true);
     expect(terminology.contains('psychotomimetic-effect', SCT, '7011001')).toBe(true);

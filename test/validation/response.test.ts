@@ -274,7 +274,7 @@ describe('the response schema check', () => {
     });
     it('CH-C8 rejects null for an optional card field', () =>
       rejects(response(card({ detail: null })), /\/cards\/0\/detail must be string/));
-    it('CH-C8 accepts null inside the ketamine-protocol extension (PROTOCOL.md §6 "not applicable")', () => {
+    it('CH-C8 accepts null inside the ketamine-protocol extension (docs/clinical-specification.md §6 "not applicable")', () => {
       expect(() =>
         assertConformant(
           response(card({ extension: { 'ketamine-protocol': { recommendedRate: null, draftRate: null } } })),

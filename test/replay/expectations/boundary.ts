@@ -1,6 +1,6 @@
 /**
  * The boundary patients: one protocol edge each. Every pain assessment has a row, written by hand
- * from PROTOCOL.md; the rows named in fhir-resources/examples/index.json (scenarioTimes) are the edges.
+ * from docs/clinical-specification.md; the rows named in fhir-resources/examples/index.json (scenarioTimes) are the edges.
  */
 import type { Expectation } from './types';
 
@@ -125,7 +125,7 @@ const rateInMlPerHour: Expectation = {
 };
 
 /**
- * Not an inpatient encounter and no ketamine order: PROTOCOL.md §3 shows the candidate card on
+ * Not an inpatient encounter and no ketamine order: docs/clinical-specification.md §3 shows the candidate card on
  * patient-view only for an inpatient encounter or an existing order. The rule that would apply is S3
  * (everything is ready); the action is `none` (no card) and no rate is recommended.
  */

@@ -3,7 +3,7 @@
  * Pump charted in mg/h at 83 kg: 10 mg/h = 0.12, 18.3 = 0.22, 26.6 = 0.32, 34.9 = 0.42, 1.7 = 0.02 mg/kg/h.
  * Infusion starts 2026-02-09T10:10Z; each rate change is charted 10 min after the assessment that led to it.
  *
- * Written from PROTOCOL.md §3: T1 while < 3 h since the last change; T6 while the latest pain ≤ 3 and the
+ * Written from docs/clinical-specification.md §3: T1 while < 3 h since the last change; T6 while the latest pain ≤ 3 and the
  * ≤ 3 run spans < 8 h; T8 (+0.1 from the ACTUAL rate, 0.12 → 0.22) when pain > 3; overdue when > 4 h
  * since the change; taper phase once a ≤ 3 run spans ≥ 8 h (27:45 → 36:00); T4 −0.2; T5 when ≤ 0.
  */

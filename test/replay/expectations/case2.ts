@@ -1,7 +1,7 @@
 /**
  * Case 2 (Table 1: 29/F, admission VAS 10, 0.38 mg/kg/h at target, 40 h).
  * Pump charted in mg/h at 68 kg: 5.5 mg/h = 0.08, 12.2 = 0.18, 19.0 = 0.28, 25.8 = 0.38 mg/kg/h.
- * Infusion starts 2026-03-16T11:10Z. Written from PROTOCOL.md §3 (see case1.ts for the rules used).
+ * Infusion starts 2026-03-16T11:10Z. Written from docs/clinical-specification.md §3 (see case1.ts for the rules used).
  */
 import type { Expectation } from './types';
 

@@ -2,7 +2,7 @@
  * Case 3 (Table 1: 31/M, admission VAS 9, 0.41 mg/kg/h at target, 20 h).
  * Pump charted in mL/h of a 100 mg/100 mL bag (1 mg/mL) at 91 kg: 10 mL/h = 0.11, 19.1 = 0.21,
  * 28.2 = 0.31, 37.3 = 0.41, 0.9 = 0.01 mg/kg/h. A man: no pregnancy test is needed.
- * Infusion starts 2026-04-13T09:40Z. Written from PROTOCOL.md §3.
+ * Infusion starts 2026-04-13T09:40Z. Written from docs/clinical-specification.md §3.
  */
 import type { Expectation } from './types';
 

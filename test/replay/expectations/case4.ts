@@ -2,7 +2,7 @@
  * Case 4 (Table 1: 54/F, admission VAS 9, 0.12 mg/kg/h at target, 12 h).
  * Pump charted in mL/h of a 200 mg/100 mL bag (2 mg/mL) at 75 kg: 4.5 mL/h = 9 mg/h = 0.12 mg/kg/h.
  * The EKG was done in the emergency department before admission. Infusion starts 2026-05-11T10:10Z.
- * Written from PROTOCOL.md §3: in taper phase 0.12 − 0.2 ≤ 0, so the taper is a stop (T5).
+ * Written from docs/clinical-specification.md §3: in taper phase 0.12 − 0.2 ≤ 0, so the taper is a stop (T5).
  */
 import type { Expectation } from './types';
 

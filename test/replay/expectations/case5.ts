@@ -2,7 +2,7 @@
  * Case 5 (Table 1: 30/F, admission VAS 9, 0.35 mg/kg/h at target, 73 h).
  * Charted in mg/kg/h at 60 kg. At 9:50 the protocol says 0.4; the attending charts a half step (0.35).
  * At 22:05, 55 min after the increase to 0.45, dizziness is charted as an AdverseEvent whose suspect is
- * the running ketamine administration: PROTOCOL.md §2 counts "any AdverseEvent whose suspectEntity is
+ * the running ketamine administration: docs/clinical-specification.md §2 counts "any AdverseEvent whose suspectEntity is
  * ketamine" as a psychotomimetic effect → A1 (0.45 − 0.1 = 0.35), and the max tolerated rate is then
  * 0.45 − 0.1 = 0.35 for the rest of the infusion: pain > 3 at 0.35 gives T7 (hold), not T8.
  * Infusion starts 2026-06-08T12:10Z.

@@ -3,7 +3,7 @@
  * hallucination after an increase, which resolved after decreasing the rate.
  * Charted in mg/kg/h at 72 kg from an off-grid 0.14. At 19:05, 55 min after the increase to 0.44, an
  * Observation coded SNOMED 7011001 → A1 (0.44 − 0.1 = 0.34); max tolerated rate 0.34 for the rest of
- * the infusion (PROTOCOL.md §2), so pain > 3 at 0.34 gives T7. Infusion starts 2026-09-14T10:10Z.
+ * the infusion (docs/clinical-specification.md §2), so pain > 3 at 0.34 gives T7. Infusion starts 2026-09-14T10:10Z.
  */
 import type { Expectation } from './types';
 

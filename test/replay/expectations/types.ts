@@ -1,5 +1,5 @@
 /**
- * The shape of a hand-written expectation table: what PROTOCOL.md says the recommendation must be
+ * The shape of a hand-written expectation table: what docs/clinical-specification.md says the recommendation must be
  * at each pain assessment of an example patient. These tables are written by reading the protocol
  * and the chart timeline (src/scripts/make-examples.mjs), never computed by the code under test.
  */

@@ -11,7 +11,7 @@ export const SYSTEMS = {
   obsCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
 };
 
-// PROTOCOL.md §5 (the codes the service's value sets hold).
+// docs/clinical-specification.md §5 (the codes the service's value sets hold).
 export const CODES = {
   pain: ['72514-3', '38214-3', '38208-5'],
   weight: ['29463-7', '3141-9'],
