@@ -197,7 +197,10 @@ function pregnancyTest(value: unknown): PregnancyTestFact | null {
   const r = row(value);
   const time = isoOf(r?.['time']);
   if (!r || !time) return null;
-  const qualitative = r['qualitative'] === 'positive' || r['qualitative'] === 'negative' ? r['qualitative'] : null;
+  const qualitative =
+    r['qualitative'] === 'positive' || r['qualitative'] === 'negative' || r['qualitative'] === 'equivocal'
+      ? r['qualitative']
+      : null;
   const q = row(r['quantitative']);
   const qValue = num(q?.['value']);
   return {

@@ -99,8 +99,8 @@ export interface PregnancyTestFact {
   id: string;
   time: string;
   code: string;
-  /** From valueCodeableConcept (SNOMED Positive/Negative) or interpretation (POS/NEG). */
-  qualitative: 'positive' | 'negative' | null;
+  /** From valueCodeableConcept (SNOMED Positive/Negative/Equivocal) or interpretation (POS/NEG/IND). */
+  qualitative: 'positive' | 'negative' | 'equivocal' | null;
   /** From valueQuantity (19080-1), IU/L or mIU/mL (same number). */
   quantitative: { value: number; unit: string | null } | null;
 }

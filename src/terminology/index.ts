@@ -27,6 +27,7 @@ export const VALUE_SET_IDS = [
   'pregnancy-test',
   'pregnancy-test-positive',
   'pregnancy-test-negative',
+  'pregnancy-test-equivocal',
   'pregnancy-condition',
   'ekg',
   'psychosis',

@@ -345,7 +345,7 @@ describe('observations', () => {
     });
   });
 
-  it('an equivocal latest pregnancy test is not hidden behind an older negative one (both readings null)', async () => {
+  it('S1 (v1.1) an equivocal latest pregnancy test (SNOMED 42425007) is read as equivocal, never hidden behind an older negative one', async () => {
     const test = (id: string, time: string, value: Record<string, unknown>) =>
       observation(id, concept(SYSTEMS.loinc, '2106-3'), time, value);
     const f = await facts(
@@ -359,7 +359,38 @@ describe('observations', () => {
         }),
       ),
     );
-    expect(f.pregnancyTest).toMatchObject({ id: 'equivocal', qualitative: null, quantitative: null });
+    expect(f.pregnancyTest).toMatchObject({ id: 'equivocal', qualitative: 'equivocal', quantitative: null });
+  });
+
+  it('S1 (v1.1) an interpretation-only pregnancy test is read: IND equivocal, POS positive, NEG negative', async () => {
+    const interp = (code: string) => ({
+      interpretation: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code }] },
+      ],
+    });
+    for (const [code, expected] of [
+      ['IND', 'equivocal'],
+      ['POS', 'positive'],
+      ['NEG', 'negative'],
+    ] as const) {
+      const f = await facts(
+        bundle(patient(), observation('t', concept(SYSTEMS.loinc, '2106-3'), '2026-11-23T08:00:00Z', interp(code))),
+      );
+      expect(f.pregnancyTest).toMatchObject({ id: 't', qualitative: expected });
+    }
+  });
+
+  it('S2 (v1.1) an unreadable latest pregnancy test is no result, and an older negative never stands in for it', async () => {
+    const f = await facts(
+      bundle(
+        patient(),
+        observation('negative', concept(SYSTEMS.loinc, '2106-3'), '2026-11-20T08:00:00Z', {
+          valueCodeableConcept: concept(SYSTEMS.sct, '260385009', 'Negative'),
+        }),
+        observation('text', concept(SYSTEMS.loinc, '2106-3'), '2026-11-23T08:00:00Z', { valueString: 'see note' }),
+      ),
+    );
+    expect(f.pregnancyTest).toMatchObject({ id: 'text', qualitative: null, quantitative: null });
   });
 
   it('the latest final EKG is an Observation or a DiagnosticReport, whichever is newer', async () => {
