@@ -65,6 +65,7 @@ async function recommend(
     maxPages: config.fhirMaxPages,
     logger: deps.logger,
     signal,
+    ...(config.fetchBudget ? { budget: config.fetchBudget } : {}),
   });
   const drafts = draftResources(request);
   const facts = await deps.evaluator.evaluate(bundleOf(record.resources, drafts), now, hook);
