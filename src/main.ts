@@ -20,6 +20,7 @@ import { createEvaluator, PLAN_DEFINITION_URL } from './cql';
 import { createDemo, demoEnabled, demoFhirServerUrls } from './demo';
 import { renderProtocolPage } from './http/docs';
 import { createApp } from './http/app';
+import { answerClientErrors } from './http/client-error';
 import { createLogger, type Logger } from './log';
 import { createAuthenticator } from './security/jwt';
 import { loadDefinitions } from './service/definitions';
@@ -93,6 +94,11 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       fhirServerAllowlist,
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
+      fetchBudget: {
+        maxResponseBytes: config.fhirMaxResponseBytes,
+        maxCallBytes: config.fhirMaxCallBytes,
+        maxEntries: config.prefetchMaxEntries,
+      },
       docsUrl: config.docsUrl,
       planDefinitionUrl: PLAN_DEFINITION_URL,
     },
@@ -104,9 +110,16 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       publicBaseUrl: config.publicBaseUrl,
       requestLimitBytes: config.requestLimitBytes,
       corsOrigins: config.corsOrigins,
+      feedbackMaxItems: config.feedbackMaxItems,
     },
     ...(config.trustedIssuers
-      ? { authenticate: createAuthenticator({ trustedIssuers: config.trustedIssuers, logger }) }
+      ? {
+          authenticate: createAuthenticator({
+            trustedIssuers: config.trustedIssuers,
+            maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
+            logger,
+          }),
+        }
       : {}),
     docsHtml: renderProtocolPage(parameters.file, parameters.values, new Date()),
     ...(demo ? { mount: (a) => a.use(demo.router), demoClock: true } : {}),
@@ -178,6 +191,7 @@ function listen(app: Application, port: number, host: string | null): Promise<Se
   return new Promise((resolve, reject) => {
     const server = host === null ? app.listen(port) : app.listen(port, host);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    answerClientErrors(server); // oversized headers (431) and malformed HTTP answer with an OperationOutcome
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

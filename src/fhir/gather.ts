@@ -26,6 +26,7 @@
 import type { Bundle, FhirResource } from 'fhir/r4';
 import { badRequest, OperationOutcomeError, preconditionFailed, tooLarge } from '../errors';
 import type { Logger } from '../log';
+import { assertTokenPatientMatches } from '../security/fhir-authorization';
 import type { CdsRequest, GatheredRecord, PrefetchSource, ServiceDefinition } from '../service/types';
 import { isAllowedFhirServer, isUnderBase, normalizeBaseUrl } from './allowlist';
 import { CallBudget, FetchError, getJson, limitConcurrency, type ByteLimits } from './fetch-json';
@@ -211,6 +212,7 @@ export async function gather(
   request: CdsRequest,
   deps: GatherDeps,
 ): Promise<GatheredRecord> {
+  assertTokenPatientMatches(request); // a token bound to another patient is never used (400)
   const started = performance.now();
   const sources: Record<string, PrefetchSource> = {};
   const byKey = new Map<string, ResourceLike[]>();

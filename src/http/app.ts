@@ -11,7 +11,7 @@
  */
 import express, { type Application, type Request, type RequestHandler, type Response } from 'express';
 import { demoClockFor } from '../demo/clock';
-import { notFound, OperationOutcomeError } from '../errors';
+import { notFound, OperationOutcomeError, tooLarge } from '../errors';
 import { audienceFor, type Authenticate } from '../security/jwt';
 import { validateFeedback, type FeedbackItem } from '../store';
 import { callService, loggableId } from '../service/call-service';
@@ -28,7 +28,11 @@ export interface HttpConfig {
   publicBaseUrl: string;
   requestLimitBytes: number;
   corsOrigins: string[];
+  /** Most feedback items in one POST …/feedback (default DEFAULT_FEEDBACK_MAX_ITEMS); more → 413, nothing stored. */
+  feedbackMaxItems?: number;
 }
+
+export const DEFAULT_FEEDBACK_MAX_ITEMS = 100;
 
 export interface AppDeps extends ServiceDeps {
   store: ServiceDeps['store'] & {
@@ -91,6 +95,10 @@ export function createApp(deps: AppDeps): Application {
   cds.post('/:id/feedback', route('POST /cds-services/:id/feedback'), (req, res) => {
     const id = serviceId(req, res, deps);
     if (!deps.definitions.has(id)) throw notFound('No CDS service with this id');
+    const maxItems = deps.http.feedbackMaxItems ?? DEFAULT_FEEDBACK_MAX_ITEMS;
+    const sent = (req.body as { feedback?: unknown } | undefined)?.feedback;
+    if (Array.isArray(sent) && sent.length > maxItems)
+      throw tooLarge(`At most ${maxItems} feedback items per request (got ${sent.length}); nothing was stored`);
     const items = validateFeedback(req.body);
     const { stored, duplicates } = deps.store.recordFeedback(id, items);
     deps.logger.info(
