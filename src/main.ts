@@ -21,6 +21,7 @@ import { createDemo, demoEnabled, demoFhirServerUrls } from './demo';
 import { renderProtocolPage } from './http/docs';
 import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-error';
+import { isLoopbackAddress, loopbackOnly } from './http/loopback';
 import { createLogger, type Logger } from './log';
 import { createAuthenticator } from './security/jwt';
 import { loadDefinitions } from './service/definitions';
@@ -122,7 +123,16 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
         }
       : {}),
     docsHtml: renderProtocolPage(parameters.file, parameters.values, new Date()),
-    ...(demo ? { mount: (a) => a.use(demo.router), demoClock: true } : {}),
+    ...(demo
+      ? {
+          mount: (a) => {
+            // The writable demo FHIR server and its reset answer loopback clients only, unless DEMO_FHIR_PUBLIC=on.
+            if (!config.demoFhirPublic) a.use(['/fhir', '/demo/api/reset'], loopbackOnly('The demo FHIR server'));
+            a.use(demo.router);
+          },
+          demoClock: true,
+        }
+      : {}),
   });
 
   let closed = false;
@@ -141,7 +151,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
   };
 }
 
-/** compose + listen on HOST:PORT (all interfaces when HOST is unset). */
+/** compose + listen on HOST:PORT (loopback, 127.0.0.1, when HOST is unset). */
 export async function start(env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Running> {
   return serve(await compose(env, options));
 }
@@ -176,10 +186,17 @@ export async function serve(composed: Composed, options: ServeOptions = {}): Pro
       services: `${config.publicBaseUrl}/cds-services`,
       authentication: config.trustedIssuers ? 'jwt' : 'off',
       demo: composed.demo ? `http://localhost:${port}/` : 'off',
+      demoFhirServer: !composed.demo ? 'off' : config.demoFhirPublic ? 'open to every client' : 'loopback clients only',
       protocolVersion: composed.protocolVersion,
     },
     'ketamine-cds listening',
   );
+  const exposed = host === null || !(host === 'localhost' || isLoopbackAddress(host));
+  if (exposed && composed.demo && config.demoFhirPublic)
+    logger.warn(
+      { event: 'demo.exposed', host: host ?? 'all interfaces', port },
+      'DEMO_FHIR_PUBLIC=on with a non-loopback HOST: the demo FHIR server (writable, resettable, no authentication) is open to the network',
+    );
   return { ...composed, server, close: () => shutdown(server, composed, logger) };
 }
 

@@ -20,6 +20,7 @@ import type { ServiceDeps } from '../service/deps';
 import { cors } from './cors';
 import { errorHandler } from './errors';
 import { logLocals, requestLogger } from './logging';
+import { apiContentSecurityPolicy, securityHeaders } from './security-headers';
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
@@ -63,9 +64,10 @@ export function createApp(deps: AppDeps): Application {
   const discovery = discoveryDocument(deps.definitions);
 
   app.use(requestLogger(deps.logger));
+  app.use(securityHeaders());
   app.use(cors(deps.http.corsOrigins));
 
-  app.get('/healthz', route('GET /healthz'), (_req, res) => {
+  app.get('/healthz', route('GET /healthz'), apiContentSecurityPolicy(), (_req, res) => {
     res.json({ status: 'ok' });
   });
   if (deps.docsHtml !== undefined) {
@@ -76,6 +78,7 @@ export function createApp(deps: AppDeps): Application {
   }
 
   const cds = express.Router();
+  cds.use(apiContentSecurityPolicy());
   if (deps.authenticate) cds.use(authentication(deps.authenticate, deps.http.publicBaseUrl));
   cds.use(jsonBody(deps.http.requestLimitBytes));
 

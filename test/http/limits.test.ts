@@ -1,4 +1,4 @@
-/** Limits on what one request may carry (issue 7): feedback items per POST. */
+/** Limits on what one request may carry (issue 7): feedback items per POST; and the security headers. */
 import request from 'supertest';
 import { createApp, DEFAULT_FEEDBACK_MAX_ITEMS } from '../../src/http/app';
 import { harness, PATIENT_VIEW } from '../support/service';
@@ -37,11 +37,34 @@ describe('feedback items per request', () => {
   it('when the limit is configured, one item over it is a 413 and the limit itself is accepted', async () => {
     const { deps, feedback } = harness();
     const app = createApp({ ...deps, http: { ...deps.http, feedbackMaxItems: 3 } });
-    const over = await request(app).post(`/cds-services/${PATIENT_VIEW}/feedback`).send({ feedback: items(4) });
+    const over = await request(app)
+      .post(`/cds-services/${PATIENT_VIEW}/feedback`)
+      .send({ feedback: items(4) });
     expect(over.status).toBe(413);
     expect(feedback).toEqual([]);
-    const ok = await request(app).post(`/cds-services/${PATIENT_VIEW}/feedback`).send({ feedback: items(3) });
+    const ok = await request(app)
+      .post(`/cds-services/${PATIENT_VIEW}/feedback`)
+      .send({ feedback: items(3) });
     expect(ok.status).toBe(200);
     expect(feedback).toHaveLength(1);
+  });
+});
+
+describe('security headers', () => {
+  it('every response (API, 404, errors) carries the standard security headers; the JSON API forbids every content source', async () => {
+    const app = createApp(harness().deps);
+    for (const res of [
+      await request(app).get('/cds-services'),
+      await request(app).get('/healthz'),
+      await request(app).post(`/cds-services/${PATIENT_VIEW}`).send({}),
+    ]) {
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    }
+    const missing = await request(app).get('/no-such-page');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['x-content-type-options']).toBe('nosniff');
   });
 });
