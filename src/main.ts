@@ -17,6 +17,7 @@ import { packageRoot } from './config/paths';
 import { loadConfig, type ServiceConfig } from './config/env';
 import { loadParameters } from './config/parameters';
 import { createEvaluator, PLAN_DEFINITION_URL } from './cql';
+import { closeFhirConnections } from './fhir/fetch-json';
 import { createDemo, demoEnabled, demoFhirServerUrls } from './demo';
 import { renderProtocolPage } from './http/docs';
 import { createApp } from './http/app';
@@ -147,6 +148,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       if (closed) return;
       closed = true;
       store.close();
+      closeFhirConnections(); // idle kept-alive FHIR connections (src/fhir/fetch-json.ts)
     },
   };
 }

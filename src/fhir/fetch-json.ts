@@ -36,10 +36,10 @@ const agents = {
   }),
 };
 
-/** Closes every pooled FHIR connection (shutdown, tests). The agents stay usable. */
+/** Closes the idle pooled FHIR connections (shutdown, tests); requests in flight are left alone. */
 export function closeFhirConnections(): void {
-  agents['http:'].destroy();
-  agents['https:'].destroy();
+  for (const agent of Object.values(agents))
+    for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
 /** Why a request failed, short and safe to show (never the upstream body). */
@@ -97,7 +97,8 @@ export function getJson(url: string, options: GetJsonOptions): Promise<unknown> 
       reject(new FetchError('malformed URL', 'malformed'));
       return;
     }
-    const agent = target.protocol === 'https:' ? agents['https:'] : target.protocol === 'http:' ? agents['http:'] : null;
+    const agent =
+      target.protocol === 'https:' ? agents['https:'] : target.protocol === 'http:' ? agents['http:'] : null;
     if (agent === null) {
       reject(new FetchError('unsupported URL scheme', 'malformed'));
       return;
@@ -120,7 +121,9 @@ export function getJson(url: string, options: GetJsonOptions): Promise<unknown> 
     const onAbort = () => fail(new FetchError('timeout', 'aborted'));
     signal.addEventListener('abort', onAbort, { once: true });
 
-    request.on('error', () => fail(signal.aborted ? new FetchError('timeout', 'aborted') : new FetchError('network error')));
+    request.on('error', () =>
+      fail(signal.aborted ? new FetchError('timeout', 'aborted') : new FetchError('network error')),
+    );
     request.on('response', (response) => {
       const { statusCode = 0 } = response;
       if (statusCode < 200 || statusCode >= 300) {

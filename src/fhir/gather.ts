@@ -181,8 +181,7 @@ class Fetcher {
       const page = await this.get(key, url, signal);
       if (!isBundle(page)) throw new FetchFailure(key, 'malformed paging response');
       resources.push(...resourcesOf(page));
-      if (resources.length > this.maxEntries)
-        throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
+      if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
       pages += 1;
       next = nextLink(page);
     }

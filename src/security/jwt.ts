@@ -110,7 +110,8 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticate {
   const skew = config.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   if (!Number.isFinite(skew) || skew < 0) throw new Error('clockSkewSeconds must be a non-negative number');
   const maxLifetime = config.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
-  if (!Number.isFinite(maxLifetime) || maxLifetime <= 0) throw new Error('maxLifetimeSeconds must be a positive number');
+  if (!Number.isFinite(maxLifetime) || maxLifetime <= 0)
+    throw new Error('maxLifetimeSeconds must be a positive number');
   const now = config.now ?? Date.now;
   const replay = config.jtiCache ?? createMemoryReplayCache({ now });
   const logger = config.logger ?? createLogger();

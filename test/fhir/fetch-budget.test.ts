@@ -242,7 +242,8 @@ describe('many service calls against a hostile FHIR server', () => {
         ),
       );
       for (const answer of answers) {
-        if (answer.status === 'fulfilled') expect(answer.value).toEqual({ cards: [] }); // degraded: in time, no cards
+        if (answer.status === 'fulfilled')
+          expect(answer.value).toEqual({ cards: [] }); // degraded: in time, no cards
         else expect((answer.reason as OperationOutcomeError).status).toBe(412);
       }
       await server.allClosed();
