@@ -273,3 +273,48 @@ describe('bounded concurrency', () => {
     expect(most).toBe(2);
   });
 });
+
+describe('resources per prefetch key', () => {
+  const observations = (n: number) => ({
+    resourceType: 'Bundle' as const,
+    type: 'searchset' as const,
+    entry: Array.from({ length: n }, (_, i) => ({
+      resource: { resourceType: 'Observation' as const, id: `o${i}`, status: 'final' as const, code: { text: 'x' } },
+    })),
+  });
+
+  it('when the EHR sends a key with more resources than the limit, it answers 413 naming the key', async () => {
+    const err = await failure(
+      gather(
+        definition,
+        {
+          ...request('http://127.0.0.1:1/fhir'),
+          prefetch: { patient: null, observations: observations(11), administrations: null },
+        },
+        deps('http://127.0.0.1:1/fhir', { budget: { maxEntries: 10 } }),
+      ),
+    );
+    expect(err.status).toBe(413);
+    expect(err.outcome.issue[0]?.diagnostics).toContain('prefetch.observations');
+  });
+
+  it('when a fetched key has more resources than the limit, it answers 412 naming the key; at the limit it is read', async () => {
+    const bundle = JSON.stringify(observations(11));
+    const big = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/fhir+json', connection: 'close' });
+      res.end(bundle);
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(big.address() as AddressInfo).port}/fhir`;
+    try {
+      const err = await failure(gather(definition, request(base), deps(base, { budget: { maxEntries: 10 } })));
+      expect(err.status).toBe(412);
+      expect(err.outcome.issue[0]?.diagnostics).toContain('more than 10 resources');
+      const record = await gather(definition, request(base), deps(base, { budget: { maxEntries: 11 } }));
+      expect(record.resources.length).toBe(11);
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((resolve) => big.close(() => resolve()));
+    }
+  });
+});

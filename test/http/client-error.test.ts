@@ -59,3 +59,20 @@ describe('requests node refuses before express', () => {
     expect(status).toBe(200);
   });
 });
+
+describe('the running service (main.ts)', () => {
+  it('when the headers are too large for the service started by `npm start`, it answers 431 with an OperationOutcome', async () => {
+    const { start } = await import('../../src/main');
+    const running = await start({ PORT: '0', DEMO: 'off', FEEDBACK_DB: ':memory:', LOG_LEVEL: 'silent' });
+    try {
+      const { port: servicePort } = running.server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${servicePort}/cds-services`, {
+        headers: { 'x-big': 'x'.repeat(64 * 1024) },
+      });
+      expect(res.status).toBe(431);
+      expect(((await res.json()) as { resourceType: string }).resourceType).toBe('OperationOutcome');
+    } finally {
+      await running.close();
+    }
+  });
+});
