@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { createApp } from '../../src/http/app';
 import { answerClientErrors } from '../../src/http/client-error';
+import { start } from '../../src/main';
 import { harness } from '../support/service';
 
 let server: http.Server;
@@ -62,7 +63,6 @@ describe('requests node refuses before express', () => {
 
 describe('the running service (main.ts)', () => {
   it('when the headers are too large for the service started by `npm start`, it answers 431 with an OperationOutcome', async () => {
-    const { start } = await import('../../src/main');
     const running = await start({ PORT: '0', DEMO: 'off', FEEDBACK_DB: ':memory:', LOG_LEVEL: 'silent' });
     try {
       const { port: servicePort } = running.server.address() as AddressInfo;
