@@ -17,9 +17,12 @@ import { packageRoot } from './config/paths';
 import { loadConfig, type ServiceConfig } from './config/env';
 import { loadParameters } from './config/parameters';
 import { createEvaluator, PLAN_DEFINITION_URL } from './cql';
+import { closeFhirConnections } from './fhir/fetch-json';
 import { createDemo, demoEnabled, demoFhirServerUrls } from './demo';
 import { renderProtocolPage } from './http/docs';
 import { createApp } from './http/app';
+import { answerClientErrors } from './http/client-error';
+import { isLoopbackAddress, loopbackOnly } from './http/loopback';
 import { createLogger, type Logger } from './log';
 import { createAuthenticator } from './security/jwt';
 import { loadDefinitions } from './service/definitions';
@@ -93,6 +96,11 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       fhirServerAllowlist,
       fhirTimeoutMs: config.fhirTimeoutMs,
       fhirMaxPages: config.fhirMaxPages,
+      fetchBudget: {
+        maxResponseBytes: config.fhirMaxResponseBytes,
+        maxCallBytes: config.fhirMaxCallBytes,
+        maxEntries: config.prefetchMaxEntries,
+      },
       docsUrl: config.docsUrl,
       planDefinitionUrl: PLAN_DEFINITION_URL,
       timeZone: config.timeZone,
@@ -105,12 +113,28 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       publicBaseUrl: config.publicBaseUrl,
       requestLimitBytes: config.requestLimitBytes,
       corsOrigins: config.corsOrigins,
+      feedbackMaxItems: config.feedbackMaxItems,
     },
     ...(config.trustedIssuers
-      ? { authenticate: createAuthenticator({ trustedIssuers: config.trustedIssuers, logger }) }
+      ? {
+          authenticate: createAuthenticator({
+            trustedIssuers: config.trustedIssuers,
+            maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
+            logger,
+          }),
+        }
       : {}),
     docsHtml: renderProtocolPage(parameters.file, parameters.values, new Date()),
-    ...(demo ? { mount: (a) => a.use(demo.router), demoClock: true } : {}),
+    ...(demo
+      ? {
+          mount: (a) => {
+            // The writable demo FHIR server and its reset answer loopback clients only, unless DEMO_FHIR_PUBLIC=on.
+            if (!config.demoFhirPublic) a.use(['/fhir', '/demo/api/reset'], loopbackOnly('The demo FHIR server'));
+            a.use(demo.router);
+          },
+          demoClock: true,
+        }
+      : {}),
   });
 
   let closed = false;
@@ -125,11 +149,12 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       if (closed) return;
       closed = true;
       store.close();
+      closeFhirConnections(); // idle kept-alive FHIR connections (src/fhir/fetch-json.ts)
     },
   };
 }
 
-/** compose + listen on HOST:PORT (all interfaces when HOST is unset). */
+/** compose + listen on HOST:PORT (loopback, 127.0.0.1, when HOST is unset). */
 export async function start(env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Running> {
   return serve(await compose(env, options));
 }
@@ -164,10 +189,17 @@ export async function serve(composed: Composed, options: ServeOptions = {}): Pro
       services: `${config.publicBaseUrl}/cds-services`,
       authentication: config.trustedIssuers ? 'jwt' : 'off',
       demo: composed.demo ? `http://localhost:${port}/` : 'off',
+      demoFhirServer: !composed.demo ? 'off' : config.demoFhirPublic ? 'open to every client' : 'loopback clients only',
       protocolVersion: composed.protocolVersion,
     },
     'ketamine-cds listening',
   );
+  const exposed = host === null || !(host === 'localhost' || isLoopbackAddress(host));
+  if (exposed && composed.demo && config.demoFhirPublic)
+    logger.warn(
+      { event: 'demo.exposed', host: host ?? 'all interfaces', port },
+      'DEMO_FHIR_PUBLIC=on with a non-loopback HOST: the demo FHIR server (writable, resettable, no authentication) is open to the network',
+    );
   return { ...composed, server, close: () => shutdown(server, composed, logger) };
 }
 
@@ -179,6 +211,7 @@ function listen(app: Application, port: number, host: string | null): Promise<Se
   return new Promise((resolve, reject) => {
     const server = host === null ? app.listen(port) : app.listen(port, host);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    answerClientErrors(server); // oversized headers (431) and malformed HTTP answer with an OperationOutcome
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

@@ -10,18 +10,46 @@ import { MS_PER_DAY, MS_PER_HOUR, roundTo, toMs } from '../protocol/units';
 const MARKDOWN_PUNCTUATION = /[\\`*_[\]~|#]/g;
 
 /**
- * Escape text that came from the chart (displays, units, notes) so it renders as plain text in
- * GitHub-flavored Markdown: no HTML, links, images, emphasis, tables or new blocks. Line breaks are
- * collapsed to spaces, so chart text can never start a block (heading, list, quote) of its own.
+ * Characters a reader cannot see or that reorder what they see: C0/C1 controls, every Unicode format
+ * character (bidi embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069, the marks U+200E,
+ * U+200F and U+061C, zero-width U+200B–U+200D and U+2060–U+2064, U+FEFF, soft hyphen, tag characters…),
+ * lone surrogates, the combining grapheme joiner and the Hangul fillers that render as nothing.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/gu;
+
+/**
+ * GFM extended autolinks: `scheme://` (http, https, ftp…), `www.`, and e-mail addresses (also behind
+ * `mailto:`/`xmpp:`). A backslash before the `:`, the `.` or the `@` (CommonMark lets any ASCII punctuation
+ * be escaped) breaks the pattern without changing the text a reader sees.
+ */
+const AUTOLINK_TRIGGERS: Array<[RegExp, string]> = [
+  [/:(?=\/\/)/g, '\\:'],
+  [/(www)\./gi, '$1\\.'],
+  [/@/g, '\\@'],
+];
+
+/**
+ * Escape text that came from the chart (displays, units, notes) so it renders as the same plain text in
+ * CommonMark and GitHub-flavored Markdown: no HTML, links (also no GFM autolinks: `https://…`, `www.…`,
+ * e-mail addresses), images, emphasis, tables or new blocks. Line breaks are collapsed to spaces, so chart
+ * text can never start a block (heading, list, quote) of its own, and invisible or direction-changing
+ * characters (bidi overrides, zero-width characters, controls) are removed. The one escaping function
+ * for chart text: every card string built from the record goes through it.
  */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\s+/g, ' ')
+  let out = text
+    .replace(/[^\S\uFEFF]+/g, ' ') // whitespace (but the zero-width U+FEFF, removed next) → one space
+    .replace(INVISIBLE, '')
+    .replace(/ {2,}/g, ' ')
     .trim()
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(MARKDOWN_PUNCTUATION, '\\$&');
+  for (const [pattern, replacement] of AUTOLINK_TRIGGERS) out = out.replace(pattern, replacement);
+  // Text that would open a block at the start of a line: a bullet, a setext underline, an ordered list.
+  // (only what CommonMark reads as one: "- x", "+", "---", "==", "1. x", "2)"; never "-5 mg" or "1.0.0").
+  return out.replace(/^([-+=])(?=$| |\1+ *$)/, '\\$1').replace(/^(\d{1,9})([.)])(?= |$)/, '$1\\$2');
 }
 
 /**

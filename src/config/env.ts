@@ -12,7 +12,10 @@ import { parseTrustedIssuers, type TrustedIssuer } from '../security/trusted-iss
 
 export interface ServiceConfig {
   port: number;
-  /** Address to listen on; null = all interfaces (Node's default: `::`, dual-stack, else 0.0.0.0). */
+  /**
+   * Address to listen on: HOST, or loopback (127.0.0.1) when unset, so nothing is exposed by accident;
+   * null (all interfaces) only when a caller asks for it explicitly.
+   */
   host: string | null;
   /** External base URL of the service, without trailing slash (JWT `aud` = this + the path called). */
   publicBaseUrl: string;
@@ -37,6 +40,18 @@ export interface ServiceConfig {
   docsUrl: string;
   /** IANA time zone for every time a clinician reads (cards, the demo page); 'UTC' by default (CDS_TIME_ZONE). */
   timeZone: string;
+  /** Largest FHIR response body read on the fallback path, in bytes (FHIR_MAX_RESPONSE_BYTES). */
+  fhirMaxResponseBytes: number;
+  /** Largest total of FHIR response bytes one call reads (FHIR_MAX_CALL_BYTES). */
+  fhirMaxCallBytes: number;
+  /** Most resources one prefetch key may carry, prefetched or fetched (PREFETCH_MAX_ENTRIES). */
+  prefetchMaxEntries: number;
+  /** Longest accepted JWT lifetime `exp − iat`, in seconds, before the clock-skew allowance (JWT_MAX_LIFETIME_SECONDS). */
+  jwtMaxLifetimeSeconds: number;
+  /** Most feedback items accepted in one POST …/feedback (FEEDBACK_MAX_ITEMS). */
+  feedbackMaxItems: number;
+  /** The demo's writable FHIR server answers clients off loopback too (DEMO_FHIR_PUBLIC=on; default off). */
+  demoFhirPublic: boolean;
 }
 
 export class ConfigError extends Error {
@@ -57,7 +72,16 @@ export const DEFAULTS = {
   logLevel: 'info',
   feedbackDb: 'data/ketamine-cds.sqlite',
   timeZone: 'UTC',
+  host: '127.0.0.1',
+  fhirMaxResponseBytes: '4mb',
+  fhirMaxCallBytes: '16mb',
+  prefetchMaxEntries: 5000,
+  jwtMaxLifetimeSeconds: 300,
+  feedbackMaxItems: 100,
 } as const;
+
+const ON = ['on', 'true', '1', 'yes'];
+const OFF = ['off', 'false', '0', 'no'];
 
 /** True when the runtime knows this IANA zone name (Intl throws a RangeError otherwise). */
 export function isTimeZone(name: string): boolean {
@@ -131,8 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
 
   const port = integer('PORT', DEFAULTS.port, 0, 65535);
 
-  const host = value('HOST') ?? null;
-  if (host !== null && !isListenAddress(host)) {
+  const host = value('HOST') ?? DEFAULTS.host;
+  if (!isListenAddress(host)) {
     problems.push(
       `HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or a host name like localhost (got ${JSON.stringify(host)})`,
     );
@@ -223,6 +247,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       `CDS_TIME_ZONE must be an IANA time zone like America/New_York or UTC (got ${JSON.stringify(timeZone)})`,
     );
 
+  const size = (name: string, fallback: string): number => {
+    const raw = value(name) ?? fallback;
+    const bytes = parseByteSize(raw);
+    if (bytes === null) problems.push(`${name} must be a size like 4mb, 500kb or 1048576 (got ${JSON.stringify(raw)})`);
+    return bytes ?? 0;
+  };
+  const fhirMaxResponseBytes = size('FHIR_MAX_RESPONSE_BYTES', DEFAULTS.fhirMaxResponseBytes);
+  const fhirMaxCallBytes = size('FHIR_MAX_CALL_BYTES', DEFAULTS.fhirMaxCallBytes);
+  if (fhirMaxCallBytes > 0 && fhirMaxResponseBytes > fhirMaxCallBytes)
+    problems.push('FHIR_MAX_CALL_BYTES must be at least FHIR_MAX_RESPONSE_BYTES');
+  const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries, 1);
+  const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds, 1);
+  const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems, 1);
+
+  const rawPublic = (value('DEMO_FHIR_PUBLIC') ?? 'off').toLowerCase();
+  if (![...ON, ...OFF].includes(rawPublic))
+    problems.push(`DEMO_FHIR_PUBLIC must be on or off (got ${JSON.stringify(rawPublic)})`);
+  const demoFhirPublic = ON.includes(rawPublic);
+  if (demoFhirPublic)
+    warnings.push(
+      'DEMO_FHIR_PUBLIC=on: the demo FHIR server (writable, resettable, no authentication) answers ANY client that can reach the port',
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     config: {
@@ -240,6 +287,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       logLevel,
       docsUrl,
       timeZone,
+      fhirMaxResponseBytes,
+      fhirMaxCallBytes,
+      prefetchMaxEntries,
+      jwtMaxLifetimeSeconds,
+      feedbackMaxItems,
+      demoFhirPublic,
     },
     warnings,
   };

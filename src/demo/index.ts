@@ -152,10 +152,15 @@ export async function mountDemo(app: Express | Router, options: DemoOptions = {}
   return demo;
 }
 
-/** Whether the demo runs: on unless DEMO is `off` (or `false`/`0`). */
+/**
+ * Whether the demo runs: DEMO=on/off decides; unset, it runs except with NODE_ENV=production (a production
+ * deployment never serves the writable demo FHIR server by accident).
+ */
 export function demoEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   const value = (env.DEMO ?? '').trim().toLowerCase();
-  return !['off', 'false', '0', 'no'].includes(value);
+  if (['off', 'false', '0', 'no'].includes(value)) return false;
+  if (['on', 'true', '1', 'yes'].includes(value)) return true;
+  return (env.NODE_ENV ?? '').trim().toLowerCase() !== 'production';
 }
 
 /** The FHIR base URLs the demo page sends as `fhirServer` for a service listening on `port`. */

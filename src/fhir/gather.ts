@@ -6,21 +6,30 @@
  *  - present with `null` → "no data": no refetch, no 412 (CH-P2);
  *  - present with an OperationOutcome → treated as missing and refetched (CH-P5);
  *  - absent, or the whole `prefetch` absent (CH-P7) → fetched from `fhirServer` (CH-P3), only the missing
- *    keys, in parallel, each within `timeoutMs` (all its pages included), with the access token;
+ *    keys, in parallel (at most MAX_REQUESTS_PER_CALL requests at a time, over kept-alive connections),
+ *    each within `timeoutMs` (all its pages included), with the access token;
  *  - a template token without a value (e.g. no encounterId) → the key yields no data (source 'null').
  * A key that cannot be fetched (no fhirServer, a fhirServer off the allowlist, 401/403/404/5xx, timeout,
  * malformed JSON, redirect, paging link off the server) → 412 OperationOutcome naming the key; the
  * upstream body is never echoed (CH-P4). A fhirServer off the allowlist is refused before any request.
  * When `deps.signal` aborts (the caller's deadline, CH-B2) the call rejects with a 504 'timeout' outcome.
  *
+ * Fetch budget (src/fhir/fetch-json.ts): every response is streamed under a per-response byte limit and
+ * the call's total; a request past a limit, its key's timeout or the caller's deadline is aborted (socket
+ * closed, body dropped), so nothing fetched for a call outlives it. The 412 names the key and the resource
+ * type that was too large or too slow. A key (prefetched or fetched) with more than `maxEntries` resources
+ * is refused: 413 when the EHR sent it, 412 when it was fetched.
+ *
  * Nothing mutable is shared between calls (CH-B3): one FHIR client and one abort controller per call.
  * Logs carry key names, sources, counts and timings only: never tokens, URLs with ids, or resource content.
  */
 import type { Bundle, FhirResource } from 'fhir/r4';
-import { badRequest, OperationOutcomeError, preconditionFailed } from '../errors';
+import { badRequest, OperationOutcomeError, preconditionFailed, tooLarge } from '../errors';
 import type { Logger } from '../log';
+import { assertTokenPatientMatches } from '../security/fhir-authorization';
 import type { CdsRequest, GatheredRecord, PrefetchSource, ServiceDefinition } from '../service/types';
 import { isAllowedFhirServer, isUnderBase, normalizeBaseUrl } from './allowlist';
+import { CallBudget, FetchError, getJson, limitConcurrency, type ByteLimits } from './fetch-json';
 import { renderTemplate } from './prefetch-template';
 
 export interface GatherDeps {
@@ -33,11 +42,24 @@ export interface GatherDeps {
   logger: Logger;
   /** The caller's overall deadline (CH-B2): aborting it cancels every outstanding request. */
   signal?: AbortSignal;
+  /** Byte limits and the most resources per key (defaults: FETCH_BUDGET_DEFAULTS). */
+  budget?: Partial<FetchBudget>;
 }
 
-const loadFhirKit = () => import('fhir-kit-client');
-type FhirKitClient = InstanceType<Awaited<ReturnType<typeof loadFhirKit>>['Client']>;
-let fhirKit: ReturnType<typeof loadFhirKit> | undefined;
+export interface FetchBudget extends ByteLimits {
+  /** Most resources one prefetch key may contribute (all its pages together). */
+  maxEntries: number;
+}
+
+const MIB = 1024 * 1024;
+/** Defaults of the fetch budget (settings FHIR_MAX_RESPONSE_BYTES, FHIR_MAX_CALL_BYTES, PREFETCH_MAX_ENTRIES). */
+export const FETCH_BUDGET_DEFAULTS: FetchBudget = {
+  maxResponseBytes: 4 * MIB,
+  maxCallBytes: 16 * MIB,
+  maxEntries: 5000,
+};
+/** Requests of one call in flight at a time (the keys are fetched in parallel up to this). */
+export const MAX_REQUESTS_PER_CALL = 6;
 
 /** Why a key could not be fetched, for the 412 diagnostics and the log (never the upstream body). */
 class FetchFailure extends Error {
@@ -47,6 +69,12 @@ class FetchFailure extends Error {
   ) {
     super(reason);
   }
+}
+
+/** The resource type a prefetch query asks for (`Observation?patient=…` → Observation), for messages. */
+function resourceTypeOf(query: string): string | undefined {
+  const type = /^\/?([A-Z][A-Za-z]{1,63})(?:[/?]|$)/.exec(query)?.[1];
+  return type;
 }
 
 type ResourceLike = FhirResource;
@@ -79,15 +107,9 @@ function resourcesOf(resource: ResourceLike): ResourceLike[] {
 }
 
 function describeError(err: unknown, signal: AbortSignal): string {
+  if (err instanceof FetchError && err.kind === 'too-large') return err.reason;
   if (signal.aborted) return 'timeout';
-  const name = err instanceof Error ? err.name : '';
-  if (name === 'TimeoutError' || name === 'AbortError') return 'timeout';
-  const response = (err as { response?: { status?: unknown; data?: unknown } } | null)?.response;
-  if (response && typeof response.status === 'number') {
-    if (response.status >= 200 && response.status < 300) return 'malformed response';
-    return `HTTP ${response.status}`;
-  }
-  if (err instanceof FetchFailure) return err.reason;
+  if (err instanceof FetchError || err instanceof FetchFailure) return err.reason;
   return 'network error';
 }
 
@@ -100,10 +122,14 @@ interface KeyResult {
 
 /** One call's fetch context: base URL, client and signals. Created per `gather` call, never shared. */
 class Fetcher {
+  private readonly limit = limitConcurrency(MAX_REQUESTS_PER_CALL);
+
   constructor(
-    private readonly client: FhirKitClient,
     private readonly base: string,
+    private readonly token: string | undefined,
     private readonly deps: GatherDeps,
+    private readonly budget: CallBudget,
+    private readonly maxEntries: number,
     private readonly group: AbortSignal,
   ) {}
 
@@ -111,8 +137,10 @@ class Fetcher {
     if (!isUnderBase(url, this.base)) throw new FetchFailure(key, 'URL off the FHIR server');
     let result: unknown;
     try {
-      // redirect 'error': an allowed server must not be able to bounce us (and the token) elsewhere.
-      result = await this.client.request(url, { options: { signal, redirect: 'error' } });
+      // Redirects are never followed: an allowed server must not bounce us (and the token) elsewhere.
+      result = await this.limit(() =>
+        getJson(url, { signal, budget: this.budget, ...(this.token ? { token: this.token } : {}) }),
+      );
     } catch (err) {
       throw new FetchFailure(key, describeError(err, signal));
     }
@@ -141,6 +169,7 @@ class Fetcher {
     signal: AbortSignal,
   ): Promise<KeyResult> {
     const resources = resourcesOf(first);
+    if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
     let pages = pagesRead;
     let next = nextLink(first);
     while (next !== undefined && pages < this.deps.maxPages) {
@@ -154,6 +183,7 @@ class Fetcher {
       const page = await this.get(key, url, signal);
       if (!isBundle(page)) throw new FetchFailure(key, 'malformed paging response');
       resources.push(...resourcesOf(page));
+      if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
       pages += 1;
       next = nextLink(page);
     }
@@ -161,8 +191,8 @@ class Fetcher {
   }
 }
 
-function keyFailed(keys: string[], why: string): OperationOutcomeError {
-  const names = keys.map((k) => `"${k}"`).join(', ');
+function keyFailed(keys: string[], why: string, types: Map<string, string> = new Map()): OperationOutcomeError {
+  const names = keys.map((k) => (types.has(k) ? `"${k}" (${types.get(k)})` : `"${k}"`)).join(', ');
   const noun = keys.length === 1 ? 'Prefetch key' : 'Prefetch keys';
   return preconditionFailed(
     `${noun} ${names} missing and could not be fetched: ${why}`,
@@ -170,8 +200,12 @@ function keyFailed(keys: string[], why: string): OperationOutcomeError {
   );
 }
 
-const deadlineExceeded = () =>
-  new OperationOutcomeError('timeout', 'Gathering FHIR data exceeded the deadline', { status: 504 });
+const deadlineExceeded = (slow: string[] = []) =>
+  new OperationOutcomeError(
+    'timeout',
+    `Gathering FHIR data exceeded the deadline${slow.length > 0 ? ` (still fetching: ${slow.join(', ')})` : ''}`,
+    { status: 504, ...(slow.length > 0 ? { expression: slow.map((k) => `prefetch.${k.split(':')[0]}`) } : {}) },
+  );
 
 /** CDS Hooks prefetch with FHIR fallback: the patient's record for one call. */
 export async function gather(
@@ -179,12 +213,15 @@ export async function gather(
   request: CdsRequest,
   deps: GatherDeps,
 ): Promise<GatheredRecord> {
+  assertTokenPatientMatches(request); // a token bound to another patient is never used (400)
   const started = performance.now();
   const sources: Record<string, PrefetchSource> = {};
   const byKey = new Map<string, ResourceLike[]>();
   const provided = request.prefetch ?? undefined;
   const toFetch: Array<{ key: string; query: string; source: PrefetchSource }> = [];
   const toComplete: Array<{ key: string; first: ResourceLike }> = [];
+  const budget: FetchBudget = { ...FETCH_BUDGET_DEFAULTS, ...deps.budget };
+  const types = new Map<string, string>();
 
   for (const [key, template] of Object.entries(definition.prefetch)) {
     const present =
@@ -197,7 +234,10 @@ export async function gather(
     if (present && !isResource(value)) throw badRequest(`prefetch.${key} is not a FHIR resource`, [`prefetch.${key}`]);
     if (present && isResource(value) && value.resourceType !== 'OperationOutcome') {
       sources[key] = 'prefetch';
-      byKey.set(key, resourcesOf(value));
+      const given = resourcesOf(value);
+      if (given.length > budget.maxEntries)
+        throw tooLarge(`prefetch.${key} has more than ${budget.maxEntries} resources (the service's limit per key)`);
+      byKey.set(key, given);
       if (nextLink(value) !== undefined) toComplete.push({ key, first: value });
       continue;
     }
@@ -207,6 +247,8 @@ export async function gather(
       sources[key] = 'null'; // a token without a value (e.g. no encounterId): this key has no data.
       continue;
     }
+    const type = resourceTypeOf(query);
+    if (type !== undefined) types.set(key, type);
     toFetch.push({ key, query, source: present ? 'outcome-refetched' : 'fetched' });
   }
 
@@ -232,17 +274,19 @@ export async function gather(
   if ((toFetch.length > 0 || completable.length > 0) && server !== undefined) {
     if (deps.signal?.aborted) throw deadlineExceeded();
     const base = server.replace(/\/+$/, '');
-    const { Client } = await (fhirKit ??= loadFhirKit());
     const token = request.fhirAuthorization?.access_token;
-    const client = new Client({ baseUrl: base, ...(token ? { bearerToken: token } : {}) });
     const group = new AbortController();
     const onDeadline = () => group.abort();
     deps.signal?.addEventListener('abort', onDeadline, { once: true });
-    const fetcher = new Fetcher(client, base, deps, group.signal);
+    const callBudget = new CallBudget(budget);
+    const fetcher = new Fetcher(base, token, deps, callBudget, budget.maxEntries, group.signal);
+    const pending = new Set<string>();
     const timed = async (key: string, run: () => Promise<KeyResult>, source: PrefetchSource) => {
       const t0 = performance.now();
+      pending.add(key);
       try {
         const result = await run();
+        pending.delete(key);
         const ms = Math.round(performance.now() - t0);
         deps.logger.debug(
           { event: 'prefetch.key', key, source, pages: result.pages, count: result.resources.length, ms },
@@ -265,19 +309,25 @@ export async function gather(
       for (const { key, source } of toFetch) sources[key] = source;
     } catch (err) {
       if (deps.signal?.aborted) {
-        deps.logger.warn({ event: 'prefetch.deadline', keys: fetchKeys }, 'deadline reached while gathering');
-        throw deadlineExceeded();
+        // The keys still being fetched at the deadline, with their resource types: what was too slow.
+        const slow = [...pending].map((k) => (types.has(k) ? `${k}:${types.get(k)}` : k));
+        deps.logger.warn(
+          { event: 'prefetch.deadline', keys: fetchKeys, slow, bytes: callBudget.bytesReceived },
+          'deadline reached while gathering',
+        );
+        throw deadlineExceeded(slow);
       }
       if (err instanceof FetchFailure) {
         deps.logger.warn(
-          { event: 'prefetch.failed', key: err.key, reason: err.reason },
+          { event: 'prefetch.failed', key: err.key, type: types.get(err.key), reason: err.reason },
           'prefetch key could not be fetched',
         );
-        throw keyFailed([err.key], err.reason);
+        throw keyFailed([err.key], err.reason, types);
       }
       throw err;
     } finally {
       deps.signal?.removeEventListener('abort', onDeadline);
+      group.abort(); // belt and braces: nothing of this call keeps running once it has settled.
     }
   }
 

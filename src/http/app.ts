@@ -11,7 +11,7 @@
  */
 import express, { type Application, type Request, type RequestHandler, type Response } from 'express';
 import { demoClockFor } from '../demo/clock';
-import { notFound, OperationOutcomeError } from '../errors';
+import { notFound, OperationOutcomeError, tooLarge } from '../errors';
 import { audienceFor, type Authenticate } from '../security/jwt';
 import { validateFeedback, type FeedbackItem } from '../store';
 import { callService, loggableId } from '../service/call-service';
@@ -20,6 +20,7 @@ import type { ServiceDeps } from '../service/deps';
 import { cors } from './cors';
 import { errorHandler } from './errors';
 import { logLocals, requestLogger } from './logging';
+import { apiContentSecurityPolicy, securityHeaders } from './security-headers';
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
@@ -28,7 +29,11 @@ export interface HttpConfig {
   publicBaseUrl: string;
   requestLimitBytes: number;
   corsOrigins: string[];
+  /** Most feedback items in one POST …/feedback (default DEFAULT_FEEDBACK_MAX_ITEMS); more → 413, nothing stored. */
+  feedbackMaxItems?: number;
 }
+
+export const DEFAULT_FEEDBACK_MAX_ITEMS = 100;
 
 export interface AppDeps extends ServiceDeps {
   store: ServiceDeps['store'] & {
@@ -59,9 +64,10 @@ export function createApp(deps: AppDeps): Application {
   const discovery = discoveryDocument(deps.definitions);
 
   app.use(requestLogger(deps.logger));
+  app.use(securityHeaders());
   app.use(cors(deps.http.corsOrigins));
 
-  app.get('/healthz', route('GET /healthz'), (_req, res) => {
+  app.get('/healthz', route('GET /healthz'), apiContentSecurityPolicy(), (_req, res) => {
     res.json({ status: 'ok' });
   });
   if (deps.docsHtml !== undefined) {
@@ -72,6 +78,7 @@ export function createApp(deps: AppDeps): Application {
   }
 
   const cds = express.Router();
+  cds.use(apiContentSecurityPolicy());
   if (deps.authenticate) cds.use(authentication(deps.authenticate, deps.http.publicBaseUrl));
   cds.use(jsonBody(deps.http.requestLimitBytes));
 
@@ -91,6 +98,10 @@ export function createApp(deps: AppDeps): Application {
   cds.post('/:id/feedback', route('POST /cds-services/:id/feedback'), (req, res) => {
     const id = serviceId(req, res, deps);
     if (!deps.definitions.has(id)) throw notFound('No CDS service with this id');
+    const maxItems = deps.http.feedbackMaxItems ?? DEFAULT_FEEDBACK_MAX_ITEMS;
+    const sent = (req.body as { feedback?: unknown } | undefined)?.feedback;
+    if (Array.isArray(sent) && sent.length > maxItems)
+      throw tooLarge(`At most ${maxItems} feedback items per request (got ${sent.length}); nothing was stored`);
     const items = validateFeedback(req.body);
     const { stored, duplicates } = deps.store.recordFeedback(id, items);
     deps.logger.info(

@@ -5,7 +5,8 @@
  *   1 header: Bearer scheme, alg ∈ {ES384, RS384}, kid present, typ JWT        (nothing fetched yet)
  *   2 unverified iss must be a trusted issuer; a jku header must be on its allowlist
  *   3 signature against that issuer's JWK Set (fetched once, cached, refetched on an unknown kid)
- *   4 claims: iss, aud = the exact URL called, exp, iat not in the future, nbf, jti not replayed
+ *   4 claims: iss, aud = the exact URL called, exp, iat not in the future, nbf, a short lifetime
+ *     (exp − iat ≤ maxLifetimeSeconds + clock skew: CDS clients mint a token per call), jti not replayed
  * Every failure is the same 401 with no detail; the log gets the reason class and a trusted iss only.
  */
 import type { FetchImplementation, JWTPayload, RemoteJWKSet } from 'jose' with { 'resolution-mode': 'import' };
@@ -23,6 +24,8 @@ export const ACCEPTED_ALGORITHMS = ['ES384', 'RS384'] as const;
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 /** After a JWKS fetch, an unknown kid triggers a refetch only after this long (key rotation vs kid spraying). */
 export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
+/** Longest accepted token lifetime exp − iat (the clock skew is added): CDS clients mint short-lived tokens. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 300;
 /** A JWKS fetch that takes longer fails (the EHR drops late cards anyway). */
 export const DEFAULT_JWKS_TIMEOUT_MS = 2_000;
 /** Cached keys are refetched after this long even without an unknown kid. */
@@ -35,6 +38,8 @@ const REQUIRED_CLAIMS = ['iss', 'aud', 'exp', 'iat', 'jti'];
 export interface AuthenticatorConfig {
   trustedIssuers: TrustedIssuer[];
   clockSkewSeconds?: number;
+  /** Longest accepted exp − iat in seconds, before the clock skew is added (default 300). */
+  maxLifetimeSeconds?: number;
   jtiCache?: ReplayCache;
   /** fetch used for JWK Sets (tests inject one); defaults to the global fetch. */
   fetchJwks?: FetchImplementation;
@@ -82,6 +87,7 @@ export type RejectReason =
   | 'expired'
   | 'not-yet-valid'
   | 'iat-in-future'
+  | 'lifetime-too-long'
   | 'missing-claim'
   | 'invalid-claim'
   | 'replayed'
@@ -103,6 +109,9 @@ type Jose = Awaited<ReturnType<typeof loadJose>>;
 export function createAuthenticator(config: AuthenticatorConfig): Authenticate {
   const skew = config.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   if (!Number.isFinite(skew) || skew < 0) throw new Error('clockSkewSeconds must be a non-negative number');
+  const maxLifetime = config.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
+  if (!Number.isFinite(maxLifetime) || maxLifetime <= 0)
+    throw new Error('maxLifetimeSeconds must be a positive number');
   const now = config.now ?? Date.now;
   const replay = config.jtiCache ?? createMemoryReplayCache({ now });
   const logger = config.logger ?? createLogger();
@@ -174,6 +183,8 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticate {
     const nowSeconds = now() / MS_PER_SECOND;
     if (typeof payload.iat !== 'number' || typeof payload.exp !== 'number') throw new Rejected('invalid-claim', iss);
     if (payload.iat > nowSeconds + skew) throw new Rejected('iat-in-future', iss);
+    // A long-lived token is a stolen token's best friend: it would be replayable (with a new jti) for years.
+    if (payload.exp - payload.iat > maxLifetime + skew) throw new Rejected('lifetime-too-long', iss);
     const { jti } = payload;
     if (typeof jti !== 'string' || jti.length === 0) throw new Rejected('invalid-claim', iss);
 

@@ -68,6 +68,7 @@ async function recommend(
     maxPages: config.fhirMaxPages,
     logger: deps.logger,
     signal,
+    ...(config.fetchBudget ? { budget: config.fetchBudget } : {}),
   });
   // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
   const own = ownRecord(record.resources, request.context.patientId, malformedPrefetchEntries(request.prefetch));

@@ -7,7 +7,7 @@ import type { Bundle } from 'fhir/r4';
 import type { CardInput } from '../cards/build';
 import type { Card, CdsResponse } from '../cards/types';
 import type { ProtocolParameters } from '../config/parameters';
-import type { GatherDeps } from '../fhir/gather';
+import type { FetchBudget, GatherDeps } from '../fhir/gather';
 import type { Logger } from '../log';
 import type { ChartedRate, ClinicalFacts } from '../protocol/facts';
 import type { OrderCheck, Recommendation } from '../protocol/recommendation';
@@ -55,6 +55,8 @@ export interface ServiceConfigForCalls {
   fhirServerAllowlist: string[];
   fhirTimeoutMs: number;
   fhirMaxPages: number;
+  /** Byte limits and most resources per key on the FHIR fallback path (absent = the defaults). */
+  fetchBudget?: Partial<FetchBudget>;
   /** Absolute URL of the protocol documentation (card links). */
   docsUrl: string;
   /** Canonical URL of the protocol PlanDefinition (draft orders' instantiatesCanonical). */

@@ -20,7 +20,7 @@ describe('configuration from the environment', () => {
     const { config, warnings } = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
-      host: null,
+      host: '127.0.0.1',
       publicBaseUrl: 'http://localhost:3000',
       trustedIssuers: null,
       fhirServerAllowlist: [],
@@ -29,6 +29,12 @@ describe('configuration from the environment', () => {
       corsOrigins: ['*'],
       logLevel: 'info',
       docsUrl: 'http://localhost:3000/docs/protocol',
+      fhirMaxResponseBytes: 4 * 1024 * 1024,
+      fhirMaxCallBytes: 16 * 1024 * 1024,
+      prefetchMaxEntries: 5000,
+      jwtMaxLifetimeSeconds: 300,
+      feedbackMaxItems: 100,
+      demoFhirPublic: false,
     });
     expect(path.isAbsolute(config.feedbackDb)).toBe(true);
     expect(config.feedbackDb).toMatch(/data[\\/]ketamine-cds\.sqlite$/);
@@ -70,11 +76,35 @@ describe('configuration from the environment', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('HOST takes IPv4 and IPv6 addresses and host names; unset means all interfaces', () => {
+  it('HOST takes IPv4 and IPv6 addresses and host names; unset means loopback only (127.0.0.1)', () => {
     for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'cds-1.internal.example.org']) {
       expect(loadConfig({ HOST: host }).config.host).toBe(host);
     }
-    expect(loadConfig({ HOST: '  ' }).config.host).toBeNull();
+    expect(loadConfig({ HOST: '  ' }).config.host).toBe('127.0.0.1');
+    expect(loadConfig({}).config.host).toBe('127.0.0.1');
+  });
+
+  it('reads the limits: FHIR bytes per response and per call, entries per key, token lifetime, feedback items', () => {
+    const { config } = loadConfig({
+      FHIR_MAX_RESPONSE_BYTES: '1mb',
+      FHIR_MAX_CALL_BYTES: '3mb',
+      PREFETCH_MAX_ENTRIES: '200',
+      JWT_MAX_LIFETIME_SECONDS: '120',
+      FEEDBACK_MAX_ITEMS: '10',
+    });
+    expect(config).toMatchObject({
+      fhirMaxResponseBytes: 1024 * 1024,
+      fhirMaxCallBytes: 3 * 1024 * 1024,
+      prefetchMaxEntries: 200,
+      jwtMaxLifetimeSeconds: 120,
+      feedbackMaxItems: 10,
+    });
+  });
+
+  it('when DEMO_FHIR_PUBLIC is on, the configuration says so and warns loudly', () => {
+    const { config, warnings } = loadConfig({ DEMO_FHIR_PUBLIC: 'on' });
+    expect(config.demoFhirPublic).toBe(true);
+    expect(warnings.join('\n')).toMatch(/DEMO_FHIR_PUBLIC=on.*ANY client/);
   });
 
   it('the docs URL follows the public base URL by default', () => {
@@ -95,6 +125,12 @@ describe('configuration from the environment', () => {
     [{ FHIR_SERVER_ALLOWLIST: 'ehr.example.org' }, /FHIR_SERVER_ALLOWLIST/],
     [{ REQUEST_LIMIT: 'a lot' }, /REQUEST_LIMIT/],
     [{ DEADLINE_MS: '0' }, /DEADLINE_MS/],
+    [{ FHIR_MAX_RESPONSE_BYTES: 'huge' }, /FHIR_MAX_RESPONSE_BYTES/],
+    [{ FHIR_MAX_RESPONSE_BYTES: '8mb', FHIR_MAX_CALL_BYTES: '4mb' }, /FHIR_MAX_CALL_BYTES/],
+    [{ PREFETCH_MAX_ENTRIES: '0' }, /PREFETCH_MAX_ENTRIES/],
+    [{ JWT_MAX_LIFETIME_SECONDS: 'forever' }, /JWT_MAX_LIFETIME_SECONDS/],
+    [{ FEEDBACK_MAX_ITEMS: '-1' }, /FEEDBACK_MAX_ITEMS/],
+    [{ DEMO_FHIR_PUBLIC: 'maybe' }, /DEMO_FHIR_PUBLIC/],
     [{ DEADLINE_MS: '-5' }, /DEADLINE_MS/],
     [{ CORS_ORIGINS: 'https://ehr.example.org/path' }, /CORS_ORIGINS/],
     [{ CORS_ORIGINS: '*,https://ehr.example.org' }, /CORS_ORIGINS/],

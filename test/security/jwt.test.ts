@@ -357,9 +357,9 @@ describe('CH-J5 time and replay', () => {
 
   it('CH-J5 an expired token is refused; one expired within the clock skew is still accepted', async () => {
     const { authenticate, log } = authenticator();
-    await refused(authenticate, bearer(await token(es384, { claims: { iat: NOW_S - 600, exp: NOW_S - skew - 1 } })));
+    await refused(authenticate, bearer(await token(es384, { claims: { iat: NOW_S - 300, exp: NOW_S - skew - 1 } })));
     expect(reasons(log)[0]?.reason).toBe('expired');
-    const lateButTolerated = await token(es384, { claims: { iat: NOW_S - 600, exp: NOW_S - skew + 1 } });
+    const lateButTolerated = await token(es384, { claims: { iat: NOW_S - 300, exp: NOW_S - skew + 1 } });
     await expect(authenticate({ authorization: bearer(lateButTolerated), audience: AUD })).resolves.toMatchObject({
       iss: ISS,
     });
@@ -382,6 +382,26 @@ describe('CH-J5 time and replay', () => {
     await expect(
       authenticate({ authorization: bearer(await token(rs384, { claims: { nbf: NOW_S - 1 } })), audience: AUD }),
     ).resolves.toBeDefined();
+  });
+
+  it('CH-J5 when a token lives longer than 5 minutes plus the skew (exp ten years after iat), it is refused', async () => {
+    const { authenticate, log } = authenticator();
+    const tenYears = 10 * 365 * 24 * 3600;
+    await refused(authenticate, bearer(await token(es384, { claims: { iat: NOW_S, exp: NOW_S + tenYears } })));
+    await refused(authenticate, bearer(await token(es384, { claims: { iat: NOW_S, exp: NOW_S + 300 + skew + 1 } })));
+    expect(reasons(log).map((r) => r.reason)).toEqual(['lifetime-too-long', 'lifetime-too-long']);
+    const longest = await token(es384, { claims: { iat: NOW_S, exp: NOW_S + 300 + skew } });
+    await expect(authenticate({ authorization: bearer(longest), audience: AUD })).resolves.toMatchObject({ iss: ISS });
+  });
+
+  it('CH-J5 when the longest lifetime is configured, it is the limit (plus the skew)', async () => {
+    const { authenticate, log } = authenticator({ maxLifetimeSeconds: 60 });
+    await refused(authenticate, bearer(await token(es384, { claims: { iat: NOW_S, exp: NOW_S + 60 + skew + 1 } })));
+    expect(reasons(log)[0]?.reason).toBe('lifetime-too-long');
+    await expect(
+      authenticate({ authorization: bearer(await token(es384, { claims: { exp: NOW_S + 60 } })), audience: AUD }),
+    ).resolves.toBeDefined();
+    expect(() => authenticator({ maxLifetimeSeconds: 0 })).toThrow(/maxLifetimeSeconds/);
   });
 
   it('CH-J5 a replayed jti is refused within the token lifetime', async () => {
