@@ -153,7 +153,7 @@ describe('hostile chart text in every card field it can reach', () => {
       arithmetic: null,
       contraindications: [{ code: 'psychosis', display: HOSTILE, time: null }],
       cautions: [{ category: 'glaucoma', display: HOSTILE }],
-      adverseEffect: { time: '2026-11-24T10:00:00Z', display: HOSTILE, atRate: null },
+      adverseEffect: { time: '2026-11-24T10:00:00Z', display: HOSTILE, atRate: null, psychotomimetic: false },
       notes: [HOSTILE],
       recentPain: [{ id: 'p', time: HOSTILE, score: 6, charted: HOSTILE }],
       vitals: [{ kind: 'hr', value: 80, unit: HOSTILE, time: HOSTILE, breach: null }],
