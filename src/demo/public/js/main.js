@@ -182,7 +182,7 @@ function renderClock() {
       class: `chip${at === state.now ? ' met' : ''}`,
       title: t.expectedRuleId ? `Expected rule: ${t.expectedRuleId}` : '',
       'aria-pressed': String(at === state.now),
-      'data-patient': patientId,
+      'data-for-patient': patientId,
       'data-at': iso(at),
       text: `${fmtShort(at)} · ${t.label}${t.expectedRuleId ? ` (${t.expectedRuleId})` : ''}`,
     });
