@@ -353,8 +353,8 @@ describe('the sandbox page in chromium', () => {
       await expect(p.locator('#chart').getAttribute('aria-label')).resolves.toMatch(
         /hard maximum .* maximum tolerated rate/,
       );
-      // Axis labels thinned to the room there is (about one per 64 px).
-      expect(chart.x.ticks).toBeLessThanOrEqual(Math.max(3, Math.floor(chart.x.width / 64)));
+      // Axis labels thinned to the room there is (about one per 56 px).
+      expect(chart.x.ticks).toBeLessThanOrEqual(Math.max(3, Math.floor(chart.x.width / 56)));
 
       mkdirSync(RESULTS, { recursive: true });
       await p.screenshot({ path: path.join(RESULTS, `sandbox-${viewport.name}.png`) });
@@ -459,6 +459,23 @@ describe('the sandbox page in chromium', () => {
       await expect(p.locator('[data-testid=clock-now]').getAttribute('data-ms')).resolves.toBe(
         String(Date.parse(second)),
       );
+      expect(errors).toEqual([]);
+    });
+
+    it("reads a picked time as the configured zone's wall clock, summer and winter time alike", async () => {
+      // New York: UTC−4 in June (EDT), UTC−5 in December (EST).
+      for (const [wall, instant, abbreviation] of [
+        ['2026-06-09T08:30', '2026-06-09T12:30:00.000Z', 'EDT'],
+        ['2026-12-14T08:30', '2026-12-14T13:30:00.000Z', 'EST'],
+      ] as const) {
+        await p.fill('#clock-pick', wall);
+        await p.locator('#clock-pick').press('Enter');
+        await p.locator(`[data-testid=clock-now][data-ms="${Date.parse(instant)}"]`).waitFor();
+        await expect(p.locator('[data-testid=clock-now]').textContent()).resolves.toMatch(
+          new RegExp(`08:30 ${abbreviation}$`),
+        );
+        await expect(p.locator('#clock-pick').inputValue()).resolves.toBe(wall);
+      }
       expect(errors).toEqual([]);
     });
   });

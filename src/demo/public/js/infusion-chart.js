@@ -7,7 +7,7 @@ import { MS_PER_HOUR, fmtDay, fmtHour, fmtShort, fromWallClock, timeZone, zoneOf
 
 const TICK_HOURS = [1, 2, 3, 6, 12, 24, 48];
 /** Room one time label needs on the axis: fewer ticks on a narrow chart, so labels never overlap. */
-const PX_PER_TICK = 64;
+const PX_PER_TICK = 56;
 const MAX_TICKS = 14;
 /** A next review further than this from now does not stretch the time axis. */
 const MAX_REVIEW_AHEAD = 24 * MS_PER_HOUR;
@@ -53,18 +53,18 @@ const lineLabels = {
       const left = x + 4 + width > chartArea.right ? x - 4 - width : x + 4;
       ctx.fillText(line.label, Math.max(left, chartArea.left), chartArea.top + 12 + (line.row ?? 0) * 14);
     }
-    // Reference lines (datasets marked `reference`) name themselves at the right end (after "now", where no
-    // data is drawn), just above the line, on a light backing so that they stay legible over the data.
+    // Reference lines (datasets marked `reference`) name themselves at the left end (early in the course the
+    // rate is low and pain high, far from these lines), just above the line, on a light backing.
     for (const dataset of chart.data.datasets) {
       if (!dataset.reference) continue;
       const scale = scales[dataset.yAxisID];
       const y = scale.getPixelForValue(dataset.data[0].y);
       if (y < scale.top || y > scale.bottom) continue;
       const width = ctx.measureText(dataset.reference).width;
-      const left = chartArea.right - width - 4;
-      const base = Math.max(y - 4, scale.top + 11);
+      const left = chartArea.left + 4;
+      const base = Math.max(y - 6, scale.top + 11);
       ctx.fillStyle = 'rgba(255,255,255,0.85)';
-      ctx.fillRect(left - 2, base - 11, width + 4, 13);
+      ctx.fillRect(left - 2, base - 11, width + 4, 14);
       ctx.fillStyle = dataset.borderColor;
       ctx.fillText(dataset.reference, left, base);
     }
@@ -96,7 +96,7 @@ function ratePoints(segments, nowMs) {
 function hourTicks(axis) {
   const room = Math.max(3, Math.min(MAX_TICKS, Math.floor((axis.width || axis.chart.width) / PX_PER_TICK)));
   const span = axis.max - axis.min;
-  const hours = TICK_HOURS.find((h) => span / (h * MS_PER_HOUR) <= room) ?? TICK_HOURS.at(-1);
+  const hours = TICK_HOURS.find((h) => Math.floor(span / (h * MS_PER_HOUR)) <= room) ?? TICK_HOURS.at(-1);
   const step = hours * MS_PER_HOUR;
   const ticks = [];
   // Walk the zone's wall clock (offsets change at DST), then map each wall time back to an instant.
@@ -243,6 +243,7 @@ export function createInfusionChart(canvas) {
       chart.options.scales.x.max = end;
       chart.options.scales.x.title.text = `Scenario time (${timeZone()})`;
       chart.options.scales.pain.ticks.stepSize = narrow ? 5 : 2;
+      chart.options.scales.pain.ticks.autoSkip = narrow;
       const rateTick = narrow ? 2 * RATE_TICK : RATE_TICK;
       chart.options.scales.rate.ticks.stepSize = rateTick;
       // On a phone the legend would take half the chart: the text under the chart explains the marks.

@@ -11,7 +11,7 @@ function formatters(timeZone) {
     short: f({ day: '2-digit', month: 'short', hour: '2-digit', minute: '2-digit' }),
     day: f({ day: '2-digit', month: 'short' }),
     hour: f({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
-    abbreviation: f({ timeZoneName: 'short' }),
+    abbreviation: new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'short' }),
     parts: new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
