@@ -48,10 +48,13 @@ const lineLabels = {
       ctx.lineTo(x, chartArea.bottom);
       ctx.stroke();
       ctx.setLineDash([]);
-      ctx.fillStyle = line.color;
       const width = ctx.measureText(line.label).width;
-      const left = x + 4 + width > chartArea.right ? x - 4 - width : x + 4;
-      ctx.fillText(line.label, Math.max(left, chartArea.left), chartArea.top + 12 + (line.row ?? 0) * 14);
+      const left = Math.max(x + 4 + width > chartArea.right ? x - 4 - width : x + 4, chartArea.left);
+      const base = chartArea.top + 12 + (line.row ?? 0) * 14;
+      ctx.fillStyle = 'rgba(255,255,255,0.85)';
+      ctx.fillRect(left - 2, base - 11, width + 4, 14);
+      ctx.fillStyle = line.color;
+      ctx.fillText(line.label, left, base);
     }
     // Reference lines (datasets marked `reference`) name themselves at the left end (early in the course the
     // rate is low and pain high, far from these lines), just above the line, on a light backing.
