@@ -306,7 +306,13 @@ function renderDraft() {
 async function refresh(choice = state.choice) {
   if (!state.patientId) return;
   const seq = ++state.loadSeq;
-  const record = await R.loadRecord(state.fhir, state.patientId, choice.controller.signal);
+  let record;
+  try {
+    record = await R.loadRecord(state.fhir, state.patientId, choice.controller.signal);
+  } catch (err) {
+    if (isCurrent(choice)) $('main').removeAttribute('aria-busy'); // failed, not replaced: show what there is
+    throw err;
+  }
   if (seq !== state.loadSeq || !isCurrent(choice)) return;
   $('main').removeAttribute('aria-busy');
   state.record = record;
