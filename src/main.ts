@@ -73,7 +73,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
   const evaluator = createEvaluator();
   const medication = loadKetamineMedication(path.join(root, 'fhir-resources', 'ValueSet', 'ketamine.json'));
 
-  const demo = demoEnabled(env) ? await createDemo({ logger }) : undefined;
+  const demo = demoEnabled(env) ? await createDemo({ logger, timeZone: config.timeZone }) : undefined;
   const fhirServerAllowlist =
     demo && config.fhirServerAllowlist.length > 0
       ? [...config.fhirServerAllowlist, ...demoFhirServerUrls(config.port)]

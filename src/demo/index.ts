@@ -28,6 +28,8 @@ export interface DemoOptions {
   /** Path of the FHIR server (default /fhir). */
   fhirPath?: string;
   logger?: Logger;
+  /** IANA time zone the page shows every time in (the service's CDS_TIME_ZONE; default UTC). */
+  timeZone?: string;
 }
 
 export interface Demo {
@@ -96,7 +98,7 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
 
   const api = express.Router();
   api.get('/config', (_req, res) => {
-    res.json({ fhirPath, cdsPath, demoNowHeader: DEMO_NOW_HEADER });
+    res.json({ fhirPath, cdsPath, demoNowHeader: DEMO_NOW_HEADER, timeZone: options.timeZone ?? 'UTC' });
   });
   api.get('/examples', (_req, res) => {
     res.json(examples);

@@ -1,5 +1,6 @@
 // Cards shown the way EHRs show them. Markdown detail is rendered by marked with raw HTML escaped, then
 // sanitized by DOMPurify (an allow-list of tags, http(s)/mailto links only): a card can never inject HTML.
+// The one form control let through is a task-list box (`- [x] …`): a disabled checkbox, nothing else.
 import { fmtShort, toMs } from './time.js';
 
 const ALLOWED_TAGS = [
@@ -29,8 +30,13 @@ const ALLOWED_TAGS = [
   'th',
   'td',
   'span',
+  'input',
 ];
-const ALLOWED_ATTR = ['href', 'title', 'align', 'colspan', 'rowspan'];
+const ALLOWED_ATTR = ['href', 'title', 'align', 'colspan', 'rowspan', 'type', 'checked', 'disabled'];
+/** Attributes allowed only on a task-list checkbox (`<input type="checkbox" checked disabled>`). */
+const CHECKBOX_ATTR = new Set(['type', 'checked', 'disabled']);
+const isCheckbox = (node) =>
+  node.nodeName === 'INPUT' && (node.getAttribute('type') ?? '').trim().toLowerCase() === 'checkbox';
 const SAFE_URL = /^(?:https?:|mailto:)/i;
 
 const escapeHtml = (s) =>
@@ -49,7 +55,18 @@ function configure() {
       },
     },
   });
+  // An <input> survives only as a checkbox; its three attributes exist on no other element.
+  window.DOMPurify.addHook('uponSanitizeElement', (node, data) => {
+    if (data.tagName === 'input' && !isCheckbox(node)) node.remove();
+  });
+  window.DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
+    if (CHECKBOX_ATTR.has(data.attrName) && !isCheckbox(node)) data.keepAttr = false;
+  });
   window.DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+    if (node.nodeName === 'INPUT') {
+      node.setAttribute('type', 'checkbox');
+      node.setAttribute('disabled', '');
+    }
     if (node.tagName === 'A') {
       const href = node.getAttribute('href') ?? '';
       if (!SAFE_URL.test(href)) node.removeAttribute('href');
@@ -63,8 +80,20 @@ function configure() {
 /** Markdown → sanitized HTML string. */
 export function renderMarkdown(markdown) {
   configure();
-  const html = window.marked.parse(String(markdown ?? ''), { async: false });
-  return window.DOMPurify.sanitize(html, { ALLOWED_TAGS, ALLOWED_ATTR, ALLOWED_URI_REGEXP: SAFE_URL });
+  return sanitizeHtml(window.marked.parse(String(markdown ?? ''), { async: false }));
+}
+
+/** HTML → the allow-listed subset (what marked's output goes through; exposed for the browser test). */
+export function sanitizeHtml(html) {
+  configure();
+  // ALLOWED_URI_REGEXP applies to every attribute value not declared URI-safe: `type` (on a checkbox only,
+  // see the hooks) is declared so, or `type="checkbox"` would fail the link pattern and the box lose its state.
+  return window.DOMPurify.sanitize(html, {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR,
+    ALLOWED_URI_REGEXP: SAFE_URL,
+    ADD_URI_SAFE_ATTR: ['type'],
+  });
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -133,6 +162,9 @@ export function renderCard(card, handlers) {
   if (card.detail) {
     const detail = el('div', { class: 'detail' });
     detail.innerHTML = renderMarkdown(card.detail); // sanitized above
+    // A checklist box is named by its item's text (read-only: the state comes from the record).
+    for (const box of detail.querySelectorAll('input[type="checkbox"]'))
+      box.setAttribute('aria-label', (box.parentElement?.textContent ?? '').trim() || 'checklist item');
     node.append(detail);
   }
   if (card.links?.length) {

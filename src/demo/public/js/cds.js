@@ -36,11 +36,12 @@ export function renderTemplate(template, context) {
 export function createCdsClient({ cdsBase, demoNowHeader, fhir }) {
   const base = cdsBase.replace(/\/+$/, '');
 
-  async function post(url, body, nowMs) {
+  async function post(url, body, nowMs, signal) {
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', [demoNowHeader]: iso(nowMs) },
       body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
     });
     const json = await readJson(res);
     if (res.status === 401) throw new Error(UNAUTHORIZED);
@@ -65,12 +66,12 @@ export function createCdsClient({ cdsBase, demoNowHeader, fhir }) {
       return (await res.json()).services ?? [];
     },
 
-    async prefetch(service, context, nowMs) {
+    async prefetch(service, context, nowMs, signal) {
       const entries = await Promise.all(
         Object.entries(service.prefetch ?? {}).map(async ([key, template]) => {
           const rendered = renderTemplate(template, context);
           if (rendered === null) return [key, null];
-          const res = await fhir.getAll(rendered);
+          const res = await fhir.getAll(rendered, signal);
           if (res.status === 404) return [key, null];
           if (!res.ok) throw new Error(`Prefetch "${key}" failed on the FHIR server (${res.status})`);
           return [key, bundleAsOf(res.json, nowMs)];
@@ -79,17 +80,17 @@ export function createCdsClient({ cdsBase, demoNowHeader, fhir }) {
       return Object.fromEntries(entries);
     },
 
-    /** Send one hook; resolves to { request, response, ms }. */
-    async call(service, context, nowMs) {
+    /** Send one hook; resolves to { request, response, ms }. `signal` aborts it (a newer choice replaced it). */
+    async call(service, context, nowMs, signal) {
       const request = {
         hook: service.hook,
         hookInstance: crypto.randomUUID(),
         fhirServer: fhir.base,
         context,
-        prefetch: await this.prefetch(service, context, nowMs),
+        prefetch: await this.prefetch(service, context, nowMs, signal),
       };
       const started = performance.now();
-      const response = await post(`${base}/${encodeURIComponent(service.id)}`, request, nowMs);
+      const response = await post(`${base}/${encodeURIComponent(service.id)}`, request, nowMs, signal);
       return { request, response, ms: Math.round(performance.now() - started) };
     },
 

@@ -32,18 +32,19 @@ export function createFhirClient(base) {
   const root = base.replace(/\/+$/, '');
   const url = (relative) => (/^https?:/.test(relative) ? relative : `${root}/${relative.replace(/^\/+/, '')}`);
 
-  async function request(method, relative, body) {
+  async function request(method, relative, body, signal) {
     const res = await fetch(url(relative), {
       method,
       headers: { Accept: FHIR_JSON, ...(body ? { 'Content-Type': FHIR_JSON } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
     });
     const json = await readJson(res);
     return { status: res.status, ok: res.ok, json };
   }
 
-  async function must(method, relative, body) {
-    const res = await request(method, relative, body);
+  async function must(method, relative, body, signal) {
+    const res = await request(method, relative, body, signal);
     if (!res.ok)
       throw new FhirError(
         `FHIR ${method} ${relative} failed (${res.status})${outcomeText(res.json) ? `: ${outcomeText(res.json)}` : ''}`,
@@ -53,14 +54,17 @@ export function createFhirClient(base) {
     return res.json;
   }
 
-  /** GET relative; a searchset's next pages are merged (as an EHR hands a whole result to the service). */
-  async function getAll(relative) {
-    const first = await request('GET', relative);
+  /**
+   * GET relative; a searchset's next pages are merged (as an EHR hands a whole result to the service).
+   * Reads take an optional AbortSignal: the page aborts the reads of a choice the user has replaced.
+   */
+  async function getAll(relative, signal) {
+    const first = await request('GET', relative, undefined, signal);
     if (!first.ok || first.json?.resourceType !== 'Bundle') return first;
     const bundle = first.json;
     let next = bundle.link?.find((l) => l.relation === 'next')?.url;
     for (let page = 1; next && page < MAX_PAGES; page++) {
-      const more = await request('GET', next);
+      const more = await request('GET', next, undefined, signal);
       if (!more.ok) break;
       bundle.entry = [...(bundle.entry ?? []), ...(more.json.entry ?? [])];
       next = more.json.link?.find((l) => l.relation === 'next')?.url;
@@ -72,9 +76,9 @@ export function createFhirClient(base) {
   return {
     base: root,
     getAll,
-    read: (type, id) => must('GET', `${type}/${encodeURIComponent(id)}`),
-    async search(type, query) {
-      const res = await getAll(`${type}?${query}`);
+    read: (type, id, signal) => must('GET', `${type}/${encodeURIComponent(id)}`, undefined, signal),
+    async search(type, query, signal) {
+      const res = await getAll(`${type}?${query}`, signal);
       if (!res.ok) throw new FhirError(`FHIR search ${type} failed (${res.status})`, res.status, res.json);
       return (res.json.entry ?? []).map((e) => e.resource).filter((r) => r?.resourceType === type);
     },

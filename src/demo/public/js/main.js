@@ -2,10 +2,21 @@
 // way an EHR does (fhirServer + prefetch rendered from discovery), with a scenario clock for the demo.
 import { createFhirClient } from './fhir.js';
 import { createCdsClient } from './cds.js';
-import { el, renderCards, renderMarkdown } from './cards.js';
+import { el, renderCards, renderMarkdown, sanitizeHtml } from './cards.js';
 import { createInfusionChart } from './infusion-chart.js';
 import * as R from './record.js';
-import { MS_PER_HOUR, ago, fmtLong, fmtShort, fromLocalInput, iso, toLocalInput, toMs } from './time.js';
+import {
+  MS_PER_HOUR,
+  ago,
+  fmtLong,
+  fmtShort,
+  fromLocalInput,
+  iso,
+  setTimeZone,
+  timeZone,
+  toLocalInput,
+  toMs,
+} from './time.js';
 
 const USER_ID = 'Practitioner/demo-clinician';
 const $ = (id) => document.getElementById(id);
@@ -26,15 +37,31 @@ const state = {
   draft: null,
   cards: [],
   nextReviewMs: null,
+  /** The maximum tolerated rate (mg/kg/h) the latest patient-view card carries, or null. */
+  maxToleratedRate: null,
   /** Only the latest hook call and the latest record load are shown (a slow earlier answer is dropped). */
   hookSeq: 0,
   loadSeq: 0,
+  /**
+   * The user's latest choice of patient and scenario time. Each choice replaces the one before: its reads
+   * and hook calls are aborted and whatever they would still render is dropped, so the latest choice wins.
+   */
+  choice: { generation: 0, controller: new AbortController() },
   chart: null,
   fhir: null,
   cds: null,
 };
 
 // ---------- helpers ----------
+
+/** A new choice of patient or time: the previous choice's requests are aborted, its answers ignored. */
+function newChoice() {
+  state.choice.controller.abort();
+  state.choice = { generation: state.choice.generation + 1, controller: new AbortController() };
+  return state.choice;
+}
+const isCurrent = (choice) => choice === state.choice;
+const isAbort = (err) => err?.name === 'AbortError';
 
 async function getJson(path) {
   const res = await fetch(path, { headers: { Accept: 'application/json' } });
@@ -124,16 +151,27 @@ function renderPatientList() {
       el('span', { class: 'title', text: entry.title }),
       el('span', { class: 'sub', text: entry.sub }),
     );
-    button.addEventListener('click', () => selectPatient(entry.id));
+    button.addEventListener('click', () => guarded(() => selectPatient(entry.id)));
     list.append(el('li', {}, button));
   }
   if (!entries.length) list.append(el('li', { class: 'muted', text: 'No patients on the FHIR server.' }));
+  const current = entries.find((e) => e.id === state.patientId);
+  $('patients-current').textContent = current ? current.title : `${entries.length} patients`;
 }
 
+/** On a narrow screen the patient list folds once a patient is chosen (it would fill the first screen). */
+const NARROW = window.matchMedia('(max-width: 700px)');
+function foldPatientListIfNarrow() {
+  $('patients-box').open = !(NARROW.matches && state.patientId);
+}
+
+/** The clock and the chosen patient's scenario chips: rendered at once on every choice, before any load. */
 function renderClock() {
   $('clock-now').textContent = fmtLong(state.now);
+  $('clock-now').dataset.ms = String(state.now);
   $('clock-pick').value = toLocalInput(state.now);
-  const example = state.examples.find((e) => e.patientId === state.patientId);
+  const patientId = state.patientId;
+  const example = state.examples.find((e) => e.patientId === patientId);
   const chips = $('scenario-times');
   chips.replaceChildren();
   for (const t of example?.scenarioTimes ?? []) {
@@ -143,9 +181,13 @@ function renderClock() {
       type: 'button',
       class: `chip${at === state.now ? ' met' : ''}`,
       title: t.expectedRuleId ? `Expected rule: ${t.expectedRuleId}` : '',
+      'aria-pressed': String(at === state.now),
+      'data-for-patient': patientId,
+      'data-at': iso(at),
       text: `${fmtShort(at)} · ${t.label}${t.expectedRuleId ? ` (${t.expectedRuleId})` : ''}`,
     });
-    chip.addEventListener('click', () => setNow(at));
+    // A chip belongs to its patient: a click on a chip left from another patient changes nothing.
+    chip.addEventListener('click', () => guarded(() => setNow(at, patientId)));
     chips.append(chip);
   }
   if (state.patientId)
@@ -201,13 +243,19 @@ function renderHeader() {
 
 function renderChart() {
   if (!state.chart) state.chart = createInfusionChart($('chart'));
-  state.chart.update(state.summary, state.now, state.params, state.nextReviewMs);
+  const shown = state.chart.update(state.summary, state.now, state.params, {
+    nextReviewMs: state.nextReviewMs,
+    maxToleratedRate: state.maxToleratedRate,
+  });
   const s = state.summary;
   $('chart-summary').textContent =
     `${s.segments.length} rate segment${s.segments.length === 1 ? '' : 's'} · ${s.pain.length} pain score${s.pain.length === 1 ? '' : 's'}` +
     (state.nextReviewMs ? ` · next review ${fmtShort(state.nextReviewMs)}` : '');
+  $('chart').setAttribute('aria-label', shown.description);
   $('chart-legend').textContent =
-    'Triangles mark rate changes; crosses adverse effects; diamonds vital signs out of range. Data after the scenario time is hidden.';
+    `Times in ${timeZone()}. Triangles mark rate changes; crosses adverse effects; diamonds vital signs out of range; ` +
+    'dashed lines the hard maximum rate, the maximum tolerated rate (when a card reports one) and the target pain. ' +
+    'Data after the scenario time is hidden.';
 }
 
 function renderOrders() {
@@ -255,11 +303,18 @@ function renderDraft() {
   node.append(discard);
 }
 
-async function refresh() {
+async function refresh(choice = state.choice) {
   if (!state.patientId) return;
   const seq = ++state.loadSeq;
-  const record = await R.loadRecord(state.fhir, state.patientId);
-  if (seq !== state.loadSeq) return;
+  let record;
+  try {
+    record = await R.loadRecord(state.fhir, state.patientId, choice.controller.signal);
+  } catch (err) {
+    if (isCurrent(choice)) $('main').removeAttribute('aria-busy'); // failed, not replaced: show what there is
+    throw err;
+  }
+  if (seq !== state.loadSeq || !isCurrent(choice)) return;
+  $('main').removeAttribute('aria-busy');
   state.record = record;
   state.summary = R.summarise(state.record, state.now, state.params);
   for (const id of ['empty']) $(id).hidden = true;
@@ -273,14 +328,14 @@ async function refresh() {
 
 // ---------- CDS Hooks ----------
 
-async function fire(hook, extraContext = {}) {
+async function fire(hook, extraContext = {}, choice = state.choice) {
   const service = serviceFor(hook);
   setStatus(`Calling ${service.id}…`);
   const context = { ...baseContext(), ...extraContext };
   const seq = ++state.hookSeq;
-  const { response, ms } = await state.cds.call(service, context, state.now);
+  const { response, ms } = await state.cds.call(service, context, state.now, choice.controller.signal);
   const cards = response.cards ?? [];
-  if (seq !== state.hookSeq) return cards;
+  if (seq !== state.hookSeq || !isCurrent(choice)) return cards;
   setStatus(
     `${hook}: ${cards.length} card${cards.length === 1 ? '' : 's'} from ${service.id} in ${ms} ms (at ${fmtShort(state.now)}).`,
   );
@@ -289,7 +344,13 @@ async function fire(hook, extraContext = {}) {
   );
   state.cards = cards;
   const review = cards.map((c) => toMs(c.extension?.['ketamine-protocol']?.nextReviewAt)).find((t) => t !== null);
-  if (hook === 'patient-view') state.nextReviewMs = review ?? null;
+  if (hook === 'patient-view') {
+    state.nextReviewMs = review ?? null;
+    const tolerated = cards
+      .map((c) => c.extension?.['ketamine-protocol']?.maxToleratedRate)
+      .find((r) => typeof r === 'number');
+    state.maxToleratedRate = tolerated ?? null;
+  }
   renderCards($('cards'), cards, handlersFor(service));
   renderChart();
   return cards;
@@ -299,6 +360,7 @@ async function guarded(fn) {
   try {
     await fn();
   } catch (err) {
+    if (isAbort(err)) return; // a newer choice replaced this one
     console.error(err);
     setStatus(err.message ?? String(err), true);
   }
@@ -511,27 +573,44 @@ function handlersFor(service) {
 
 // ---------- clock and patient selection ----------
 
-async function setNow(ms) {
-  if (ms === null || Number.isNaN(ms)) return;
-  state.now = ms;
+/** What the page knew from cards at the previous choice no longer holds. */
+function forgetCards() {
   state.nextReviewMs = null;
-  await refresh();
-  if ($('auto-refresh').checked) await firePatientView();
+  state.maxToleratedRate = null;
 }
 
-async function selectPatient(id) {
+/** A new scenario time (for `patientId` when given: a chip of another patient changes nothing). */
+async function setNow(ms, patientId = state.patientId) {
+  if (ms === null || Number.isNaN(ms) || patientId !== state.patientId) return;
+  const choice = newChoice();
+  state.now = ms;
+  forgetCards();
+  renderClock();
+  $('main').setAttribute('aria-busy', 'true');
+  await refresh(choice);
+  if (isCurrent(choice) && $('auto-refresh').checked) await fire('patient-view', {}, choice);
+}
+
+async function selectPatient(id, atMs = null) {
+  const choice = newChoice();
   state.patientId = id;
   state.draft = null;
   state.cards = [];
-  state.nextReviewMs = null;
+  forgetCards();
   $('cards').replaceChildren();
   $('activity').replaceChildren();
   setStatus('');
   const example = state.examples.find((e) => e.patientId === id);
   const first = toMs(example?.scenarioTimes?.[0]?.at);
-  state.now = first ?? Math.floor(Date.now() / MS_PER_HOUR) * MS_PER_HOUR;
+  state.now = atMs ?? first ?? Math.floor(Date.now() / MS_PER_HOUR) * MS_PER_HOUR;
+  // The new patient's name, clock and chips at once: a chip clicked now is this patient's.
+  const patient = state.patients.find((p) => p.id === id);
+  $('patient-name').textContent = patient ? R.patientName(patient) : (example?.title ?? id);
+  $('main').setAttribute('aria-busy', 'true');
   renderPatientList();
-  await refresh();
+  renderClock();
+  foldPatientListIfNarrow();
+  await refresh(choice);
 }
 
 function numberOrUndefined(id) {
@@ -546,6 +625,9 @@ function wire() {
     );
   }
   $('clock-set').addEventListener('click', () => guarded(() => setNow(fromLocalInput($('clock-pick').value))));
+  $('clock-pick').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') guarded(() => setNow(fromLocalInput($('clock-pick').value)));
+  });
   $('reset-data').addEventListener('click', () =>
     guarded(async () => {
       await fetch('demo/api/reset', { method: 'POST' });
@@ -627,6 +709,9 @@ function wire() {
 
 async function init() {
   state.config = await getJson('demo/api/config');
+  const zone = setTimeZone(state.config.timeZone);
+  for (const node of document.querySelectorAll('[data-zone]')) node.textContent = zone;
+  $('clock-pick').setAttribute('aria-label', `Pick a scenario time (${zone})`);
   state.params = (await getJson('demo/api/parameters')).values;
   state.examples = await getJson('demo/api/examples');
   state.fhir = createFhirClient(new URL(state.config.fhirPath, location.href).href);
@@ -650,18 +735,12 @@ async function init() {
   renderPatientList();
   const hash = new URLSearchParams(location.hash.slice(1));
   const patient = hash.get('patient');
-  if (patient) {
-    await selectPatient(patient);
-    const t = toMs(hash.get('t'));
-    if (t !== null) {
-      state.now = t;
-      await refresh();
-    }
-  }
+  if (patient) await selectPatient(patient, toMs(hash.get('t')));
   document.body.dataset.ready = 'true';
 }
 
-window.sandbox = { state, renderMarkdown };
+window.sandbox = { state, renderMarkdown, sanitizeHtml };
+NARROW.addEventListener('change', foldPatientListIfNarrow);
 init().catch((err) => {
   console.error(err);
   setStatus(`The sandbox could not start: ${err.message}`, true);

@@ -86,8 +86,8 @@ export function bundleAsOf(resource, nowMs) {
   return out;
 }
 
-/** Everything the page shows about one patient, straight from the FHIR server (not yet "as of"). */
-export async function loadRecord(fhir, patientId) {
+/** Everything the page shows about one patient, straight from the FHIR server (not yet "as of"); `signal` aborts the reads. */
+export async function loadRecord(fhir, patientId, signal) {
   const p = encodeURIComponent(patientId);
   const [
     patient,
@@ -101,16 +101,16 @@ export async function loadRecord(fhir, patientId) {
     reports,
     allergies,
   ] = await Promise.all([
-    fhir.read('Patient', patientId),
-    fhir.search('Encounter', `patient=${p}&_count=100`),
-    fhir.search('Condition', `patient=${p}&_count=200`),
-    fhir.search('Observation', `patient=${p}&_count=1000`),
-    fhir.search('MedicationAdministration', `patient=${p}&_count=500`),
-    fhir.search('MedicationRequest', `patient=${p}&_count=200`),
-    fhir.search('AdverseEvent', `subject=Patient/${p}&_count=100`),
-    fhir.search('Consent', `patient=${p}&_count=50`),
-    fhir.search('DiagnosticReport', `patient=${p}&_count=50`),
-    fhir.search('AllergyIntolerance', `patient=${p}&_count=50`),
+    fhir.read('Patient', patientId, signal),
+    fhir.search('Encounter', `patient=${p}&_count=100`, signal),
+    fhir.search('Condition', `patient=${p}&_count=200`, signal),
+    fhir.search('Observation', `patient=${p}&_count=1000`, signal),
+    fhir.search('MedicationAdministration', `patient=${p}&_count=500`, signal),
+    fhir.search('MedicationRequest', `patient=${p}&_count=200`, signal),
+    fhir.search('AdverseEvent', `subject=Patient/${p}&_count=100`, signal),
+    fhir.search('Consent', `patient=${p}&_count=50`, signal),
+    fhir.search('DiagnosticReport', `patient=${p}&_count=50`, signal),
+    fhir.search('AllergyIntolerance', `patient=${p}&_count=50`, signal),
   ]);
   return {
     patient,
