@@ -151,6 +151,14 @@ describe('the sandbox page in chromium', () => {
     await page.fill('[data-testid=pain-score]', '6');
     await page.click('[data-testid=record-pain]');
     await page.locator('[data-testid=activity] li', { hasText: 'Pain score 6/10 recorded' }).waitFor();
+    // V1 (v1.1): an increase needs a blood pressure and heart rate within 2 h: the nurse charts them too.
+    await page.click('[data-testid=fire-patient-view]');
+    await page.locator('[data-testid=card][data-rule="V1"]').waitFor();
+    await page.fill('[data-testid=vital-sbp]', '124');
+    await page.fill('[data-testid=vital-dbp]', '78');
+    await page.fill('[data-testid=vital-hr]', '82');
+    await page.click('[data-testid=record-vitals]');
+    await page.locator('[data-testid=activity] li', { hasText: 'Vitals recorded' }).waitFor();
     await page.click('[data-testid=fire-patient-view]');
     const increase = page.locator('[data-testid=card][data-action="increase"]');
     await increase.waitFor();

@@ -651,6 +651,22 @@ function wire() {
       await afterChange();
     });
   });
+  $('nurse-vitals').addEventListener('submit', (e) => {
+    e.preventDefault();
+    guarded(async () => {
+      const vitals = {
+        sbp: Number($('vital-sbp').value),
+        dbp: Number($('vital-dbp').value),
+        hr: Number($('vital-hr').value),
+      };
+      await branchHere();
+      for (const resource of R.vitalObservations(state.patientId, encounterId(), vitals, state.now))
+        await state.fhir.create(resource);
+      logActivity(`Vitals recorded: BP ${vitals.sbp}/${vitals.dbp} mmHg, HR ${vitals.hr}/min`);
+      for (const id of ['vital-sbp', 'vital-dbp', 'vital-hr']) $(id).value = '';
+      await afterChange();
+    });
+  });
   $('nurse-rate').addEventListener('submit', (e) => {
     e.preventDefault();
     guarded(async () => {

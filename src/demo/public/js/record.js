@@ -431,6 +431,40 @@ export function painObservation(patientId, encounterId, score, nowMs) {
   };
 }
 
+/** A blood-pressure panel (85354-9 with systolic/diastolic components) and a heart rate, charted now. */
+export function vitalObservations(patientId, encounterId, { sbp, dbp, hr }, nowMs) {
+  const base = {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [{ coding: [{ system: SYSTEMS.obsCategory, code: 'vital-signs', display: 'Vital Signs' }] }],
+    subject: ref('Patient', patientId),
+    ...(encounterId ? { encounter: ref('Encounter', encounterId) } : {}),
+    effectiveDateTime: iso(nowMs),
+  };
+  const mmHg = (value) => ({ value, unit: 'mmHg', system: SYSTEMS.ucum, code: 'mm[Hg]' });
+  return [
+    {
+      ...base,
+      code: { coding: [{ system: SYSTEMS.loinc, code: '85354-9', display: 'Blood pressure panel' }] },
+      component: [
+        {
+          code: { coding: [{ system: SYSTEMS.loinc, code: '8480-6', display: 'Systolic blood pressure' }] },
+          valueQuantity: mmHg(sbp),
+        },
+        {
+          code: { coding: [{ system: SYSTEMS.loinc, code: '8462-4', display: 'Diastolic blood pressure' }] },
+          valueQuantity: mmHg(dbp),
+        },
+      ],
+    },
+    {
+      ...base,
+      code: { coding: [{ system: SYSTEMS.loinc, code: '8867-4', display: 'Heart rate' }] },
+      valueQuantity: { value: hr, unit: '/min', system: SYSTEMS.ucum, code: '/min' },
+    },
+  ];
+}
+
 export function administration(patientId, encounterId, rate, unit, nowMs, requestId) {
   return {
     resourceType: 'MedicationAdministration',
