@@ -14,66 +14,14 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { loadKetamineMedication } from '../../src/cards/medication';
-import { loadParameters } from '../../src/config/parameters';
-import { createEvaluator, PLAN_DEFINITION_URL } from '../../src/cql';
-import { createApp, type AppDeps } from '../../src/http/app';
-import { loadDefinitions } from '../../src/service/definitions';
-import { STEPS } from '../../src/service/steps';
 import type { AuditRow } from '../../src/store';
-import { memoryLogger } from '../support/logs';
+import { goldenApp } from './app';
 import { GOLDEN_DIR, SERVICE_IDS, type GoldenRequest } from './request';
 import { RULE_IDS } from './scenarios';
 
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const REQUEST = '.request.json';
 const RESPONSE = '.response.json';
-const PUBLIC_BASE = 'https://cds.example.org';
-
-const parameters = loadParameters();
-const evaluator = createEvaluator();
-const definitions = loadDefinitions();
-const medication = loadKetamineMedication(path.resolve(__dirname, '../../fhir-resources/ValueSet/ketamine.json'));
-
-/** Deterministic, v4-shaped uuids: 00000000-0000-4000-8000-000000000001, …002, … */
-function uuidSequence(): () => string {
-  let n = 0;
-  return () => {
-    n += 1;
-    return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-  };
-}
-
-/** The service as main.ts wires it, with a pinned clock, a fresh uuid sequence and an in-memory store. */
-function goldenApp(now: Date, audits: AuditRow[]) {
-  const deps: AppDeps = {
-    definitions,
-    parameters: parameters.values,
-    steps: STEPS,
-    evaluator,
-    store: {
-      recordAudit: (row) => void audits.push(row),
-      recordFeedback: (_id, items) => ({ stored: items.length, duplicates: 0 }),
-    },
-    logger: memoryLogger('warn').logger,
-    clock: () => new Date(now.getTime()),
-    uuid: uuidSequence(),
-    config: {
-      deadlineMs: 20_000,
-      fhirServerAllowlist: [],
-      fhirTimeoutMs: 5_000,
-      fhirMaxPages: 3,
-      docsUrl: `${PUBLIC_BASE}/docs/protocol`,
-      planDefinitionUrl: PLAN_DEFINITION_URL,
-    },
-    cardDefaults: {
-      medication,
-      evidence: { citation: parameters.file.citation, evidenceLevel: parameters.file.evidenceLevel },
-    },
-    http: { publicBaseUrl: PUBLIC_BASE, requestLimitBytes: 5 * 1024 * 1024, corsOrigins: [] },
-  };
-  return createApp(deps);
-}
 
 const files = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.json'));
 const stemsOf = (suffix: string) =>

@@ -127,6 +127,34 @@ function withPainValue(id: string, value: number): (record: Bundle) => Bundle {
   });
 }
 
+/** The record without vital signs (no blood pressure or heart rate charted). */
+function withoutVitals(record: Bundle): Bundle {
+  const vitalCodes = ['85354-9', '8480-6', '8462-4', '8867-4', '9279-1', '59408-5', '2708-6'];
+  return {
+    ...record,
+    entry: (record.entry ?? []).filter(
+      (e) =>
+        e.resource?.resourceType !== 'Observation' ||
+        !(e.resource.code.coding ?? []).some((c) => vitalCodes.includes(c.code ?? '')),
+    ),
+  };
+}
+
+/** The running (open) administration's charted rate multiplied by `factor`. */
+function runningRateTimes(factor: number): (record: Bundle) => Bundle {
+  return (record) => ({
+    ...record,
+    entry: (record.entry ?? []).map((e) => {
+      const r = e.resource;
+      if (r?.resourceType !== 'MedicationAdministration' || r.status !== 'in-progress') return e;
+      const admin = structuredClone(r);
+      if (admin.dosage?.rateQuantity?.value !== undefined)
+        admin.dosage.rateQuantity.value = Math.round(admin.dosage.rateQuantity.value * factor * 100) / 100;
+      return { ...e, resource: admin };
+    }),
+  });
+}
+
 const CASE1 = {
   example: 'case1-chronic-migraine-mg-per-hour.json',
   patientId: 'case1-patient',
@@ -302,6 +330,24 @@ export const SCENARIOS: Scenario[] = [
     hook: 'patient-view',
     ...CASE1,
     at: '2026-02-09T13:40:00Z',
+  },
+  {
+    stem: 'V1-increase-due-without-vitals',
+    story:
+      'V1: the first step from 0.12 mg/kg/h would be due, but no blood pressure or heart rate is charted: the service asks for them and shows the increase that would follow (0.22 mg/kg/h)',
+    hook: 'patient-view',
+    ...CASE1,
+    at: '2026-02-09T13:40:00Z',
+    edit: withoutVitals,
+  },
+  {
+    stem: 'A3-running-above-hard-maximum',
+    story:
+      'A3: the pump was charted at 1.3 mg/kg/h, above the hard maximum 1.0: the service suggests decreasing to 1.0 mg/kg/h (critical)',
+    hook: 'patient-view',
+    ...CEILING,
+    at: '2026-11-17T18:20:00Z',
+    edit: runningRateTimes(1.3),
   },
   {
     stem: 'T8-above-soft-maximum',
