@@ -564,7 +564,11 @@ const CASES = [
       { key: 'panic', code: COMORBIDITY.panic },
       { key: 'back-pain', code: COMORBIDITY.backPain },
     ],
-    chart: { unit: 'mg/h' },
+    chart: {
+      unit: 'mg/h',
+      // The bag the patients of the series would have had (the paper gives no strength): named on cards.
+      medication: { text: 'Ketamine 100 mg in sodium chloride 0.9% 100 mL (1 mg/mL)', mg: 100, ml: 100 },
+    },
     painCode: '38214-3',
     bp: 'panel',
     timeline: [
@@ -624,7 +628,11 @@ const CASES = [
       { key: 'migraine', code: MIGRAINE, onsetAge: 15 },
       { key: 'panic', code: COMORBIDITY.panic },
     ],
-    chart: { unit: 'mg/h' },
+    chart: {
+      unit: 'mg/h',
+      // The bag the patients of the series would have had (the paper gives no strength): named on cards.
+      medication: { text: 'Ketamine 100 mg in sodium chloride 0.9% 100 mL (1 mg/mL)', mg: 100, ml: 100 },
+    },
     painCode: '72514-3',
     bp: 'separate',
     timeline: [
@@ -791,7 +799,11 @@ const CASES = [
       { key: 'borderline', code: COMORBIDITY.borderline },
       { key: 'neck-pain', code: COMORBIDITY.neckPain },
     ],
-    chart: { unit: 'mg/kg/h' },
+    chart: {
+      unit: 'mg/kg/h',
+      // The bag the patients of the series would have had (the paper gives no strength): named on cards.
+      medication: { text: 'Ketamine 100 mg in sodium chloride 0.9% 100 mL (1 mg/mL)', mg: 100, ml: 100 },
+    },
     painCode: '72514-3',
     bp: 'panel',
     timeline: [
@@ -872,7 +884,11 @@ const CASES = [
       { key: 'migraine', code: MIGRAINE, onsetAge: 29 },
       { key: 'depression', code: COMORBIDITY.depression },
     ],
-    chart: { unit: 'mg/kg/h' },
+    chart: {
+      unit: 'mg/kg/h',
+      // The bag the patients of the series would have had (the paper gives no strength): named on cards.
+      medication: { text: 'Ketamine 100 mg in sodium chloride 0.9% 100 mL (1 mg/mL)', mg: 100, ml: 100 },
+    },
     painCode: '38214-3',
     bp: 'separate',
     timeline: [
