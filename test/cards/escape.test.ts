@@ -92,7 +92,7 @@ const HOSTILE_CORPUS = [
   'see\u00A0www.evil.example.com',
 ];
 
-describe('escaping chart text for card Markdown', () => {
+describe('CH-B7 escaping chart text for card Markdown', () => {
   it.each(HOSTILE_CORPUS)('when the chart holds %j, the card shows it as plain text', (text) => {
     const html = render(escapeMarkdown(text));
     expect(html).not.toMatch(/<a\b|<img\b|<script\b|<(?!\/?p>)/);
@@ -140,7 +140,7 @@ describe('escaping chart text for card Markdown', () => {
   });
 });
 
-describe('hostile chart text in every card field it can reach', () => {
+describe('CH-B7 hostile chart text in every card field it can reach', () => {
   // The hostile corpus joined into one display, put into every chart-text field of a recommendation.
   const HOSTILE = HOSTILE_CORPUS.join(' ') + BIDI_AND_INVISIBLE.join('');
 

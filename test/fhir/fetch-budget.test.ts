@@ -160,7 +160,7 @@ afterEach(async () => {
 });
 afterAll(() => closeFhirConnections());
 
-describe('a FHIR response larger than the limit', () => {
+describe('CH-B5 a FHIR response larger than the limit', () => {
   it('when a server streams a 100 MB body, the call answers 412 naming the key and its type, and the socket is closed', async () => {
     const server = await serve((path) => (path.startsWith('/fhir/Patient') ? 'huge' : 'ok'));
     const err = await failure(gather(definition, request(server.base), deps(server.base)));
@@ -197,7 +197,7 @@ describe('a FHIR response larger than the limit', () => {
   });
 });
 
-describe('a FHIR response that never ends', () => {
+describe('CH-B5 a FHIR response that never ends', () => {
   it('when a body trickles forever, the caller’s deadline ends the call and the socket is closed', async () => {
     const server = await serve((path) => (path.startsWith('/fhir/Observation') ? 'endless' : 'ok'));
     const err = await failure(
@@ -219,7 +219,7 @@ describe('a FHIR response that never ends', () => {
   });
 });
 
-describe('many service calls against a hostile FHIR server', () => {
+describe('CH-B5 many service calls against a hostile FHIR server', () => {
   it('when 8 concurrent calls meet huge, endless and stalled bodies twice in a row, every call answers, no upstream socket stays open and memory stays bounded', async () => {
     const modes: Behaviour[] = ['huge', 'endless', 'stalled', 'huge-declared'];
     let n = 0;
@@ -274,7 +274,7 @@ describe('bounded concurrency', () => {
   });
 });
 
-describe('resources per prefetch key', () => {
+describe('CH-B6 resources per prefetch key', () => {
   const observations = (n: number) => ({
     resourceType: 'Bundle' as const,
     type: 'searchset' as const,

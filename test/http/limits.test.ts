@@ -11,7 +11,7 @@ const item = (n: number) => ({
 });
 const items = (count: number) => Array.from({ length: count }, (_, i) => item(i + 1));
 
-describe('feedback items per request', () => {
+describe('CH-B6 feedback items per request', () => {
   it('when a POST carries 12,000 items, it answers 413 with an OperationOutcome and stores nothing', async () => {
     const { deps, feedback } = harness();
     // A body limit large enough for the items: the item cap, not the body size, must refuse them.

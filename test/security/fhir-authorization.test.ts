@@ -32,7 +32,7 @@ const refusal = (fn: () => unknown): OperationOutcomeError => {
   throw new Error('expected a 400');
 };
 
-describe('the access token’s patient', () => {
+describe('CH-J9 the access token’s patient', () => {
   it('when fhirAuthorization.patient is the context patient (bare id or Patient/id), the call goes on', () => {
     expect(() => assertTokenPatientMatches(request('123', '123'))).not.toThrow();
     expect(() => assertTokenPatientMatches(request('Patient/123', '123'))).not.toThrow();

@@ -222,3 +222,37 @@ describe('field paths', () => {
     expect(toExpression('/prefetch/a~1b')).toBe('prefetch.a/b');
   });
 });
+
+describe('CH-B6 every input has a limit: ids, texts and lists too long answer 400 naming the field', () => {
+  it.each<[string, (body: Record<string, any>) => void, string]>([
+    ['a patient id over 64 characters', (b) => (b.context.patientId = 'p'.repeat(65)), 'context.patientId'],
+    ['a hookInstance over 256 characters', (b) => (b.hookInstance = 'h'.repeat(257)), 'hookInstance'],
+    [
+      'a fhirServer URL over 2048 characters',
+      (b) => (b.fhirServer = `https://ehr.example.org/${'x'.repeat(2048)}`),
+      'fhirServer',
+    ],
+    [
+      'an access token over 16 KiB',
+      (b) => {
+        b.fhirServer = 'https://ehr.example.org/fhir';
+        b.fhirAuthorization = {
+          access_token: 't'.repeat(16385),
+          token_type: 'Bearer',
+          expires_in: 300,
+          scope: 'patient/*.read',
+          subject: 'cds-service',
+        };
+      },
+      'fhirAuthorization.access_token',
+    ],
+  ])('when %s, it answers 400', (_what, mutate, field) => {
+    expect(rejection(pv(mutate)).expression.join(' ')).toContain(field);
+  });
+
+  it('when order-select names more than 100 selections, it answers 400', () => {
+    const body = orderRequest('order-select', 'p1', [ketamineDraft('d1', 0.1)]) as Record<string, any>;
+    body.context.selections = Array.from({ length: 101 }, () => 'MedicationRequest/d1');
+    expect(rejection(body, OS).expression.join(' ')).toContain('context.selections');
+  });
+});
