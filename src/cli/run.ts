@@ -32,6 +32,7 @@ import {
   trustedIssuersValue,
 } from './jwt';
 import { loadExamples } from './load';
+import { MomentError, MOMENT_NAMES, parseMoment, type Moment } from './timeline';
 import { ANSI, formatResponse, PLAIN } from './print';
 
 export const DEFAULT_SERVICE_BASE = 'http://localhost:3000/cds-services';
@@ -48,8 +49,11 @@ export interface CliIo {
 export const USAGE = `ketamine-cds: play the EHR against the ketamine protocol CDS service
 
 Usage:
-  ketamine-cds load --fhir <base> [--examples <dir>]
+  ketamine-cds load --fhir <base> [--at <moment>] [--patient <id,...>] [--examples <dir>]
       Upload the example patients (transaction bundles; idempotent).
+      --at moves each example's timeline so that now falls at that moment of its admission
+      (${MOMENT_NAMES.join(', ')}; first, admission, infusion; each +/- a duration such as
+      taper+1h; +36h = 36 h after admission) and loads the record as it stands then.
   ketamine-cds hook <patient-view|order-select|order-sign> --fhir <base> --patient <id>
       [--service <cds-base>] [--service-id <id>] [--rate <n> --unit <mg/kg/h|mg/h|mL/h>]
       [--encounter <id|none>] [--user <Practitioner/id>] [--now <iso>] [--json]
@@ -61,7 +65,8 @@ Usage:
       --jwt signs each call with an ES384 key (kept in --key, default ~/.config/ketamine-cds/)
       and serves its JWK Set on 127.0.0.1:--jwks-port (default ${DEFAULT_JWKS_PORT}).
   ketamine-cds trusted-issuers [--key <file>] [--jwks-port <n>]
-      Print the CDS_TRUSTED_ISSUERS value that makes the service trust --jwt calls.
+      Print the CDS_TRUSTED_ISSUERS value (JSON, alone on stdout) that makes the service trust --jwt
+      calls: CDS_TRUSTED_ISSUERS="$(ketamine-cds trusted-issuers)" npm start
 `;
 
 const OPTIONS = {
@@ -75,6 +80,7 @@ const OPTIONS = {
   encounter: { type: 'string' },
   user: { type: 'string' },
   now: { type: 'string' },
+  at: { type: 'string' },
   json: { type: 'boolean' },
   jwt: { type: 'boolean' },
   key: { type: 'string' },
@@ -119,12 +125,29 @@ function scenarioNow(values: Values): string | undefined {
   return new Date(ms).toISOString();
 }
 
+function momentOf(values: Values): Moment | undefined {
+  if (values.at === undefined) return undefined;
+  try {
+    return parseMoment(values.at);
+  } catch (err) {
+    if (err instanceof MomentError) throw usageError(err.message);
+    throw err;
+  }
+}
+
 async function runLoad(values: Values, io: CliIo): Promise<void> {
   const fhir = baseUrl(required(values, 'fhir'), '--fhir');
-  io.stderr(`Loading example patients into ${fhir}\n`);
+  const at = momentOf(values);
+  const patients = values.patient
+    ?.split(',')
+    .map((p) => p.trim().replace(/^Patient\//, ''))
+    .filter(Boolean);
+  io.stderr(`Loading example patients into ${fhir}${at ? `, now at "${at.text}" of each admission` : ''}\n`);
   const loaded = await loadExamples(fhir, {
     ...(values.examples ? { dir: values.examples } : {}),
     ...(io.fetch ? { fetch: io.fetch } : {}),
+    ...(at ? { at } : {}),
+    ...(patients && patients.length > 0 ? { patients } : {}),
     log: (line) => io.stdout(`${line}\n`),
   });
   io.stderr(
@@ -136,7 +159,8 @@ async function runTrustedIssuers(values: Values, io: CliIo): Promise<void> {
   const keyFile = values.key ?? defaultKeyFile();
   const { key, created } = await loadOrCreateKey(keyFile);
   if (created) io.stderr(`Created a new ES384 key in ${keyFile} (kid ${key.kid})\n`);
-  io.stdout(`CDS_TRUSTED_ISSUERS='${trustedIssuersValue(issuerUrls(jwksPort(values)))}'\n`);
+  // stdout holds the value alone (JSON), so that CDS_TRUSTED_ISSUERS="$(ketamine-cds trusted-issuers)" works.
+  io.stdout(`${trustedIssuersValue(issuerUrls(jwksPort(values)))}\n`);
 }
 
 function rateArgs(values: Values, hook: HookName): { rate: number; unit: RateUnit } | undefined {
