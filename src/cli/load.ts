@@ -56,6 +56,19 @@ export function asHeldAt(bundle: Bundle, nowMs: number): Bundle {
   return { ...bundle, entry };
 }
 
+/** What a refusal most likely means on a public FHIR server, in words ('' when nothing is known). */
+export function refusalHint(status: number, detail: string): string {
+  if (status === 405 || /client.{0,40}(assign|id)|ID\[|create.{0,40}with.{0,20}id/i.test(detail))
+    return (
+      '. The server does not accept client-assigned ids (PUT Patient/<id>): the examples keep their ids so that ' +
+      'loading twice changes nothing; use a server that accepts them (HAPI FHIR does by default: ' +
+      'hapi.fhir.org/baseR4, or a local one).'
+    );
+  if (status === 413) return '. The bundle is larger than the server accepts; load fewer patients with --patient.';
+  if (status === 401 || status === 403) return '. The server needs authorization; `load` sends none.';
+  return '';
+}
+
 export async function loadExamples(fhirBase: string, options: LoadOptions = {}): Promise<LoadedExample[]> {
   const dir = examplesDirOr(options.dir);
   const manifest = readManifest(dir);
@@ -90,7 +103,9 @@ export async function loadExamples(fhirBase: string, options: LoadOptions = {}):
     );
     if (!res.ok) {
       const detail = outcomeText(res.json);
-      throw new CliError(`The FHIR server refused ${entry.file} (HTTP ${res.status})${detail ? `: ${detail}` : ''}`);
+      throw new CliError(
+        `The FHIR server refused ${entry.file} (HTTP ${res.status})${detail ? `: ${detail}` : ''}${refusalHint(res.status, detail)}`,
+      );
     }
     const failed = ((res.json as Bundle | undefined)?.entry ?? [])
       .map((e, n) => ({
@@ -101,11 +116,16 @@ export async function loadExamples(fhirBase: string, options: LoadOptions = {}):
       // deleting what is not there (404/410) is what was wanted
       .filter((e) => e.status && !/^2\d\d/.test(e.status) && !(e.deleting && /^(404|410)/.test(e.status)));
     if (failed.length > 0) {
+      const responses = (res.json as Bundle).entry ?? [];
+      const detail = failed
+        .slice(0, 3)
+        .map((f) => {
+          const why = outcomeText(responses[f.n]?.response?.outcome);
+          return `#${f.n} ${bundle.entry?.[f.n]?.request?.method ?? ''} ${bundle.entry?.[f.n]?.request?.url ?? ''}: ${f.status}${why ? ` ${why}` : ''}`;
+        })
+        .join('; ');
       throw new CliError(
-        `${entry.file}: ${failed.length} entries failed (${failed
-          .slice(0, 3)
-          .map((f) => `#${f.n} ${f.status}`)
-          .join(', ')})`,
+        `${entry.file}: the FHIR server refused ${failed.length} entries (${detail})${refusalHint(Number.parseInt(failed[0]?.status ?? '', 10), detail)}`,
       );
     }
     const entries = (bundle.entry ?? []).filter((e) => e.resource).length;

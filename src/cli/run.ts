@@ -188,7 +188,10 @@ async function runHook(hookArg: string | undefined, values: Values, io: CliIo): 
   const draft = rateArgs(values, hook);
   const userId = values.user ?? DEFAULT_USER;
 
-  const transport: Transport = io.fetch ? { fetch: io.fetch } : {};
+  const transport: Transport = {
+    ...(io.fetch ? { fetch: io.fetch } : {}),
+    warn: (line) => io.stderr(`note: ${line}\n`),
+  };
   const extraHeaders: Record<string, string> = now ? { [DEMO_NOW_HEADER]: now } : {};
   let closeJwks: (() => Promise<void>) | undefined;
   try {
