@@ -387,6 +387,8 @@ export class MemoryFhirRepository extends MemoryRepository {
   private readonly byReference = new Map<string, Map<string, Set<string>>>();
   /** type → resource id → the referenced ids it was indexed under. */
   private readonly indexedUnder = new Map<string, Map<string, Set<string>>>();
+  /** type → id → the stored resource (a copy of what the repository holds: candidates are read without a clone). */
+  private readonly stored = new Map<string, Map<string, MedplumResource>>();
 
   private unindex(resourceType: string, id: string): void {
     const keys = this.indexedUnder.get(resourceType)?.get(id);
@@ -398,6 +400,7 @@ export class MemoryFhirRepository extends MemoryRepository {
       if (ids?.size === 0) index?.delete(key);
     }
     this.indexedUnder.get(resourceType)?.delete(id);
+    this.stored.get(resourceType)?.delete(id);
   }
 
   private index(resource: MedplumResource): void {
@@ -408,6 +411,9 @@ export class MemoryFhirRepository extends MemoryRepository {
     let under = this.indexedUnder.get(resourceType);
     if (!under) this.indexedUnder.set(resourceType, (under = new Map()));
     under.set(id, keys);
+    let stored = this.stored.get(resourceType);
+    if (!stored) this.stored.set(resourceType, (stored = new Map()));
+    stored.set(id, JSON.parse(JSON.stringify(resource)) as MedplumResource);
     let index = this.byReference.get(resourceType);
     if (!index) this.byReference.set(resourceType, (index = new Map()));
     for (const key of keys) {
@@ -421,6 +427,7 @@ export class MemoryFhirRepository extends MemoryRepository {
     super.clear();
     this.byReference?.clear();
     this.indexedUnder?.clear();
+    this.stored?.clear();
   }
 
   // updateResource and patchResource end in createResource.
@@ -462,7 +469,7 @@ export class MemoryFhirRepository extends MemoryRepository {
     const searchRequest = withTypedReferences(request);
     const sortRules = searchRequest.sortRules ?? [];
     if (searchRequest.include || searchRequest.revInclude) return super.search(searchRequest);
-    const candidates = await this.candidates(searchRequest);
+    const candidates = this.candidates(searchRequest);
     if (!candidates && sortRules.length === 0) return super.search(searchRequest);
     const { offset, count } = searchRequest;
     let entry: MedplumBundleEntry<WithId<T>>[];
@@ -478,14 +485,16 @@ export class MemoryFhirRepository extends MemoryRepository {
     for (const rule of sortRules) entry = sortedBy(searchRequest.resourceType, entry, rule);
     if (offset !== undefined) entry = entry.slice(offset);
     if (count !== undefined) entry = entry.slice(0, count);
+    // the stored resources themselves were read: the page gets copies, as the stock search returns
+    if (candidates) entry = entry.map((e) => ({ ...e, resource: JSON.parse(JSON.stringify(e.resource)) as WithId<T> }));
     return { resourceType: 'Bundle', type: 'searchset', ...(entry.length > 0 ? { entry } : {}), total };
   }
 
   /**
-   * The resources that can match a search with a plain reference filter (the smallest such set), read in
-   * index order; undefined when no filter narrows the search (then the stock scan runs).
+   * The stored resources that can match a search with a plain reference filter (the smallest such set), in
+   * index order, not copied (only read); undefined when no filter narrows the search (then the stock scan runs).
    */
-  private async candidates(request: SearchRequest): Promise<MedplumResource[] | undefined> {
+  private candidates(request: SearchRequest): MedplumResource[] | undefined {
     const params = globalSchema.types[request.resourceType]?.searchParams;
     let best: Set<string> | undefined;
     for (const filter of request.filters ?? []) {
@@ -498,13 +507,11 @@ export class MemoryFhirRepository extends MemoryRepository {
       if (!best || ids.size < best.size) best = ids;
     }
     if (!best) return undefined;
+    const stored = this.stored.get(request.resourceType);
     const resources: MedplumResource[] = [];
     for (const id of best) {
-      try {
-        resources.push(await this.readResource(request.resourceType, id));
-      } catch {
-        // indexed but gone (a write outside the overridden methods): not a candidate
-      }
+      const resource = stored?.get(id);
+      if (resource) resources.push(resource);
     }
     return resources;
   }

@@ -3,7 +3,9 @@
  * How much one prefetch costs the embedded FHIR server (dist/src/fhir/memory-server.js): every prefetch
  * query of the patient-view service, for one patient, over the examples alone and over the examples plus
  * FHIR_BENCH_COPIES copies of them (other patients: a busier server), through the express router (GET, and
- * POST _search with a form body). In-process, one request at a time; prints ms per whole prefetch.
+ * POST _search with a form body), then the repository alone: the stock MemoryRepository against this
+ * project's MemoryFhirRepository (index by reference), same searches, same process, alternating.
+ * In-process, one request at a time; prints ms per whole prefetch (the machine is shared: compare within a run).
  *
  *   npm run build --silent && node src/scripts/fhir-search-bench.mjs
  * Environment: FHIR_BENCH_COPIES (default 10), FHIR_BENCH_ROUNDS (default 20).
@@ -15,7 +17,11 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
-const { startMemoryFhirServer } = require(path.join(ROOT, 'dist', 'src', 'fhir', 'memory-server.js'));
+const { startMemoryFhirServer, MemoryFhirRepository } = require(
+  path.join(ROOT, 'dist', 'src', 'fhir', 'memory-server.js'),
+);
+const { MemoryRepository } = require('@medplum/fhir-router');
+const { parseSearchRequest } = require('@medplum/core');
 
 const COPIES = Number(process.env.FHIR_BENCH_COPIES ?? 10);
 const ROUNDS = Number(process.env.FHIR_BENCH_ROUNDS ?? 20);
@@ -70,7 +76,40 @@ async function measure(label, seed) {
   await server.close();
 }
 
+/** The repository alone: stock scan against the index, alternating, same searches. */
+async function compareRepositories(label, seed) {
+  const server = await startMemoryFhirServer({ seed }); // indexes the definitions; its repository is ours
+  const stock = new MemoryRepository();
+  for (const bundle of seed)
+    for (const e of bundle.entry ?? []) if (e.resource?.id) await stock.updateResource(structuredClone(e.resource));
+  const requests = queries.map((q) => {
+    const [type, search] = q.split('?');
+    return parseSearchRequest(type, Object.fromEntries(new URLSearchParams(search)));
+  });
+  const time = async (repo) => {
+    const t0 = performance.now();
+    for (let r = 0; r < ROUNDS; r++) for (const request of requests) await repo.search(request);
+    return (performance.now() - t0) / ROUNDS;
+  };
+  if (!(server.repo instanceof MemoryFhirRepository)) throw new Error('not the indexed repository');
+  const results = { stock: [], indexed: [] };
+  for (let i = 0; i < 2; i++) {
+    results.stock.push(await time(stock));
+    results.indexed.push(await time(server.repo));
+  }
+  const best = (xs) =>
+    Math.min(...xs)
+      .toFixed(1)
+      .padStart(7);
+  console.log(
+    `${label.padEnd(34)} repository only: stock MemoryRepository ${best(results.stock)} ms  indexed ${best(results.indexed)} ms  per prefetch`,
+  );
+  await server.close();
+}
+
 await measure('examples', bundles);
 const many = [...bundles];
 for (let c = 1; c <= COPIES; c++) for (const b of bundles) many.push(copyOf(b, `copy${c}`));
 await measure(`examples + ${COPIES} copies`, many);
+await compareRepositories('examples', bundles);
+await compareRepositories(`examples + ${COPIES} copies`, many);

@@ -225,7 +225,13 @@ describe('the index by reference behind patient-scoped searches', () => {
       await repo.updateResource(obs('o2', 'p2')); // re-pointed
       await repo.deleteResource('Observation', 'o3');
     }
-    for (const query of [{ patient: 'p1' }, { patient: 'p2' }, { subject: 'Patient/p2' }, { patient: 'p1,p2' }]) {
+    const queries: Array<Record<string, string>> = [
+      { patient: 'p1' },
+      { patient: 'p2' },
+      { subject: 'Patient/p2' },
+      { patient: 'p1,p2' },
+    ];
+    for (const query of queries) {
       const mine = ids((await own.repo.search(parseSearchRequest('Observation', query))) as unknown as Bundle).sort();
       expect({ query, ids: mine }).toEqual({ query, ids: await stockIds(stock, 'Observation', query) });
     }
