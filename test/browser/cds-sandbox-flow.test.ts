@@ -130,6 +130,7 @@ describe('a CDS Hooks Sandbox-like EHR in chromium (POST _search prefetch, ES384
         }
         const context: Record<string, unknown> = { patientId, userId };
         if (draft) context.draftOrders = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draft }] };
+        if (draft && hook === 'order-select') context.selections = [`MedicationRequest/${String(draft.id)}`];
         const body = JSON.stringify({ hookInstance: crypto.randomUUID(), hook, fhirServer: fhir, context, prefetch });
         const url = `${cds}/${service.id}`;
         const res = await fetch(url, {
@@ -209,6 +210,42 @@ describe('a CDS Hooks Sandbox-like EHR in chromium (POST _search prefetch, ES384
     });
     expect(signHigh.response.cards?.[0]?.extension?.['ketamine-protocol']?.ruleId).toMatch(/^O\d$/);
     expect(pageErrors).toEqual([]);
+  });
+
+  it("when the Sandbox's own medication form drafts a pill order (a dose per day, a date-only authoredOn), order-select and order-sign answer 200 without a card", async () => {
+    // The shape the Sandbox's Rx View builds from its RxNorm pill list (no infusion rate).
+    const pill = {
+      resourceType: 'MedicationRequest',
+      id: 'request-123',
+      status: 'draft',
+      intent: 'order',
+      authoredOn: new Date().toISOString().slice(0, 10),
+      subject: { reference: 'Patient/case1-patient' },
+      medicationCodeableConcept: {
+        text: 'Acetaminophen 325 MG Oral Tablet',
+        coding: [
+          {
+            display: 'Acetaminophen 325 MG Oral Tablet',
+            system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+            code: '313782',
+          },
+        ],
+      },
+      dosageInstruction: [
+        {
+          doseAndRate: [{ doseQuantity: { value: 1, system: 'http://unitsofmeasure.org', code: '{pill}' } }],
+          timing: { repeat: { frequency: 2, period: 1, periodUnit: 'd' } },
+        },
+      ],
+    };
+    for (const hook of ['order-select', 'order-sign']) {
+      const exchange = await callHook({ hook, patientId: 'case1-patient', draft: pill });
+      expect({ hook, status: exchange.status, cards: exchange.response.cards ?? [] }).toEqual({
+        hook,
+        status: 200,
+        cards: [],
+      });
+    }
   });
 
   it('when the FHIR server cannot answer a search exactly, the POST fails with an OperationOutcome and the GET fallback fails the same way', async () => {
