@@ -1,11 +1,14 @@
 /**
  * An in-memory FHIR R4 server: express + @medplum/fhir-router (FhirRouter over a MemoryRepository).
- * For tests, the embedded demo and the benchmark, not a data store (search is a linear scan; nothing is
- * validated).
+ * For tests, the embedded demo and the benchmark, not a data store (nothing is validated).
  *
- * Serves read, search (patient, subject, code, date, _count, _sort, _include…), create/update, and
- * transaction/batch bundles with urn:uuid references; adds `self`/`next` paging links to searchsets
- * (the router returns none) and its own CapabilityStatement at /metadata (the router's is not one).
+ * Serves read, search (patient, subject, code, date, _count, _sort, _include…) by GET and by
+ * `POST [type]/_search` (form body and/or URL: the same results), create/update, and transaction/batch
+ * bundles with urn:uuid references. A search this server cannot answer exactly (unknown parameter,
+ * unimplemented modifier, chain, unsortable _sort, bad date) is a 400 OperationOutcome, never an unfiltered
+ * or silently wrong result. Patient-scoped searches use an index by reference (no scan of every resource).
+ * Adds `self`/`next` paging links to searchsets (the router returns none) and its own CapabilityStatement
+ * at /metadata (the router's is not one).
  * Optionally requires `Authorization: Bearer <token>` on every request but /metadata.
  */
 import './websocket-shim'; // must precede every @medplum import (STACK-NOTES)
