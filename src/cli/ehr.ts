@@ -178,17 +178,40 @@ export async function fhirRead(
   return { status, resource: first, ...(url ? { truncated: true } : {}) };
 }
 
-/** The searchset's entries in clinical-time order (`descending` for `_sort=-…`). */
-function sortedByClinicalTime(bundle: Bundle, descending: boolean, count: number | undefined): Bundle {
+/**
+ * The searchset's entries in clinical-time order (`descending` for `_sort=-…`). All of them: `_count` is a
+ * page size, and the EHR follows every page anyway.
+ */
+function sortedByClinicalTime(bundle: Bundle, descending: boolean): Bundle {
   const time = (e: BundleEntry) => (e.resource ? (clinicalStart(e.resource) ?? Number.NEGATIVE_INFINITY) : 0);
   const entry = [...(bundle.entry ?? [])].sort((a, b) => (descending ? time(b) - time(a) : time(a) - time(b)));
-  return { ...bundle, entry: count !== undefined ? entry.slice(0, count) : entry };
+  return { ...bundle, entry };
+}
+
+/** Sort parameters whose order is the clinical time `clinicalStart` reads, by resource type. */
+const CLINICAL_TIME_SORTS: Record<string, string> = {
+  Observation: 'date',
+  DiagnosticReport: 'date',
+  Encounter: 'date',
+  MedicationAdministration: 'effective-time',
+  MedicationRequest: 'authoredon',
+};
+
+/** Whether a searchset sorted by `_sort` came in another clinical-time order (the server ignored `_sort`). */
+function ignoredSort(resourceType: string, sort: string, bundle: Bundle): boolean {
+  if (CLINICAL_TIME_SORTS[resourceType] !== sort.replace(/^-/, '')) return false;
+  const times = (bundle.entry ?? [])
+    .filter((e) => e.search?.mode !== 'include' && e.search?.mode !== 'outcome' && e.resource)
+    .map((e) => clinicalStart(e.resource as FhirResource))
+    .filter((t): t is number => t !== null);
+  const descending = sort.startsWith('-');
+  return times.some((t, i) => i > 0 && (descending ? t > (times[i - 1] as number) : t < (times[i - 1] as number)));
 }
 
 /**
- * Read one prefetch query as an EHR would, coping with what public FHIR servers do: a refused `_sort`
- * (read again without it, sorted here by clinical time), a capped `_count` without `next` links, or more
- * pages than the EHR follows (both said on `warn`).
+ * Read one prefetch query as an EHR would, coping with what public FHIR servers do: a refused or ignored
+ * `_sort` (read again without it, sorted here by clinical time), a capped `_count` without `next` links, or
+ * more pages than the EHR follows (all said on `warn`).
  */
 async function readPrefetchQuery(
   key: string,
@@ -211,9 +234,26 @@ async function readPrefetchQuery(
     if (again.status < 400 && again.resource?.resourceType === 'Bundle') {
       transport.warn?.(
         `prefetch "${key}": the FHIR server refused _sort=${sort} (${read.status}${reason ? `: ${reason}` : ''}); ` +
-          'read without it and sorted here by clinical time.',
+          'read without it (every page) and sorted here by clinical time.',
       );
-      read = { ...again, resource: sortedByClinicalTime(again.resource, sort.startsWith('-'), count) };
+      read = { ...again, resource: sortedByClinicalTime(again.resource, sort.startsWith('-')) };
+    }
+  } else if (
+    read.status < 400 &&
+    sort &&
+    read.resource?.resourceType === 'Bundle' &&
+    ignoredSort(path, sort, read.resource)
+  ) {
+    // 200, but not in the order asked: the server ignored _sort (and _count then kept arbitrary entries)
+    params.delete('_sort');
+    params.delete('_count');
+    const again = await fhirRead(fhirBase, params.toString() ? `${path}?${params.toString()}` : path, transport);
+    if (again.status < 400 && again.resource?.resourceType === 'Bundle') {
+      transport.warn?.(
+        `prefetch "${key}": the FHIR server ignored _sort=${sort} (the entries came in another order); ` +
+          'read without it (every page) and sorted here by clinical time.',
+      );
+      read = { ...again, resource: sortedByClinicalTime(again.resource, sort.startsWith('-')) };
     }
   }
   const bundle = read.resource?.resourceType === 'Bundle' ? read.resource : undefined;

@@ -16,14 +16,20 @@ jest.setTimeout(60_000);
 const CONTEXT: HookContext = { userId: 'Practitioner/x', patientId: 'case1-patient' };
 const PAIN = 'Observation?patient={{context.patientId}}&code=http://loinc.org|38214-3&_sort=-date&_count=5';
 
+const open: Running[] = [];
 async function front(fhir: MemoryFhir, before: RequestHandler): Promise<Running & { base: string }> {
   const running = await listen(() => {
     const app = express();
     app.use('/fhir', before, fhir.router);
     return app;
   });
+  open.push(running);
   return { ...running, base: `${running.origin}/fhir` };
 }
+// closed even when a test fails half-way
+afterEach(async () => {
+  for (const running of open.splice(0)) await running.close();
+});
 
 let fhir: MemoryFhir;
 let reference: Observation[];
@@ -33,7 +39,6 @@ beforeAll(async () => {
   await loadExamples(plain.base, { patients: ['case1-patient'] });
   const all = await fetch(`${plain.base}/Observation?patient=case1-patient&code=http://loinc.org|38214-3&_sort=-date`);
   reference = ((await all.json()) as Bundle).entry?.map((e) => e.resource as Observation) ?? [];
-  await plain.close();
 });
 
 const ids = (value: unknown) => ((value as Bundle).entry ?? []).map((e) => e.resource?.id);
@@ -53,10 +58,9 @@ describe('the CLI filling prefetch from a public FHIR server', () => {
     );
     expect(ids(prefetch.pain)).toEqual(reference.map((o) => o.id));
     expect(warnings.join('\n')).toContain('next link points at http://internal.example:8080');
-    await server.close();
   });
 
-  it('when the server refuses _sort, it reads without it, sorts by clinical time here, keeps _count, and says so', async () => {
+  it('when the server refuses _sort, it reads without it, sorts by clinical time here, and says so', async () => {
     const server = await front(fhir, (req, res, next) => {
       if ('_sort' in req.query) {
         res.status(400).json({
@@ -69,9 +73,27 @@ describe('the CLI filling prefetch from a public FHIR server', () => {
     });
     const warnings: string[] = [];
     const prefetch = await fillPrefetch({ pain: PAIN }, server.base, CONTEXT, { warn: (l) => warnings.push(l) });
-    expect(ids(prefetch.pain)).toEqual(reference.slice(0, 5).map((o) => o.id));
+    expect(ids(prefetch.pain)).toEqual(reference.map((o) => o.id));
     expect(warnings.join('\n')).toMatch(/refused _sort=-date \(400: Sorting is not supported\)/);
-    await server.close();
+  });
+
+  it('when the server ignores _sort (200, another order), it reads without it, sorts here, and says so', async () => {
+    const server = await front(fhir, (req, _res, next) => {
+      req.url = req.url.replace(/&?_sort=[^&]*/, ''); // answers as if _sort were not there
+      next();
+    });
+    const warnings: string[] = [];
+    const prefetch = await fillPrefetch({ pain: PAIN }, server.base, CONTEXT, { warn: (l) => warnings.push(l) });
+    expect(ids(prefetch.pain)).toEqual(reference.map((o) => o.id));
+    expect(warnings.join('\n')).toContain('ignored _sort=-date');
+  });
+
+  it('when the server sorts as asked (5 a page), it follows the pages, and nothing is said', async () => {
+    const server = await front(fhir, (_req, _res, next) => next());
+    const warnings: string[] = [];
+    const prefetch = await fillPrefetch({ pain: PAIN }, server.base, CONTEXT, { warn: (l) => warnings.push(l) });
+    expect(ids(prefetch.pain)).toEqual(reference.map((o) => o.id));
+    expect(warnings).toEqual([]);
   });
 
   it('when the server caps _count and gives no next link, it says how much of what is missing', async () => {
@@ -96,7 +118,6 @@ describe('the CLI filling prefetch from a public FHIR server', () => {
     expect(warnings).toEqual([
       `prefetch "pain": the FHIR server returned 2 of ${reference.length} matches (asked for 200: it caps _count) and no next link to the rest.`,
     ]);
-    await server.close();
   });
 });
 
@@ -125,7 +146,6 @@ describe('ketamine-cds load on a public FHIR server', () => {
       /refused case1-chronic-migraine-mg-per-hour\.json \(HTTP 400\): HAPI-0960/,
     );
     expect((error as Error).message).toContain('does not accept client-assigned ids');
-    await server.close();
   });
 
   it('when single entries of the transaction fail, the error lists them with the server’s reasons', async () => {
@@ -155,6 +175,5 @@ describe('ketamine-cds load on a public FHIR server', () => {
     expect((error as Error).message).toMatch(
       /refused 1 entries \(#1 PUT \w+\/[\w-]+: 422 Unprocessable Entity Unknown code system\)/,
     );
-    await server.close();
   });
 });
