@@ -6,6 +6,7 @@ runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  env: process.env,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
 import { CliError, type FetchLike, httpRequest, joinUrl, outcomeText } from './http';
+import { clinicalStart } from './as-of';
 
 export type HookName = 'patient-view' | 'order-select' | 'order-sign';
 export const HOOKS: readonly HookName[] = ['patient-view', 'order-select', 'order-sign'];
@@ -50,6 +51,29 @@ export interface Transport {
   fetch?: FetchLike;
   /** Extra headers for calls to the CDS service (Authorization, X-Demo-Now…), by URL called. */
   serviceHeaders?: (url: string) => Promise<Record<string, string>> | Record<string, string>;
+  /** Notes for the person at the terminal (what a public FHIR server did differently, and what was done). */
+  warn?: (line: string) => void;
+}
+
+/**
+ * A `next` link as this client can follow it: servers behind a proxy often write their own host name
+ * (`http://internal:8080/fhir?_getpages=…`) into absolute links. A link on another origin is followed on
+ * the origin of the base the user gave (same path and query), and the user is told once.
+ */
+export function nextOnBase(next: string, fhirBase: string, transport: Transport = {}): string {
+  let target: URL;
+  let base: URL;
+  try {
+    base = new URL(fhirBase);
+    target = new URL(next, `${fhirBase.replace(/\/+$/, '')}/`);
+  } catch {
+    return next;
+  }
+  if (target.origin === base.origin) return target.toString();
+  transport.warn?.(
+    `The FHIR server's next link points at ${target.origin}; following it on ${base.origin} (the base you gave).`,
+  );
+  return `${base.origin}${target.pathname}${target.search}`;
 }
 
 async function serviceHeaders(transport: Transport, url: string): Promise<Record<string, string>> {
@@ -131,11 +155,14 @@ export async function fhirRead(
   fhirBase: string,
   relative: string,
   transport: Transport = {},
-): Promise<{ status: number; resource: FhirResource | null }> {
+): Promise<{ status: number; resource: FhirResource | null; truncated?: boolean }> {
   let url: string | undefined = joinUrl(fhirBase, relative);
   let first: FhirResource | null = null;
   let status = 0;
-  for (let page = 0; url && page < MAX_PAGES; page++) {
+  const seen = new Set<string>();
+  let page = 0;
+  for (; url && page < MAX_PAGES; page++) {
+    seen.add(url);
     const res = await httpRequest('the FHIR server', url, { headers: { Accept: 'application/fhir+json' } }, transport);
     status = res.status;
     if (!res.ok) return { status, resource: (res.json as FhirResource | undefined) ?? null };
@@ -143,10 +170,102 @@ export async function fhirRead(
     if (!first) first = body;
     else if (first.resourceType === 'Bundle' && body.resourceType === 'Bundle')
       first.entry = [...(first.entry ?? []), ...(body.entry ?? [])];
-    url = body.resourceType === 'Bundle' ? body.link?.find((l) => l.relation === 'next')?.url : undefined;
+    const next = body.resourceType === 'Bundle' ? body.link?.find((l) => l.relation === 'next')?.url : undefined;
+    url = next ? nextOnBase(next, fhirBase, transport) : undefined;
+    if (url && seen.has(url)) url = undefined; // a server repeating its own page: stop rather than loop
   }
   if (first?.resourceType === 'Bundle') first.link = first.link?.filter((l) => l.relation !== 'next');
-  return { status, resource: first };
+  return { status, resource: first, ...(url ? { truncated: true } : {}) };
+}
+
+/**
+ * The searchset's entries in clinical-time order (`descending` for `_sort=-…`). All of them: `_count` is a
+ * page size, and the EHR follows every page anyway.
+ */
+function sortedByClinicalTime(bundle: Bundle, descending: boolean): Bundle {
+  const time = (e: BundleEntry) => (e.resource ? (clinicalStart(e.resource) ?? Number.NEGATIVE_INFINITY) : 0);
+  const entry = [...(bundle.entry ?? [])].sort((a, b) => (descending ? time(b) - time(a) : time(a) - time(b)));
+  return { ...bundle, entry };
+}
+
+/** Sort parameters whose order is the clinical time `clinicalStart` reads, by resource type. */
+const CLINICAL_TIME_SORTS: Record<string, string> = {
+  Observation: 'date',
+  DiagnosticReport: 'date',
+  Encounter: 'date',
+  MedicationAdministration: 'effective-time',
+  MedicationRequest: 'authoredon',
+};
+
+/** Whether a searchset sorted by `_sort` came in another clinical-time order (the server ignored `_sort`). */
+function ignoredSort(resourceType: string, sort: string, bundle: Bundle): boolean {
+  if (CLINICAL_TIME_SORTS[resourceType] !== sort.replace(/^-/, '')) return false;
+  const times = (bundle.entry ?? [])
+    .filter((e) => e.search?.mode !== 'include' && e.search?.mode !== 'outcome' && e.resource)
+    .map((e) => clinicalStart(e.resource as FhirResource))
+    .filter((t): t is number => t !== null);
+  const descending = sort.startsWith('-');
+  return times.some((t, i) => i > 0 && (descending ? t > (times[i - 1] as number) : t < (times[i - 1] as number)));
+}
+
+/**
+ * Read one prefetch query as an EHR would, coping with what public FHIR servers do: a refused or ignored
+ * `_sort` (read again without it, sorted here by clinical time), a capped `_count` without `next` links, or
+ * more pages than the EHR follows (all said on `warn`).
+ */
+async function readPrefetchQuery(
+  key: string,
+  rendered: string,
+  fhirBase: string,
+  transport: Transport,
+): Promise<{ status: number; resource: FhirResource | null }> {
+  const [path = '', query = ''] = rendered.split('?');
+  const params = new URLSearchParams(query);
+  const countText = params.get('_count');
+  const count = countText !== null && /^\d+$/.test(countText) ? Number(countText) : undefined;
+  let read = await fhirRead(fhirBase, rendered, transport);
+  const sort = params.get('_sort');
+  if (read.status >= 400 && read.status < 500 && read.status !== 404 && sort) {
+    const reason = outcomeText(read.resource);
+    params.delete('_sort');
+    params.delete('_count');
+    const retry = params.toString() ? `${path}?${params.toString()}` : path;
+    const again = await fhirRead(fhirBase, retry, transport);
+    if (again.status < 400 && again.resource?.resourceType === 'Bundle') {
+      transport.warn?.(
+        `prefetch "${key}": the FHIR server refused _sort=${sort} (${read.status}${reason ? `: ${reason}` : ''}); ` +
+          'read without it (every page) and sorted here by clinical time.',
+      );
+      read = { ...again, resource: sortedByClinicalTime(again.resource, sort.startsWith('-')) };
+    }
+  } else if (
+    read.status < 400 &&
+    sort &&
+    read.resource?.resourceType === 'Bundle' &&
+    ignoredSort(path, sort, read.resource)
+  ) {
+    // 200, but not in the order asked: the server ignored _sort (and _count then kept arbitrary entries)
+    params.delete('_sort');
+    params.delete('_count');
+    const again = await fhirRead(fhirBase, params.toString() ? `${path}?${params.toString()}` : path, transport);
+    if (again.status < 400 && again.resource?.resourceType === 'Bundle') {
+      transport.warn?.(
+        `prefetch "${key}": the FHIR server ignored _sort=${sort} (the entries came in another order); ` +
+          'read without it (every page) and sorted here by clinical time.',
+      );
+      read = { ...again, resource: sortedByClinicalTime(again.resource, sort.startsWith('-')) };
+    }
+  }
+  const bundle = read.resource?.resourceType === 'Bundle' ? read.resource : undefined;
+  const got = bundle?.entry?.filter((e) => e.search?.mode !== 'include' && e.search?.mode !== 'outcome').length ?? 0;
+  if (read.truncated)
+    transport.warn?.(`prefetch "${key}": stopped after ${MAX_PAGES} pages; the prefetch holds ${got} entries.`);
+  else if (bundle && typeof bundle.total === 'number' && bundle.total > got && (count === undefined || got < count))
+    transport.warn?.(
+      `prefetch "${key}": the FHIR server returned ${got} of ${bundle.total} matches` +
+        `${count !== undefined ? ` (asked for ${count}: it caps _count)` : ''} and no next link to the rest.`,
+    );
+  return read;
 }
 
 /** Fill every prefetch key: rendered and read from the FHIR server (null when not renderable or not found). */
@@ -160,7 +279,7 @@ export async function fillPrefetch(
     Object.entries(templates).map(async ([key, template]): Promise<[string, FhirResource | null]> => {
       const rendered = renderTemplate(template, context);
       if (rendered === null) return [key, null];
-      const { status, resource } = await fhirRead(fhirBase, rendered, transport);
+      const { status, resource } = await readPrefetchQuery(key, rendered, fhirBase, transport);
       if (status === 404) return [key, null];
       if (status >= 400)
         throw new CliError(
@@ -177,7 +296,8 @@ export async function assertPatient(fhirBase: string, patientId: string, transpo
   const { status } = await fhirRead(fhirBase, `Patient/${encodeURIComponent(patientId)}`, transport);
   if (status === 404 || status === 410)
     throw new CliError(
-      `Patient ${patientId} was not found on the FHIR server ${fhirBase} (load the examples with \`ketamine-cds load --fhir ${fhirBase}\`)`,
+      `Patient ${patientId} was not found on the FHIR server ${fhirBase} (load the examples with ` +
+        `\`ketamine-cds load --fhir ${fhirBase} --at titration\`; public test servers purge their data now and then)`,
     );
   if (status >= 400) throw new CliError(`The FHIR server answered ${status} when reading Patient/${patientId}`);
 }

@@ -21,6 +21,8 @@ export interface ExampleEntry {
   /** The admission the scenario happens in (the hook context's encounterId). */
   encounterId?: string;
   admission?: unknown;
+  /** When the infusion starts on the example's timeline (absent when it never starts). */
+  infusionStart?: string | null;
   scenarioTimes?: ScenarioTime[];
 }
 

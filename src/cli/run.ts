@@ -32,6 +32,7 @@ import {
   trustedIssuersValue,
 } from './jwt';
 import { loadExamples } from './load';
+import { MomentError, MOMENT_NAMES, parseMoment, type Moment } from './timeline';
 import { ANSI, formatResponse, PLAIN } from './print';
 
 export const DEFAULT_SERVICE_BASE = 'http://localhost:3000/cds-services';
@@ -43,25 +44,36 @@ export interface CliIo {
   stderr: (text: string) => void;
   color?: boolean;
   fetch?: FetchLike;
+  /** The environment: KETAMINE_CDS_SERVICE and KETAMINE_CDS_JWKS_PORT set the defaults of --service and --jwks-port. */
+  env?: Record<string, string | undefined>;
 }
+
+/** The environment variable holding the default JWKS port (e.g. when 3099 is taken). */
+export const JWKS_PORT_ENV = 'KETAMINE_CDS_JWKS_PORT';
+/** The environment variable holding the default --service. */
+export const SERVICE_ENV = 'KETAMINE_CDS_SERVICE';
 
 export const USAGE = `ketamine-cds: play the EHR against the ketamine protocol CDS service
 
 Usage:
-  ketamine-cds load --fhir <base> [--examples <dir>]
+  ketamine-cds load --fhir <base> [--at <moment>] [--patient <id,...>] [--examples <dir>]
       Upload the example patients (transaction bundles; idempotent).
+      --at moves each example's timeline so that now falls at that moment of its admission
+      (${MOMENT_NAMES.join(', ')}; first, admission, infusion; each +/- a duration such as
+      taper+1h; +36h = 36 h after admission) and loads the record as it stands then.
   ketamine-cds hook <patient-view|order-select|order-sign> --fhir <base> --patient <id>
       [--service <cds-base>] [--service-id <id>] [--rate <n> --unit <mg/kg/h|mg/h|mL/h>]
       [--encounter <id|none>] [--user <Practitioner/id>] [--now <iso>] [--json]
       [--jwt [--key <file>] [--jwks-port <n>]]
       Read discovery, fill prefetch from the FHIR server, call the service and print its cards.
-      --service defaults to ${DEFAULT_SERVICE_BASE}; the encounter defaults to the patient's
+      --service defaults to $${SERVICE_ENV}, else ${DEFAULT_SERVICE_BASE}; the encounter defaults to the patient's
       in-progress Encounter (at --now: the one whose period covers that time); --now sets the demo scenario clock (${DEMO_NOW_HEADER}, demo mode only)
       and leaves out of prefetch what was charted after that time.
       --jwt signs each call with an ES384 key (kept in --key, default ~/.config/ketamine-cds/)
-      and serves its JWK Set on 127.0.0.1:--jwks-port (default ${DEFAULT_JWKS_PORT}).
+      and serves its JWK Set on 127.0.0.1:--jwks-port (default ${DEFAULT_JWKS_PORT}, or $${JWKS_PORT_ENV}).
   ketamine-cds trusted-issuers [--key <file>] [--jwks-port <n>]
-      Print the CDS_TRUSTED_ISSUERS value that makes the service trust --jwt calls.
+      Print the CDS_TRUSTED_ISSUERS value (JSON, alone on stdout) that makes the service trust --jwt
+      calls: CDS_TRUSTED_ISSUERS="$(ketamine-cds trusted-issuers)" npm start
 `;
 
 const OPTIONS = {
@@ -75,6 +87,7 @@ const OPTIONS = {
   encounter: { type: 'string' },
   user: { type: 'string' },
   now: { type: 'string' },
+  at: { type: 'string' },
   json: { type: 'boolean' },
   jwt: { type: 'boolean' },
   key: { type: 'string' },
@@ -102,12 +115,13 @@ function baseUrl(value: string, flag: string): string {
   return value.replace(/\/+$/, '');
 }
 
-function jwksPort(values: Values): number {
-  const raw = values['jwks-port'];
+function jwksPort(values: Values, io: CliIo): number {
+  const fromEnv = io.env?.[JWKS_PORT_ENV];
+  const raw = values['jwks-port'] ?? (fromEnv === '' ? undefined : fromEnv);
   if (raw === undefined) return DEFAULT_JWKS_PORT;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw usageError(`--jwks-port must be a port number, got "${raw}"`);
+    throw usageError(`--jwks-port (or ${JWKS_PORT_ENV}) must be a port number, got "${raw}"`);
   return port;
 }
 
@@ -119,12 +133,29 @@ function scenarioNow(values: Values): string | undefined {
   return new Date(ms).toISOString();
 }
 
+function momentOf(values: Values): Moment | undefined {
+  if (values.at === undefined) return undefined;
+  try {
+    return parseMoment(values.at);
+  } catch (err) {
+    if (err instanceof MomentError) throw usageError(err.message);
+    throw err;
+  }
+}
+
 async function runLoad(values: Values, io: CliIo): Promise<void> {
   const fhir = baseUrl(required(values, 'fhir'), '--fhir');
-  io.stderr(`Loading example patients into ${fhir}\n`);
+  const at = momentOf(values);
+  const patients = values.patient
+    ?.split(',')
+    .map((p) => p.trim().replace(/^Patient\//, ''))
+    .filter(Boolean);
+  io.stderr(`Loading example patients into ${fhir}${at ? `, now at "${at.text}" of each admission` : ''}\n`);
   const loaded = await loadExamples(fhir, {
     ...(values.examples ? { dir: values.examples } : {}),
     ...(io.fetch ? { fetch: io.fetch } : {}),
+    ...(at ? { at } : {}),
+    ...(patients && patients.length > 0 ? { patients } : {}),
     log: (line) => io.stdout(`${line}\n`),
   });
   io.stderr(
@@ -136,7 +167,8 @@ async function runTrustedIssuers(values: Values, io: CliIo): Promise<void> {
   const keyFile = values.key ?? defaultKeyFile();
   const { key, created } = await loadOrCreateKey(keyFile);
   if (created) io.stderr(`Created a new ES384 key in ${keyFile} (kid ${key.kid})\n`);
-  io.stdout(`CDS_TRUSTED_ISSUERS='${trustedIssuersValue(issuerUrls(jwksPort(values)))}'\n`);
+  // stdout holds the value alone (JSON), so that CDS_TRUSTED_ISSUERS="$(ketamine-cds trusted-issuers)" works.
+  io.stdout(`${trustedIssuersValue(issuerUrls(jwksPort(values, io)))}\n`);
 }
 
 function rateArgs(values: Values, hook: HookName): { rate: number; unit: RateUnit } | undefined {
@@ -159,19 +191,22 @@ async function runHook(hookArg: string | undefined, values: Values, io: CliIo): 
   const hook = hookArg as HookName;
   const fhir = baseUrl(required(values, 'fhir'), '--fhir');
   const patientId = required(values, 'patient').replace(/^Patient\//, '');
-  const service = baseUrl(values.service ?? DEFAULT_SERVICE_BASE, '--service');
+  const service = baseUrl(values.service ?? (io.env?.[SERVICE_ENV] || DEFAULT_SERVICE_BASE), '--service');
   const now = scenarioNow(values);
   const draft = rateArgs(values, hook);
   const userId = values.user ?? DEFAULT_USER;
 
-  const transport: Transport = io.fetch ? { fetch: io.fetch } : {};
+  const transport: Transport = {
+    ...(io.fetch ? { fetch: io.fetch } : {}),
+    warn: (line) => io.stderr(`note: ${line}\n`),
+  };
   const extraHeaders: Record<string, string> = now ? { [DEMO_NOW_HEADER]: now } : {};
   let closeJwks: (() => Promise<void>) | undefined;
   try {
     if (values.jwt) {
       const keyFile = values.key ?? defaultKeyFile();
       const { key, created } = await loadOrCreateKey(keyFile);
-      const jwks = await serveJwks(key, jwksPort(values));
+      const jwks = await serveJwks(key, jwksPort(values, io));
       closeJwks = jwks.close;
       io.stderr(
         `${created ? `Created a new ES384 key in ${keyFile}. ` : ''}Signing calls as ${jwks.iss} (kid ${key.kid}); JWK Set at ${jwks.jwksUri}\n` +

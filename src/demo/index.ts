@@ -13,6 +13,7 @@ import { loadParameters } from '../config/parameters';
 import type { Logger } from '../log';
 import { createMemoryFhir, type MemoryFhir } from '../fhir/memory-server';
 import { asTransaction, type ExampleEntry, patientIdOf, readBundle, readManifest } from '../cli/examples';
+import { parseMoment, placeExample } from '../cli/timeline';
 import { examplesDir, packageRoot } from '../config/paths';
 import { DEMO_NOW_HEADER } from './clock';
 
@@ -30,14 +31,25 @@ export interface DemoOptions {
   logger?: Logger;
   /** IANA time zone the page shows every time in (the service's CDS_TIME_ZONE; default UTC). */
   timeZone?: string;
+  /**
+   * Where "now" falls in each example's admission at start-up and on reset (cli/timeline.ts moments:
+   * work-up, titration, target, taper, done, …; default titration, an example without it at its first
+   * scenario time). Each whole admission is moved by one offset: the case then plays out in real time.
+   */
+  at?: string;
+  /** The clock for `at` (epoch ms; default Date.now). */
+  now?: () => number;
 }
+
+/** The moment the demo's examples are live at when start-up does not say. */
+export const DEMO_DEFAULT_MOMENT = 'titration';
 
 export interface Demo {
   /** Mount at the app's root, before its not-found handler. */
   router: Router;
   fhir: MemoryFhir;
   examples: ExampleEntry[];
-  /** Empty the FHIR server and load the examples again. */
+  /** Empty the FHIR server and load the examples again (moved again so that now is at the same moment). */
   reset(): Promise<void>;
 }
 
@@ -65,31 +77,51 @@ function packageDir(pkg: string, root: string): string {
   return path.join(root, 'node_modules', pkg);
 }
 
-/** The examples with their patient ids filled in, and the bundles to seed. */
-function readExamples(dir: string): { examples: ExampleEntry[]; bundles: Bundle[] } {
+/** The examples with their patient ids filled in, and the bundles to seed, moved so that now is at `at`. */
+function readExamples(
+  dir: string,
+  at: string,
+  nowMs: number,
+  sustainedHours: number,
+): { examples: ExampleEntry[]; bundles: Bundle[] } {
+  const moment = parseMoment(at);
   const manifest = readManifest(dir);
   const bundles: Bundle[] = [];
-  const examples = manifest.map((entry) => {
-    const bundle = asTransaction(readBundle(dir, entry.file));
-    bundles.push(bundle);
-    return { ...entry, patientId: patientIdOf(entry, bundle) };
+  const examples = manifest.map((original) => {
+    const bundle = asTransaction(readBundle(dir, original.file));
+    const entry = { ...original, patientId: patientIdOf(original, bundle) };
+    const hasTimeline = (entry.scenarioTimes?.length ?? 0) > 0 || typeof entry.admission === 'string';
+    if (!hasTimeline) {
+      bundles.push(bundle);
+      return entry;
+    }
+    const placed = placeExample(entry, bundle, moment, nowMs, sustainedHours);
+    bundles.push(placed.bundle);
+    return placed.entry;
   });
   return { examples, bundles };
 }
 
 export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   const root = packageRoot();
-  const { examples, bundles } = readExamples(options.examplesDir ?? examplesDir());
-  const fhir = await createMemoryFhir({ seed: bundles });
+  const { file: parameterFile, values } = loadParameters(path.join(root, 'cds-hooks', 'protocol-parameters.json'));
+  const at = options.at ?? DEMO_DEFAULT_MOMENT;
+  const clock = options.now ?? Date.now;
+  const dir = options.examplesDir ?? examplesDir();
+  const seeded = readExamples(dir, at, clock(), values.sustainedHours);
+  /** The manifest as the page gets it: the times moved with the bundles (same array, refilled on reset). */
+  const examples = seeded.examples;
+  const fhir = await createMemoryFhir({ seed: seeded.bundles });
   const publicDir = options.publicDir ?? path.join(root, 'src', 'demo', 'public');
   const fhirPath = options.fhirPath ?? '/fhir';
   const cdsPath = options.cdsPath ?? '/cds-services';
-  const { file: parameterFile, values } = loadParameters(path.join(root, 'cds-hooks', 'protocol-parameters.json'));
-  options.logger?.info({ examples: examples.length, fhirPath }, 'demo: FHIR server seeded with the examples');
+  options.logger?.info({ examples: examples.length, fhirPath, at }, 'demo: FHIR server seeded with the examples');
 
   const reset = async () => {
+    const again = readExamples(dir, at, clock(), values.sustainedHours);
     fhir.repo.clear();
-    for (const bundle of bundles) await fhir.load(bundle);
+    for (const bundle of again.bundles) await fhir.load(bundle);
+    examples.splice(0, examples.length, ...again.examples);
   };
 
   const router = express.Router();

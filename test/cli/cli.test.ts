@@ -269,8 +269,10 @@ describe('ketamine-cds hook --jwt', () => {
       '--jwks-port',
       String(jwksPort),
     ]);
-    const value = /^CDS_TRUSTED_ISSUERS='(.*)'$/m.exec(printed.stdout)?.[1] ?? '';
+    // stdout is the value alone (JSON); the note about a new key goes to stderr
+    const value = printed.stdout.trim();
     expect(value).toBe(trustedIssuersValue(issuerUrls(jwksPort)));
+    expect(printed.stderr).toContain('Created a new ES384 key');
     service = await listen((origin) => {
       const h = harness();
       h.deps.authenticate = createAuthenticator({ trustedIssuers: parseTrustedIssuers(value), logger: h.log.logger });

@@ -47,8 +47,8 @@ describe('ketamine-cds against the running service (JWT on, demo FHIR server)', 
       '--jwks-port',
       String(jwksPort),
     ]);
-    const trusted = /^CDS_TRUSTED_ISSUERS='(.*)'$/m.exec(printed.stdout)?.[1];
-    expect(trusted).toBeDefined();
+    const trusted = printed.stdout.trim();
+    expect(JSON.parse(trusted)).toEqual([expect.objectContaining({ iss: `http://127.0.0.1:${jwksPort}` })]);
     const origin = `http://127.0.0.1:${port}`;
     running = await start({
       PORT: String(port),
@@ -62,7 +62,9 @@ describe('ketamine-cds against the running service (JWT on, demo FHIR server)', 
     });
     fhir = `${origin}/fhir`;
     service = `${origin}/cds-services`;
-    const manifest = readManifest(examplesDir());
+    // The demo moves each example's timeline so that it is live now: its scenario times are the demo's.
+    const manifest = (await (await fetch(`${origin}/demo/api/examples`)).json()) as ExampleEntry[];
+    expect(manifest.map((e) => e.file)).toEqual(readManifest(examplesDir()).map((e) => e.file));
     const found = manifest.find((e) =>
       ['S3', 'T8'].every((rule) => e.scenarioTimes?.some((t) => t.expectedRuleId === rule)),
     );

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import type { Bundle } from 'fhir/r4';
+import type { Bundle, Encounter } from 'fhir/r4';
 import { createDemo, demoEnabled, demoFhirServerUrls, type Demo } from '../../src/demo';
-import { readManifest } from '../../src/cli/examples';
+import { readBundle, readManifest, type ExampleEntry } from '../../src/cli/examples';
 import { examplesDir } from '../../src/config/paths';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'examples');
@@ -97,6 +97,43 @@ describe('the demo seeded with the project examples (fhir-resources/examples)', 
       expect([entry.file, patient.status]).toEqual([entry.file, 200]);
       if (entry.encounterId) expect((await request(app).get(`/fhir/Encounter/${entry.encounterId}`)).status).toBe(200);
     }
+  });
+});
+
+describe('the demo seeds each example live at start-up (no scenario clock needed)', () => {
+  const NOW = Date.parse('2026-12-03T10:07:41Z');
+  const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
+
+  it('when it starts, each case is at its titration moment now, its data and page times moved together', async () => {
+    const demo = await createDemo({ now: () => NOW });
+    const app = express();
+    app.use(demo.router);
+    const served = (await request(app).get('/demo/api/examples')).body as ExampleEntry[];
+    const original = readManifest(examplesDir());
+    for (const entry of served.filter((e) => e.kind === 'case-series')) {
+      const titration = entry.scenarioTimes?.find((t) => t.expectedRuleId === 'T8' || t.expectedRuleId === 'T1');
+      if (!titration) continue; // (a case without one is at its first scenario time)
+      expect([entry.patientId, Date.parse(titration.at)]).toEqual([entry.patientId, minute(NOW)]);
+      // the FHIR data moved by the same offset as the page's times
+      const before = original.find((e) => e.file === entry.file);
+      const offset = Date.parse(String(entry.admission)) - Date.parse(String(before?.admission));
+      const encounter = (await request(app).get(`/fhir/Encounter/${entry.encounterId}`)).body as Encounter;
+      const source = readBundle(examplesDir(), entry.file).entry?.find((e) => e.resource?.id === entry.encounterId)
+        ?.resource as Encounter;
+      expect(Date.parse(encounter.period?.start ?? '') - Date.parse(source.period?.start ?? '')).toBe(offset);
+    }
+  });
+
+  it('when reset later, the cases are moved again so that they are live at the new now', async () => {
+    let now = NOW;
+    const demo = await createDemo({ now: () => now, at: 'taper' });
+    const app = express();
+    app.use(demo.router);
+    now += 5 * 3600_000;
+    await request(app).post('/demo/api/reset').expect(200);
+    const served = (await request(app).get('/demo/api/examples')).body as ExampleEntry[];
+    const case1 = served.find((e) => e.patientId === 'case1-patient');
+    expect(Date.parse(case1?.scenarioTimes?.find((t) => t.expectedRuleId === 'T4')?.at ?? '')).toBe(minute(now));
   });
 });
 
