@@ -108,13 +108,13 @@ export function malformedPrefetchEntries(prefetch: Record<string, unknown> | und
     if ((value as { resourceType?: unknown }).resourceType !== 'Bundle' || !Array.isArray(entries)) continue;
     for (const entry of entries) {
       const resource = (entry as { resource?: unknown } | null)?.resource;
+      // An entry without a resource is malformed too (a searchset entry carries one): gather skips it.
       if (
         typeof entry !== 'object' ||
         entry === null ||
-        (resource !== undefined &&
-          (typeof resource !== 'object' ||
-            resource === null ||
-            typeof (resource as { resourceType?: unknown }).resourceType !== 'string'))
+        typeof resource !== 'object' ||
+        resource === null ||
+        typeof (resource as { resourceType?: unknown }).resourceType !== 'string'
       )
         count += 1;
     }
