@@ -122,6 +122,34 @@ export function malformedPrefetchEntries(prefetch: Record<string, unknown> | und
   return count;
 }
 
+/**
+ * This patient's own Patient resource is never set aside (without it there is no record to judge, 412):
+ * a field of it that cannot be read (a birth date that does not parse, a number that is not finite) is
+ * dropped from a copy instead, and counted.
+ */
+function readablePatient(patient: FhirResource, items: SetAsideItem[]): FhirResource {
+  let copy: Record<string, unknown> = patient as unknown as Record<string, unknown>;
+  for (let i = 0; i < Object.keys(patient).length; i++) {
+    const dateField = unreadableDate(copy);
+    const numberField = dateField ? null : nonFiniteNumber(copy, '', 0);
+    const field = dateField ?? numberField;
+    if (!field) break;
+    items.push({ reason: dateField ? 'unreadable-date' : 'non-finite-number', resourceType: 'Patient', field });
+    const { [field.split('.')[0] as string]: _dropped, ...rest } = copy;
+    copy = rest;
+  }
+  return copy as unknown as FhirResource;
+}
+
+/** An administration without its charted rate, when the rate held the only non-finite number; else null. */
+function withoutRate(administration: FhirResource): FhirResource | null {
+  const dosage = (administration as { dosage?: unknown }).dosage;
+  if (typeof dosage !== 'object' || dosage === null || Array.isArray(dosage)) return null;
+  const { rateQuantity: _quantity, rateRatio: _ratio, ...rest } = dosage as Record<string, unknown>;
+  const copy = { ...administration, dosage: rest } as FhirResource;
+  return nonFiniteNumber(copy, '', 0) === null ? copy : null;
+}
+
 /** Keep the resources that are this patient's and readable; count the rest by kind. */
 export function ownRecord(
   resources: readonly FhirResource[],
@@ -137,6 +165,10 @@ export function ownRecord(
       items.push({ reason: 'other-patient', resourceType: resource.resourceType });
       continue;
     }
+    if (resource.resourceType === 'Patient') {
+      kept.push(readablePatient(resource, items));
+      continue;
+    }
     const dateField = unreadableDate(resource as unknown as Record<string, unknown>);
     if (dateField) {
       items.push({ reason: 'unreadable-date', resourceType: resource.resourceType, field: dateField });
@@ -145,6 +177,10 @@ export function ownRecord(
     const numberField = nonFiniteNumber(resource, '', 0);
     if (numberField) {
       items.push({ reason: 'non-finite-number', resourceType: resource.resourceType, field: numberField });
+      // An administration whose rate is not finite still ran: kept without its rate (unreadable, D1 when
+      // current), never dropped (dropping a running one would read as "course completed", X1).
+      const rateless = resource.resourceType === 'MedicationAdministration' ? withoutRate(resource) : null;
+      if (rateless) kept.push(rateless);
       continue;
     }
     kept.push(resource);

@@ -175,6 +175,38 @@ describe('ownRecord: unreadable dates are set aside', () => {
   });
 });
 
+describe("ownRecord: this patient's own Patient resource is never set aside", () => {
+  it('when its birthDate does not parse, the Patient is kept without the birthDate, and the field is counted', () => {
+    const me = { ...patientResource(PATIENT), gender: 'female', birthDate: 19800401 } as unknown as FhirResource;
+    const { resources, setAside } = ownRecord([me], PATIENT);
+    expect(resources).toEqual([{ resourceType: 'Patient', id: PATIENT, gender: 'female' }]);
+    expect(setAside).toEqual({
+      otherPatient: 0,
+      unreadable: 1,
+      items: [{ reason: 'unreadable-date', resourceType: 'Patient', field: 'birthDate' }],
+    });
+    expect(me).toHaveProperty('birthDate', 19800401); // the input is not changed
+  });
+
+  it('when it holds a number that is not finite and an unreadable date, both fields are dropped and counted', () => {
+    const me = JSON.parse(
+      JSON.stringify({
+        resourceType: 'Patient',
+        id: PATIENT,
+        birthDate: 'last spring',
+        multipleBirthInteger: 987654321,
+        gender: 'male',
+      }).replace('987654321', '1e400'),
+    ) as FhirResource;
+    const { resources, setAside } = ownRecord([me], PATIENT);
+    expect(resources).toEqual([{ resourceType: 'Patient', id: PATIENT, gender: 'male' }]);
+    expect(setAside.items.map((x) => [x.reason, x.field])).toEqual([
+      ['unreadable-date', 'birthDate'],
+      ['non-finite-number', 'multipleBirthInteger'],
+    ]);
+  });
+});
+
 describe('ownRecord: numbers that are not finite are set aside', () => {
   it('when a valueQuantity holds 1e400 (JSON.parse gives Infinity), the weight is set aside naming its path', () => {
     const resource = JSON.parse(JSON.stringify(weight()).replace('"value":70', '"value":1e400')) as FhirResource & {
@@ -188,18 +220,39 @@ describe('ownRecord: numbers that are not finite are set aside', () => {
     });
   });
 
-  it('when an administration rate is -1e400 or a component value is NaN, each is set aside with its path', () => {
-    const rate = JSON.parse(JSON.stringify(administration()).replace('"value":0.2', '"value":-1e400')) as FhirResource;
+  it('when a component value is NaN, the Observation is set aside with its path', () => {
     const bp = weight({
       id: 'bp-1',
       component: [{ code: { text: 'systolic' }, valueQuantity: { value: Number.NaN, unit: 'mm[Hg]' } }],
     });
-    const { resources, setAside } = ownRecord([rate, bp], PATIENT);
+    const { resources, setAside } = ownRecord([bp], PATIENT);
     expect(resources).toEqual([]);
     expect(setAside.items).toEqual([
-      { reason: 'non-finite-number', resourceType: 'MedicationAdministration', field: 'dosage.rateQuantity.value' },
       { reason: 'non-finite-number', resourceType: 'Observation', field: 'component.valueQuantity.value' },
     ]);
+  });
+
+  it('D1 when an administration rate is -1e400, the administration is kept without its rate (it still ran: unreadable, never dropped) and counted', () => {
+    const rate = JSON.parse(JSON.stringify(administration()).replace('"value":0.2', '"value":-1e400')) as FhirResource;
+    const { resources, setAside } = ownRecord([rate], PATIENT);
+    const { dosage: _dosage, ...rest } = administration() as FhirResource & { dosage: unknown };
+    expect(resources).toEqual([{ ...rest, dosage: {} }]);
+    expect(setAside.items).toEqual([
+      { reason: 'non-finite-number', resourceType: 'MedicationAdministration', field: 'dosage.rateQuantity.value' },
+    ]);
+  });
+
+  it('when an administration holds a non-finite number outside its rate, the whole administration is set aside', () => {
+    const dose = administration({ dosage: { dose: { value: 987654321, unit: 'mg' } } });
+    const parsed = JSON.parse(JSON.stringify(dose).replace('987654321', '1e400')) as FhirResource;
+    expect(ownRecord([parsed], PATIENT).resources).toEqual([]);
+    const elsewhere = JSON.parse(
+      JSON.stringify(administration({ extension: [{ url: 'x', valueDecimal: 987654321 }] })).replace(
+        '987654321',
+        '1e400',
+      ),
+    ) as FhirResource;
+    expect(ownRecord([elsewhere], PATIENT).resources).toEqual([]);
   });
 
   it('when numbers are very large but finite (1e308), the resource is kept: plausibility is judged later, by the protocol', () => {
