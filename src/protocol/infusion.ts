@@ -393,6 +393,12 @@ function toTimelineSegment(
     };
   }
   const conversion = convertRate(admin.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
+  // A positive charted rate that reads as 0 once rounded (a strength charted in the wrong unit, a slip)
+  // cannot be told from a stop: unreadable (D1 when current), never "not running" (X1 while the pump runs).
+  if (conversion.ok && conversion.mgPerKgPerHour > 0 && roundRate(conversion.mgPerKgPerHour, params) === 0) {
+    const detail = `the administration charted at ${displayTime(base.start)}: ${conversion.charted} reads as less than ${params.rateRounding} mg/kg/h: taken as a charting error`;
+    return { ...base, rate: null, unreadable: { code: 'rate-unreadable', since: base.start, detail } };
+  }
   if (conversion.ok)
     return {
       ...base,
