@@ -510,3 +510,61 @@ describe('random hostile charts: never 5xx', () => {
     expect(answered).toBeGreaterThan(0);
   });
 });
+
+describe('hostile draft orders on order-select', () => {
+  /** An order-select request on the base chart with one ketamine draft at `rate` (JSON text for 1e400). */
+  function orderSelect(rateValue: string, extra: Record<string, unknown> = {}): string {
+    const body = base();
+    body.hook = 'order-select';
+    const draft = {
+      resourceType: 'MedicationRequest',
+      id: 'draft-1',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: `Patient/${PATIENT_ID}` },
+      medicationCodeableConcept: {
+        coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '6130', display: 'ketamine' }],
+      },
+      dosageInstruction: [
+        {
+          doseAndRate: [
+            {
+              rateQuantity: { value: 987654321, unit: 'mg/kg/h', system: 'http://unitsofmeasure.org', code: 'mg/kg/h' },
+            },
+          ],
+        },
+      ],
+      ...extra,
+    };
+    body.context = {
+      userId: body.context.userId,
+      patientId: PATIENT_ID,
+      encounterId: body.context.encounterId,
+      selections: ['MedicationRequest/draft-1'],
+      draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draft }] },
+    };
+    return JSON.stringify(body).replace('987654321', rateValue);
+  }
+
+  it.each([
+    ['1e400 (raw JSON: Infinity)', '1e400'],
+    ['-1e400 (raw JSON: -Infinity)', '-1e400'],
+    ['1e308', '1e308'],
+    [`just above maxPlausibleRate (${PARAMS.maxPlausibleRate + 1} mg/kg/h)`, String(PARAMS.maxPlausibleRate + 1)],
+    ['-1', '-1'],
+  ])('O0 a draft at %s cannot be read: the card says so, and no rate is computed from it', async (_label, value) => {
+    const res = await post(orderSelect(value), ORDER_SELECT);
+    expect(res.status).toBe(200);
+    expect(res.body.cards).toHaveLength(1);
+    const c = res.body.cards[0];
+    expect(c.extension['ketamine-protocol']).toMatchObject({ ruleId: 'O0', draftRate: null });
+    expect(c.summary).toMatch(/could not read the rate/);
+    expect(`${c.summary}\n${c.detail}`).not.toMatch(NOT_A_NUMBER);
+  });
+
+  it('a draft with an unparseable authoredOn is still checked: at the recommended rate, no card', async () => {
+    const res = await post(orderSelect('0.6', { authoredOn: 'yesterday' }), ORDER_SELECT);
+    expect(res.status).toBe(200);
+    expect(res.body.cards).toEqual([]);
+  });
+});
