@@ -438,6 +438,9 @@ describe('malformed requests answer 400, never 5xx', () => {
   });
 });
 
+/** 60 random charts by default; PROPERTY_RUNS (as in test/protocol/metamorphic.test.ts) raises it: ÷ 30. */
+const FUZZ_RUNS = Math.max(60, Math.round(Number(process.env.PROPERTY_RUNS ?? 0) / 30) || 0);
+
 describe('random hostile charts: never 5xx', () => {
   /** Values a careless or hostile EHR may put anywhere. */
   const junk = fc.oneof(
@@ -505,7 +508,7 @@ describe('random hostile charts: never 5xx', () => {
             expect(`${c.summary}\n${c.detail ?? ''}`).not.toMatch(/Infinity|NaN|undefined/);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: FUZZ_RUNS },
     );
     expect(answered).toBeGreaterThan(0);
   });

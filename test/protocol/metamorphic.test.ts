@@ -9,8 +9,8 @@
  * hardMaxRate, no increase after an effect at or below the current rate or since the current segment
  * started, no start without its prerequisites.
  *
- * PROPERTY_RUNS (default 2000) sets the runs of each decision-level property; the five of them check
- * 5 × PROPERTY_RUNS base histories (≥ 10⁴ by default). PROPERTY_RUNS=20000 npx jest test/protocol/metamorphic
+ * PROPERTY_RUNS (default 2000) sets the runs of each decision-level property; the six of them check
+ * 6 × PROPERTY_RUNS base histories (≥ 10⁴ by default). PROPERTY_RUNS=20000 npx jest test/protocol/metamorphic
  * runs a larger search.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ function propertyRuns(): number {
 }
 const RUNS = propertyRuns();
 /** The record-level properties run the CQL evaluator (a few ms a call): fewer runs. */
-const RECORD_RUNS = Math.max(20, Math.round(RUNS / 20));
+const RECORD_RUNS = Math.max(20, Math.round(RUNS / 40));
 
 /** What must not change. */
 const verdict = (rec: Recommendation) => ({
@@ -122,6 +122,43 @@ describe('metamorphic properties of the recommendation over random infusion hist
         const base = decideBase(hist, placed, facts);
         const shuffled = { ...facts, administrations: permute(facts.administrations, k) };
         expect(verdict(decide(shuffled, params, NOW, contextFor(hist)))).toEqual(verdict(base));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('charting order never matters with corrections charted at the same start (same or other end, open, other rate)', () => {
+    const correction = fc.record({
+      which: fc.nat(),
+      end: fc.constantFrom<'same' | 'open' | 'earlier' | 'later'>('same', 'open', 'earlier', 'later'),
+      rate: anyChartedRate,
+      status: fc.constantFrom('in-progress', 'completed'),
+    });
+    fc.assert(
+      fc.property(history, fc.array(correction, { minLength: 1, maxLength: 3 }), keys, keys, (hist, fixes, k1, k2) => {
+        const placed = place(hist);
+        const facts = toFacts(hist, placed);
+        decideBase(hist, placed, facts);
+        if (facts.administrations.length === 0) return;
+        const added = fixes.map((x, j): AdministrationFact => {
+          const a = facts.administrations[x.which % facts.administrations.length] as AdministrationFact;
+          const endMs = endMsOf(a);
+          const end =
+            x.end === 'open'
+              ? null
+              : x.end === 'same'
+                ? a.end
+                : iso(x.end === 'earlier' ? (startMsOf(a) + endMs) / 2 : endMs + 30 * MIN);
+          return { ...a, id: `fix-${j}`, status: end === null ? 'in-progress' : x.status, end, rate: x.rate };
+        });
+        const all = [...facts.administrations, ...added];
+        const one = decide({ ...facts, administrations: permute(all, k1) }, params, NOW, contextFor(hist));
+        const other = decide({ ...facts, administrations: permute(all, k2) }, params, NOW, contextFor(hist));
+        expect({ ...verdict(one), currentRate: one.currentRate }).toEqual({
+          ...verdict(other),
+          currentRate: other.currentRate,
+        });
+        expect(one.recommendedRate ?? 0).toBeLessThanOrEqual(HARD_MAX + TOL);
       }),
       { numRuns: RUNS },
     );
@@ -341,7 +378,7 @@ describe('metamorphic properties of the recommendation over random infusion hist
   });
 
   it('covers at least 10⁴ random base histories at the default size, reaching every rule that acts on a chart', () => {
-    expect(basesChecked).toBeGreaterThanOrEqual(5 * RUNS);
+    expect(basesChecked).toBeGreaterThanOrEqual(6 * RUNS);
     if (RUNS >= 2000) expect(basesChecked).toBeGreaterThanOrEqual(10_000);
     for (const ruleId of [
       'P0',
