@@ -451,6 +451,7 @@ describe('random hostile charts: never 5xx', () => {
   /** A path into the base chart: prefetch key, entry index, and a field (possibly nested). */
   const mutation = fc.record({
     key: fc.constantFrom(
+      'patient',
       'weights',
       'painScores',
       'vitals',
@@ -478,6 +479,8 @@ describe('random hostile charts: never 5xx', () => {
       'dosageInstruction',
       'class',
       'clinicalStatus',
+      'birthDate',
+      'gender',
     ),
     nested: fc.option(fc.constantFrom('value', 'start', 'end', 'reference', 'coding', 'rateQuantity', 'code'), {
       nil: null,
@@ -491,11 +494,16 @@ describe('random hostile charts: never 5xx', () => {
       fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
         const body = base();
         for (const m of mutations) {
-          const list = body.prefetch[m.key]?.entry as any[] | undefined;
+          // The Patient resource itself (its id stays: another patient's Patient is not this record, 412).
+          const list =
+            m.key === 'patient'
+              ? [{ resource: body.prefetch.patient }]
+              : (body.prefetch[m.key]?.entry as any[] | undefined);
           if (!list || list.length === 0) continue;
           const entry = list[m.index % list.length];
           const resource = entry?.resource;
           if (!resource || typeof resource !== 'object') continue;
+          if (m.key === 'patient' && (m.field === 'id' || m.field === 'resourceType')) continue;
           if (m.nested === null) resource[m.field] = m.value;
           else if (resource[m.field] && typeof resource[m.field] === 'object') resource[m.field][m.nested] = m.value;
           else resource[m.field] = { [m.nested]: m.value };
