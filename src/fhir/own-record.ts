@@ -141,6 +141,26 @@ function readablePatient(patient: FhirResource, items: SetAsideItem[]): FhirReso
   return copy as unknown as FhirResource;
 }
 
+/** An in-progress administration without its unreadable start (effective[x] dropped) when that is all that is wrong; else null. */
+function withoutStart(administration: FhirResource, dateField: string): FhirResource | null {
+  if ((administration as { status?: unknown }).status !== 'in-progress') return null;
+  const period = (administration as { effectivePeriod?: { end?: unknown } }).effectivePeriod;
+  if (!['effectiveDateTime', 'effectivePeriod', 'effectivePeriod.start'].includes(dateField)) return null;
+  if (typeof period === 'object' && period !== null && period.end !== undefined) return null;
+  const {
+    effectiveDateTime: _dateTime,
+    effectivePeriod: _period,
+    ...rest
+  } = administration as FhirResource & {
+    effectiveDateTime?: unknown;
+    effectivePeriod?: unknown;
+  };
+  const copy = rest as FhirResource;
+  return unreadableDate(copy as unknown as Record<string, unknown>) === null && nonFiniteNumber(copy, '', 0) === null
+    ? copy
+    : null;
+}
+
 /** An administration without its charted rate, when the rate held the only non-finite number; else null. */
 function withoutRate(administration: FhirResource): FhirResource | null {
   const dosage = (administration as { dosage?: unknown }).dosage;
@@ -172,6 +192,10 @@ export function ownRecord(
     const dateField = unreadableDate(resource as unknown as Record<string, unknown>);
     if (dateField) {
       items.push({ reason: 'unreadable-date', resourceType: resource.resourceType, field: dateField });
+      // An in-progress administration whose start cannot be read still runs: kept without its time (the
+      // core cannot place it: D1), never dropped (dropping it would read as "course completed", X1).
+      const timeless = resource.resourceType === 'MedicationAdministration' ? withoutStart(resource, dateField) : null;
+      if (timeless) kept.push(timeless);
       continue;
     }
     const numberField = nonFiniteNumber(resource, '', 0);

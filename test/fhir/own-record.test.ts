@@ -162,6 +162,25 @@ describe('ownRecord: unreadable dates are set aside', () => {
     });
   });
 
+  it('D1 when an in-progress administration (no end) has an unreadable start, it is kept without its time and counted (it still runs)', () => {
+    const running = administration({ effectivePeriod: { start: '22:30' } });
+    const { resources, setAside } = ownRecord([running], PATIENT);
+    const { effectivePeriod: _period, ...timeless } = running as FhirResource & { effectivePeriod: unknown };
+    expect(resources).toEqual([timeless]);
+    expect(setAside.items).toEqual([
+      { reason: 'unreadable-date', resourceType: 'MedicationAdministration', field: 'effectivePeriod.start' },
+    ]);
+  });
+
+  it('when a completed administration, or one with an end, has an unreadable start, it is set aside', () => {
+    const completed = administration({
+      status: 'completed',
+      effectivePeriod: { start: 'x', end: '2026-11-24T08:00:00Z' },
+    });
+    const withEnd = administration({ effectivePeriod: { start: 'x', end: '2026-11-24T08:00:00Z' } });
+    expect(ownRecord([completed, withEnd], PATIENT).resources).toEqual([]);
+  });
+
   it.each([
     ['a year', '2026'],
     ['a month', '2026-11'],

@@ -311,12 +311,33 @@ describe('unparseable dates are set aside and named', () => {
     },
   );
 
-  it('D1 when the current administration starts at an unparseable time, it is set aside and nothing runs that can be read', async () => {
+  it.each([
+    ['effectivePeriod.start "22:30"', (a: any) => (a.effectivePeriod.start = '22:30')],
+    ['effectivePeriod as a string', (a: any) => (a.effectivePeriod = 'since 22:30')],
+    [
+      'effectiveDateTime "now" instead of a period',
+      (a: any) => {
+        delete a.effectivePeriod;
+        a.effectiveDateTime = 'now';
+      },
+    ],
+  ])(
+    'D1 when the running (in-progress) administration has %s, the rate running now cannot be told: needs-data, never X1',
+    async (_label, mutate) => {
+      const body = base();
+      mutate(currentAdministration(body));
+      const c = await card(body);
+      expect(c.ext).toMatchObject({ ruleId: 'D1', action: 'needs-data', currentRate: null, recommendedRate: null });
+      expect(c.detail).toContain('no readable start time');
+      expect(c.detail).toContain('a date that does not parse');
+    },
+  );
+
+  it('T8 when a completed administration has an unparseable start, it is set aside and the running rate still reads', async () => {
     const body = base();
-    currentAdministration(body).effectivePeriod.start = '22:30';
+    entries(body, 'medicationAdministrations').at(-1).resource.effectivePeriod.start = 'earlier';
     const c = await card(body);
-    expect(c.ext.recommendedRate).toBeNull();
-    expect(c.detail).toContain('a date that does not parse');
+    expect(c.ext).toMatchObject({ ruleId: 'T8', currentRate: OWN_RATE, recommendedRate: 0.6 });
   });
 });
 

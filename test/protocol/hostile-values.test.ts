@@ -44,3 +44,32 @@ describe('a positive charted rate that reads as 0 once rounded', () => {
     expect(decide(facts, params, NOW, patientView)).toMatchObject({ ruleId: 'X1', action: 'completed' });
   });
 });
+
+describe('an in-progress administration whose start cannot be read', () => {
+  it.each([
+    ['with nothing else running', () => patient().pains([7, m(20)])],
+    ['beside a readable running rate', () => running()],
+    [
+      'after a course that ended an hour ago',
+      () =>
+        running().with((f) =>
+          f.administrations.forEach((a) => Object.assign(a, { status: 'completed', end: a.end ?? h(1) })),
+        ),
+    ],
+  ])('D1 %s: the rate running now cannot be told, never X1 "completed"', (_label, chart) => {
+    const facts = chart().admin({ start: null, end: null, status: 'in-progress' }).build();
+    const rec = decide(facts, params, NOW, patientView);
+    expect(rec).toMatchObject({ ruleId: 'D1', action: 'needs-data', currentRate: null, recommendedRate: null });
+    expect(rec.missing).toContainEqual(
+      expect.objectContaining({ code: 'rate-unreadable', detail: expect.stringContaining('no readable start time') }),
+    );
+  });
+
+  it('X1 a completed administration without a start is not counted (it ran, and ended)', () => {
+    const facts = running()
+      .with((f) => f.administrations.forEach((a) => Object.assign(a, { status: 'completed', end: a.end ?? h(1) })))
+      .admin({ start: null, end: null, status: 'completed' })
+      .build();
+    expect(decide(facts, params, NOW, patientView)).toMatchObject({ ruleId: 'X1' });
+  });
+});
