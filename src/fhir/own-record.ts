@@ -16,9 +16,12 @@ export type { SetAsideItem, SetAsideSummary };
 
 export const NOTHING_SET_ASIDE: SetAsideSummary = Object.freeze({ otherPatient: 0, unreadable: 0, items: [] });
 
-/** FHIR date, dateTime and instant (R4 regular expressions, simplified to their shape). */
+/**
+ * FHIR date, dateTime and instant (R4 regular expressions, simplified to their shape). A time needs its
+ * zone, as FHIR requires: without one, the instant would depend on the server's time zone.
+ */
 const FHIR_DATE =
-  /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))?)?)?)?$/;
+  /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/;
 
 /** Fields holding a date on the resource types the service reads (top level or one level down). */
 const DATE_FIELDS: readonly string[] = [

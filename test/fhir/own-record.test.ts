@@ -148,6 +148,7 @@ describe('ownRecord: unreadable dates are set aside', () => {
     ['effectiveDateTime', { effectiveDateTime: '24/11/2026 08:00' }, 'effectiveDateTime'],
     ['effectiveDateTime', { effectiveDateTime: 20261124 }, 'effectiveDateTime'],
     ['effectiveDateTime', { effectiveDateTime: null }, 'effectiveDateTime'],
+    ['effectiveDateTime (a time without its zone)', { effectiveDateTime: '2026-11-24T08:00:00' }, 'effectiveDateTime'],
     ['issued', { issued: '' }, 'issued'],
     ['effectivePeriod.start', { effectivePeriod: { start: 'now' } }, 'effectivePeriod.start'],
     ['effectivePeriod.end', { effectivePeriod: { start: '2026-11-24T06:00:00Z', end: 'soon' } }, 'effectivePeriod.end'],

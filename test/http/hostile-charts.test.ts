@@ -313,6 +313,8 @@ describe('unparseable dates are set aside and named', () => {
 
   it.each([
     ['effectivePeriod.start "22:30"', (a: any) => (a.effectivePeriod.start = '22:30')],
+    // Without a zone the instant would depend on the server's time zone (X1 under America/New_York).
+    ['a start time without its zone', (a: any) => (a.effectivePeriod.start = '2026-11-16T22:30:00')],
     ['effectivePeriod as a string', (a: any) => (a.effectivePeriod = 'since 22:30')],
     [
       'effectiveDateTime "now" instead of a period',
