@@ -596,6 +596,22 @@ describe('hostile draft orders on order-select', () => {
     expect(`${c.summary}\n${c.detail}`).not.toMatch(NOT_A_NUMBER);
   });
 
+  it("O6 another patient's newer weight sent inside draftOrders is not used: the draft is checked at this patient's 80 kg", async () => {
+    const body = JSON.parse(orderSelect('0.9')) as Body;
+    const weight = structuredClone(firstResource(body, 'weights'));
+    Object.assign(weight, { id: 'w-other', subject: { reference: 'Patient/someone-else' } });
+    weight.effectiveDateTime = '2026-11-17T01:00:00Z';
+    weight.valueQuantity.value = 120;
+    body.context.draftOrders.entry.push({ resource: weight });
+    const res = await post(body, ORDER_SELECT);
+    expect(res.status).toBe(200);
+    expect(res.body.cards).toHaveLength(1);
+    expect(res.body.cards[0].extension['ketamine-protocol']).toMatchObject({ ruleId: 'O6', draftRate: 0.9 });
+    const detail: string = res.body.cards[0].detail;
+    expect(detail).toContain(`${OWN_WEIGHT_KG} kg`);
+    expect(detail).not.toContain('120 kg');
+  });
+
   it('a draft with an unparseable authoredOn is still checked: at the recommended rate, no card', async () => {
     const res = await post(orderSelect('0.6', { authoredOn: 'yesterday' }), ORDER_SELECT);
     expect(res.status).toBe(200);
