@@ -16,9 +16,12 @@ export type { SetAsideItem, SetAsideSummary };
 
 export const NOTHING_SET_ASIDE: SetAsideSummary = Object.freeze({ otherPatient: 0, unreadable: 0, items: [] });
 
-/** FHIR date, dateTime and instant (R4 regular expressions, simplified to their shape). */
+/**
+ * FHIR date, dateTime and instant (R4 regular expressions, simplified to their shape). A time needs its
+ * zone, as FHIR requires: without one, the instant would depend on the server's time zone.
+ */
 const FHIR_DATE =
-  /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))?)?)?)?$/;
+  /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/;
 
 /** Fields holding a date on the resource types the service reads (top level or one level down). */
 const DATE_FIELDS: readonly string[] = [
@@ -108,18 +111,66 @@ export function malformedPrefetchEntries(prefetch: Record<string, unknown> | und
     if ((value as { resourceType?: unknown }).resourceType !== 'Bundle' || !Array.isArray(entries)) continue;
     for (const entry of entries) {
       const resource = (entry as { resource?: unknown } | null)?.resource;
+      // An entry without a resource is malformed too (a searchset entry carries one): gather skips it.
       if (
         typeof entry !== 'object' ||
         entry === null ||
-        (resource !== undefined &&
-          (typeof resource !== 'object' ||
-            resource === null ||
-            typeof (resource as { resourceType?: unknown }).resourceType !== 'string'))
+        typeof resource !== 'object' ||
+        resource === null ||
+        typeof (resource as { resourceType?: unknown }).resourceType !== 'string'
       )
         count += 1;
     }
   }
   return count;
+}
+
+/**
+ * This patient's own Patient resource is never set aside (without it there is no record to judge, 412):
+ * a field of it that cannot be read (a birth date that does not parse, a number that is not finite) is
+ * dropped from a copy instead, and counted.
+ */
+function readablePatient(patient: FhirResource, items: SetAsideItem[]): FhirResource {
+  let copy: Record<string, unknown> = patient as unknown as Record<string, unknown>;
+  for (let i = 0; i < Object.keys(patient).length; i++) {
+    const dateField = unreadableDate(copy);
+    const numberField = dateField ? null : nonFiniteNumber(copy, '', 0);
+    const field = dateField ?? numberField;
+    if (!field) break;
+    items.push({ reason: dateField ? 'unreadable-date' : 'non-finite-number', resourceType: 'Patient', field });
+    const { [field.split('.')[0] as string]: _dropped, ...rest } = copy;
+    copy = rest;
+  }
+  return copy as unknown as FhirResource;
+}
+
+/** An in-progress administration without its unreadable start (effective[x] dropped) when that is all that is wrong; else null. */
+function withoutStart(administration: FhirResource, dateField: string): FhirResource | null {
+  if ((administration as { status?: unknown }).status !== 'in-progress') return null;
+  const period = (administration as { effectivePeriod?: { end?: unknown } }).effectivePeriod;
+  if (!['effectiveDateTime', 'effectivePeriod', 'effectivePeriod.start'].includes(dateField)) return null;
+  if (typeof period === 'object' && period !== null && period.end !== undefined) return null;
+  const {
+    effectiveDateTime: _dateTime,
+    effectivePeriod: _period,
+    ...rest
+  } = administration as FhirResource & {
+    effectiveDateTime?: unknown;
+    effectivePeriod?: unknown;
+  };
+  const copy = rest as FhirResource;
+  return unreadableDate(copy as unknown as Record<string, unknown>) === null && nonFiniteNumber(copy, '', 0) === null
+    ? copy
+    : null;
+}
+
+/** An administration without its charted rate, when the rate held the only non-finite number; else null. */
+function withoutRate(administration: FhirResource): FhirResource | null {
+  const dosage = (administration as { dosage?: unknown }).dosage;
+  if (typeof dosage !== 'object' || dosage === null || Array.isArray(dosage)) return null;
+  const { rateQuantity: _quantity, rateRatio: _ratio, ...rest } = dosage as Record<string, unknown>;
+  const copy = { ...administration, dosage: rest } as FhirResource;
+  return nonFiniteNumber(copy, '', 0) === null ? copy : null;
 }
 
 /** Keep the resources that are this patient's and readable; count the rest by kind. */
@@ -137,14 +188,26 @@ export function ownRecord(
       items.push({ reason: 'other-patient', resourceType: resource.resourceType });
       continue;
     }
+    if (resource.resourceType === 'Patient') {
+      kept.push(readablePatient(resource, items));
+      continue;
+    }
     const dateField = unreadableDate(resource as unknown as Record<string, unknown>);
     if (dateField) {
       items.push({ reason: 'unreadable-date', resourceType: resource.resourceType, field: dateField });
+      // An in-progress administration whose start cannot be read still runs: kept without its time (the
+      // core cannot place it: D1), never dropped (dropping it would read as "course completed", X1).
+      const timeless = resource.resourceType === 'MedicationAdministration' ? withoutStart(resource, dateField) : null;
+      if (timeless) kept.push(timeless);
       continue;
     }
     const numberField = nonFiniteNumber(resource, '', 0);
     if (numberField) {
       items.push({ reason: 'non-finite-number', resourceType: resource.resourceType, field: numberField });
+      // An administration whose rate is not finite still ran: kept without its rate (unreadable, D1 when
+      // current), never dropped (dropping a running one would read as "course completed", X1).
+      const rateless = resource.resourceType === 'MedicationAdministration' ? withoutRate(resource) : null;
+      if (rateless) kept.push(rateless);
       continue;
     }
     kept.push(resource);

@@ -205,6 +205,8 @@ export function buildInfusion(
 
   // 1. Statuses and times. Charting order never matters (v1.1): only the times and the statuses do.
   const placed: Placed[] = [];
+  /** In-progress administrations with no end and no readable start: running, but not placeable in time. */
+  const unplaced: AdministrationFact[] = [];
   for (const admin of administrations) {
     const what = `The ketamine administration charted ${admin.start ? `at ${displayTime(admin.start)}` : 'without a start time'}`;
     if (!RUNNING_STATUSES.includes(admin.status)) {
@@ -213,7 +215,8 @@ export function buildInfusion(
     }
     const startMs = toMs(admin.start);
     if (startMs === null) {
-      notes.push(`${what} has no readable start time: not counted.`);
+      if (admin.status === 'in-progress' && admin.end === null) unplaced.push(admin);
+      else notes.push(`${what} has no readable start time: not counted.`);
       continue;
     }
     if (startMs > nowMs) {
@@ -317,7 +320,10 @@ export function buildInfusion(
 
   // 5. Current, last change, summary.
   const covering = timeline.find((s) => s.startMs <= nowMs && (s.endMs === null || nowMs < s.endMs)) ?? null;
-  const current = covering && runningRate(covering) ? covering : null;
+  // An in-progress administration without a readable start may have started last: the rate running now
+  // cannot be told (unreadable, D1), and the course is never "completed" while it exists (v1.1).
+  const current =
+    unplaced.length > 0 ? unplacedSegment(unplaced, nowMs) : covering && runningRate(covering) ? covering : null;
   const running = timeline.filter(runningRate);
   const readable = running.filter((s): s is TimelineSegment & { rate: number } => s.rate !== null);
   const first = running[0] ?? null;
@@ -349,7 +355,7 @@ export function buildInfusion(
     currentRate: current ? current.rate : 0,
     lastChangeAt: current ? current.start : null,
     lastChangeMs: current ? current.startMs : null,
-    started: running.length > 0,
+    started: running.length > 0 || current !== null,
     startedAt: first ? first.start : null,
     startedMs: first ? first.startMs : null,
     courseStartedAt: course ? course.start : null,
@@ -393,6 +399,12 @@ function toTimelineSegment(
     };
   }
   const conversion = convertRate(admin.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
+  // A positive charted rate that reads as 0 once rounded (a strength charted in the wrong unit, a slip)
+  // cannot be told from a stop: unreadable (D1 when current), never "not running" (X1 while the pump runs).
+  if (conversion.ok && conversion.mgPerKgPerHour > 0 && roundRate(conversion.mgPerKgPerHour, params) === 0) {
+    const detail = `the administration charted at ${displayTime(base.start)}: ${conversion.charted} reads as less than ${params.rateRounding} mg/kg/h: taken as a charting error`;
+    return { ...base, rate: null, unreadable: { code: 'rate-unreadable', since: base.start, detail } };
+  }
   if (conversion.ok)
     return {
       ...base,
@@ -402,6 +414,27 @@ function toTimelineSegment(
     };
   const detail = `the administration charted at ${displayTime(base.start)}: ${unreadableRateText(conversion, params)}`;
   return { ...base, rate: null, unreadable: { code: 'rate-unreadable', since: base.start, detail } };
+}
+
+/** The current segment when in-progress administrations have no readable start: unreadable, from now. */
+function unplacedSegment(admins: readonly AdministrationFact[], nowMs: number): TimelineSegment {
+  const start = isoAt(nowMs);
+  return {
+    rate: null,
+    startMs: nowMs,
+    endMs: null,
+    start,
+    end: null,
+    administrationIds: admins.map((a) => a.id),
+    unreadable: {
+      code: 'rate-unreadable',
+      since: null,
+      detail: `${admins.length === 1 ? 'an in-progress ketamine administration has' : `${admins.length} in-progress ketamine administrations have`} no readable start time: whether it runs now, and at what rate, cannot be told`,
+    },
+    concentrationMgPerMl: null,
+    concentrationFrom: null,
+    reading: null,
+  };
 }
 
 /** The timeline segment covering a time (a rate of 0 included), or null. */

@@ -216,8 +216,13 @@ function recordCall(
 
 /** Every resource of context.draftOrders (MedicationRequests and, as Epic sends them, Medications). */
 function draftResources(request: CdsRequest): FhirResource[] {
-  return (request.context.draftOrders?.entry ?? []).flatMap((entry) => (entry?.resource ? [entry.resource] : []));
+  // Only orders (and their Medications) join the record from draftOrders: an Observation sent there (even
+  // another patient's weight) is no part of this patient's chart.
+  return (request.context.draftOrders?.entry ?? []).flatMap((entry) =>
+    entry?.resource && DRAFT_TYPES.includes(entry.resource.resourceType) ? [entry.resource] : [],
+  );
 }
+const DRAFT_TYPES: readonly string[] = ['MedicationRequest', 'Medication'];
 
 function medicationRequestsById(resources: FhirResource[]): Map<string, MedicationRequest> {
   const byId = new Map<string, MedicationRequest>();
