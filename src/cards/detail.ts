@@ -271,7 +271,12 @@ function setAsideLine(rec: Recommendation): string | null {
     'unreadable-date': 'a date that does not parse',
     'non-finite-number': 'a number that is not finite',
   };
-  const unreadable = items.filter((x) => x.reason !== 'other-patient');
+  const afterNow = items.filter((x) => x.reason === 'after-now');
+  if (afterNow.length > 0) {
+    const types = [...new Set(afterNow.map((x) => x.resourceType ?? 'entry'))].join(', ');
+    parts.push(`${plural(afterNow.length, 'resource')} dated after now (${esc(types)}), ignored`);
+  }
+  const unreadable = items.filter((x) => x.reason !== 'other-patient' && x.reason !== 'after-now');
   if (unreadable.length > 0) {
     const kinds = [...new Set(unreadable.map((x) => `${x.resourceType ?? 'entry'}: ${reasons[x.reason] ?? x.reason}`))];
     parts.push(`${plural(unreadable.length, 'unreadable entry', 'unreadable entries')} (${esc(kinds.join('; '))})`);

@@ -5,7 +5,9 @@
  *    search parameter sends such data), or another Patient resource;
  *  - a resource with a date that does not parse as a FHIR date/dateTime/instant;
  *  - a resource holding a number that is not finite (JSON's 1e400 reads as Infinity);
- *  - a null or malformed bundle entry (counted from the prefetch the EHR sent).
+ *  - a null or malformed bundle entry (counted from the prefetch the EHR sent);
+ *  - a resource whose clinical time is after `now` (v1.1: data dated after now is ignored, and the card
+ *    says so): left in, a future recheck would hide the present value from every "latest" reading.
  * What was set aside is counted by kind (for the card and the audit row), never echoed: ids and content
  * stay out of text a clinician reads.
  */
@@ -178,6 +180,7 @@ export function ownRecord(
   resources: readonly FhirResource[],
   patientId: string,
   malformedEntries = 0,
+  now: Date | null = null,
 ): { resources: FhirResource[]; setAside: SetAsideSummary } {
   const id = bareId(patientId);
   const kept: FhirResource[] = [];
@@ -201,6 +204,10 @@ export function ownRecord(
       if (timeless) kept.push(timeless);
       continue;
     }
+    if (now !== null && datedAfter(resource, now.getTime())) {
+      items.push({ reason: 'after-now', resourceType: resource.resourceType });
+      continue;
+    }
     const numberField = nonFiniteNumber(resource, '', 0);
     if (numberField) {
       items.push({ reason: 'non-finite-number', resourceType: resource.resourceType, field: numberField });
@@ -213,5 +220,41 @@ export function ownRecord(
     kept.push(resource);
   }
   const otherPatient = items.filter((x) => x.reason === 'other-patient').length;
-  return { resources: kept, setAside: { otherPatient, unreadable: items.length - otherPatient, items } };
+  const afterNow = items.filter((x) => x.reason === 'after-now').length;
+  return {
+    resources: kept,
+    setAside: {
+      otherPatient,
+      ...(afterNow > 0 ? { afterNow } : {}),
+      unreadable: items.length - otherPatient - afterNow,
+      items,
+    },
+  };
+}
+
+/**
+ * The time a resource's clinical content refers to, by type: when it was observed, given, started or
+ * recorded (the first of the fields that is charted). Orders and Consents are judged by their status.
+ */
+const CLINICAL_TIME: Readonly<Record<string, readonly string[]>> = {
+  Observation: ['effectiveDateTime', 'effectiveInstant', 'effectivePeriod.start', 'issued'],
+  DiagnosticReport: ['effectiveDateTime', 'effectivePeriod.start', 'issued'],
+  MedicationAdministration: ['effectiveDateTime', 'effectivePeriod.start'],
+  Condition: ['onsetDateTime', 'recordedDate'],
+  AdverseEvent: ['date', 'detected', 'recordedDate'],
+  AllergyIntolerance: ['onsetDateTime', 'recordedDate'],
+  Encounter: ['period.start'],
+};
+
+function datedAfter(resource: FhirResource, nowMs: number): boolean {
+  const record = resource as unknown as Record<string, unknown>;
+  for (const path of CLINICAL_TIME[resource.resourceType] ?? []) {
+    const [head, tail] = path.split('.') as [string, string | undefined];
+    const holder = record[head];
+    const value = tail === undefined ? holder : (holder as Record<string, unknown> | undefined)?.[tail];
+    if (typeof value !== 'string') continue;
+    const ms = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
+    return Number.isFinite(ms) && ms > nowMs;
+  }
+  return false;
 }

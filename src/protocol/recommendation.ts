@@ -256,7 +256,7 @@ export interface Recommendation {
 
 /** Resources set aside before evaluation (v1.1: the record is the patient's; readable values). */
 export interface SetAsideItem {
-  reason: 'other-patient' | 'unreadable-date' | 'non-finite-number' | 'malformed-entry';
+  reason: 'other-patient' | 'unreadable-date' | 'non-finite-number' | 'malformed-entry' | 'after-now';
   /** The resource type, when there was one. */
   resourceType: string | null;
   /** Which field could not be read (unreadable-date, non-finite-number). */
@@ -266,6 +266,8 @@ export interface SetAsideItem {
 export interface SetAsideSummary {
   /** Resources belonging to another patient. */
   otherPatient: number;
+  /** Resources dated after the evaluation time (ignored, v1.1). */
+  afterNow?: number;
   /** Null or malformed bundle entries, unreadable dates, non-finite numbers. */
   unreadable: number;
   items: SetAsideItem[];

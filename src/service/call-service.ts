@@ -71,7 +71,7 @@ async function recommend(
     ...(config.fetchBudget ? { budget: config.fetchBudget } : {}),
   });
   // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
-  const own = ownRecord(record.resources, request.context.patientId, malformedPrefetchEntries(request.prefetch));
+  const own = ownRecord(record.resources, request.context.patientId, malformedPrefetchEntries(request.prefetch), now);
   const drafts = draftResources(request);
   const facts = await deps.evaluator.evaluate(bundleOf(own.resources, drafts), now, hook);
   signal.throwIfAborted();
