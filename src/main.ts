@@ -17,6 +17,7 @@ import { packageRoot } from './config/paths';
 import { loadConfig, type ServiceConfig } from './config/env';
 import { loadParameters } from './config/parameters';
 import { createEvaluator, PLAN_DEFINITION_URL } from './cql';
+import { createEvaluatorPool } from './cql/pool';
 import { createDemo, demoEnabled, demoFhirServerUrls } from './demo';
 import { renderProtocolPage } from './http/docs';
 import { createApp } from './http/app';
@@ -67,7 +68,9 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
   const root = packageRoot();
   const parameters = loadParameters(options.parameterFile ?? path.join(root, 'cds-hooks', 'protocol-parameters.json'));
   const definitions = loadDefinitions();
-  const evaluator = createEvaluator();
+  // CQL off the HTTP thread (EVAL_WORKERS threads, each loading the ELM once), or in process with EVAL_WORKERS=0.
+  const pool = config.evalWorkers > 0 ? createEvaluatorPool({ size: config.evalWorkers }) : undefined;
+  const evaluator = pool ?? createEvaluator();
   const medication = loadKetamineMedication(path.join(root, 'fhir-resources', 'ValueSet', 'ketamine.json'));
 
   const demo = demoEnabled(env) ? await createDemo({ logger }) : undefined;
@@ -76,6 +79,10 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       ? [...config.fhirServerAllowlist, ...demoFhirServerUrls(config.port)]
       : config.fhirServerAllowlist;
 
+  await pool?.ready.catch(async (err: unknown) => {
+    await pool.close();
+    throw err;
+  });
   if (config.feedbackDb !== ':memory:') mkdirSync(path.dirname(config.feedbackDb), { recursive: true });
   const store = openStore(config.feedbackDb);
 
@@ -124,6 +131,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       if (closed) return;
       closed = true;
       store.close();
+      await pool?.close();
     },
   };
 }

@@ -21,7 +21,7 @@ import { loadFhirModelInfo, wrapResource, type ModelInfo } from './fhir-record';
 
 type Json = Record<string, unknown>;
 
-interface RetrieveDetails {
+export interface RetrieveDetails {
   datatype?: string;
   codeProperty?: string;
   codes?: unknown;
@@ -148,7 +148,7 @@ function rawProperty(resource: Json, property: string): unknown {
 }
 
 /** Could this resource pass the retrieve's terminology filter? (true when unsure: the engine decides.) */
-function mayMatch(resource: Json, details: RetrieveDetails): boolean {
+export function mayMatch(resource: Json, details: RetrieveDetails): boolean {
   const { codes, codeProperty } = details;
   if (codes == null || !codeProperty || codeProperty.includes('.')) return true;
   const matchers: CodeMatcher[] = (Array.isArray(codes) ? codes : [codes]).filter(

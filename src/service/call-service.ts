@@ -1,7 +1,7 @@
 /**
  * The use case: one CDS Hooks call, from the request body to the cards, readable in one screen.
  *
- *   validate → gather → evaluate → decide (+ order checks) → buildCards → assertConformant → audit
+ *   validate → gather → window → evaluate → decide (+ order checks) → buildCards → assertConformant → audit
  *
  * Everything it uses comes in `deps` (ServiceDeps); nothing mutable is shared between calls, so
  * concurrent calls for different patients cannot mix (CH-B3). A deadline budget bounds the call: past
@@ -67,7 +67,8 @@ async function recommend(
     signal,
   });
   const drafts = draftResources(request);
-  const facts = await deps.evaluator.evaluate(bundleOf(record.resources, drafts), now, hook);
+  const windowed = steps.window(bundleOf(record.resources, drafts)); // only what the libraries retrieve
+  const facts = await deps.evaluator.evaluate(windowed, now, hook, signal);
   signal.throwIfAborted();
   const encounterId = request.context.encounterId ?? null;
   const draftOrders = medicationRequestsById(drafts);
