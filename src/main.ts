@@ -69,6 +69,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
   const parameters = loadParameters(options.parameterFile ?? path.join(root, 'cds-hooks', 'protocol-parameters.json'));
   const definitions = loadDefinitions();
   // CQL off the HTTP thread (EVAL_WORKERS threads, each loading the ELM once), or in process with EVAL_WORKERS=0.
+  // The workers load while the rest is composed; compose returns once they are ready (the first call gets cards).
   const pool = config.evalWorkers > 0 ? createEvaluatorPool({ size: config.evalWorkers }) : undefined;
   const evaluator = pool ?? createEvaluator();
   const medication = loadKetamineMedication(path.join(root, 'fhir-resources', 'ValueSet', 'ketamine.json'));

@@ -109,10 +109,10 @@ function typeNameOf(profile: string, datatype: string | undefined): string | nul
   return type;
 }
 
-type RawCode = { system: string | undefined; code: string };
+export type RawCode = { system: string | undefined; code: string };
 
 /** Codes of a raw CodeableConcept or Coding (or a list of them); null when the shape is not one of those. */
-function rawCodes(value: unknown, out: RawCode[]): boolean {
+export function rawCodes(value: unknown, out: RawCode[]): boolean {
   if (value == null) return true;
   if (Array.isArray(value)) {
     for (const item of value) if (!rawCodes(item, out)) return false;
@@ -140,7 +140,7 @@ function keysOfProperty(property: string): string[] {
 }
 
 /** The raw value at a (one-segment) code property; choice elements (value → valueCodeableConcept) included. */
-function rawProperty(resource: Json, property: string): unknown {
+export function rawProperty(resource: Json, property: string): unknown {
   for (const key of keysOfProperty(property)) {
     if (key in resource) return resource[key];
   }

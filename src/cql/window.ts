@@ -7,7 +7,8 @@
  * - it is a Patient (the evaluation's context), or
  * - some retrieve reads its type without a code filter, or
  * - some retrieve's value set may hold its code (the same raw-JSON check as the record layer's retrieve,
- *   ./data-provider.ts `mayMatch`; a code it cannot read is kept, the engine decides).
+ *   ./data-provider.ts `mayMatch`, with the codes read once per code property; a code it cannot read is
+ *   kept, the engine decides).
  * Every dropped resource is one that no retrieve returns, so the facts are the same with and without
  * the window. Order is kept (ties in "latest" facts go to the first listed), and a resource without an
  * id gets the id the evaluation would have given it in the whole record (./prepare.ts `withEntryId`).
@@ -23,13 +24,47 @@
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4';
 import { loadTerminology, type Terminology } from '../terminology';
 import { DEFAULT_ELM_DIR, readElmDir, type ElmJson } from './elm';
-import { mayMatch } from './data-provider';
+import { mayMatch, rawCodes, rawProperty, type RawCode } from './data-provider';
 import { collect, withEntryId } from './prepare';
 
 type Json = Record<string, unknown>;
 
 /** How the libraries read one resource type: without a code filter, or only through these filters. */
 type TypeRead = 'all' | Array<{ codeProperty: string; codes: unknown }>;
+
+interface IndexedMatcher {
+  hasSystemCode(system: string | undefined, code: string): boolean;
+}
+const isIndexed = (codes: unknown): codes is IndexedMatcher =>
+  codes != null && typeof (codes as Partial<IndexedMatcher>).hasSystemCode === 'function';
+
+/**
+ * A type's filters grouped by code property: its raw codes are read once per property and looked up in
+ * each value set's index (what mayMatch does filter by filter); a value set without an index goes
+ * through mayMatch itself.
+ */
+function filterTest(filters: Array<{ codeProperty: string; codes: unknown }>): (resource: Json) => boolean {
+  const byProperty = new Map<string, IndexedMatcher[]>();
+  const others = filters.filter((f) => !isIndexed(f.codes));
+  for (const { codeProperty, codes } of filters) {
+    if (!isIndexed(codes)) continue;
+    const list = byProperty.get(codeProperty) ?? [];
+    list.push(codes);
+    byProperty.set(codeProperty, list);
+  }
+  const groups = [...byProperty];
+  const found: RawCode[] = [];
+  return (resource) => {
+    for (const [property, valueSets] of groups) {
+      found.length = 0;
+      if (!rawCodes(rawProperty(resource, property), found)) return true; // unreadable: the engine decides
+      for (const c of found) {
+        for (const valueSet of valueSets) if (valueSet.hasSystemCode(c.system, c.code)) return true;
+      }
+    }
+    return others.some((filter) => mayMatch(resource, filter));
+  };
+}
 
 /** What the libraries retrieve, by resource type; null when some retrieve could not be read (no window). */
 export type RetrieveMap = ReadonlyMap<string, TypeRead> | null;
@@ -90,15 +125,19 @@ export interface WindowOptions {
 
 /** The window over the libraries in `elmDir`: a record → the part of it the libraries can retrieve. */
 export function createRecordWindow(options: WindowOptions = {}): (bundle: Bundle) => Bundle {
-  const retrieves = retrievesOf(readElmDir(options.elmDir ?? DEFAULT_ELM_DIR), options.terminology ?? loadTerminology());
+  const retrieves = retrievesOf(
+    readElmDir(options.elmDir ?? DEFAULT_ELM_DIR),
+    options.terminology ?? loadTerminology(),
+  );
   if (!retrieves) return (bundle) => bundle;
 
+  const tests = new Map<string, ((resource: Json) => boolean) | 'all'>();
+  for (const [type, read] of retrieves) tests.set(type, read === 'all' ? 'all' : filterTest(read));
   const keeps = (resource: Resource): boolean => {
     if (resource.resourceType === 'Patient') return true;
-    const read = retrieves.get(resource.resourceType);
-    if (read === undefined) return false;
-    if (read === 'all') return true;
-    return read.some((filter) => mayMatch(resource as unknown as Json, filter));
+    const test = tests.get(resource.resourceType);
+    if (test === undefined) return false;
+    return test === 'all' || test(resource as unknown as Json);
   };
 
   return (bundle) => {

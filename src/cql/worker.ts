@@ -52,7 +52,8 @@ function run(): void {
   port.on('message', (task: WorkerTask) => {
     evaluator.evaluate(task.bundle, new Date(task.now), task.hook).then(
       (facts) => port.postMessage({ type: 'done', id: task.id, facts } satisfies WorkerReply),
-      (err: unknown) => port.postMessage({ type: 'error', id: task.id, error: toWorkerError(err) } satisfies WorkerReply),
+      (err: unknown) =>
+        port.postMessage({ type: 'error', id: task.id, error: toWorkerError(err) } satisfies WorkerReply),
     );
   });
   port.postMessage({ type: 'ready' } satisfies WorkerReply);
