@@ -200,7 +200,7 @@ export function createEvaluatorPool(options: PoolOptions = {}): EvaluatorPool {
         };
         const task: Task = {
           id,
-          message: { id, bundle, now: now.getTime(), hook },
+          message: { id, bundle: JSON.stringify(bundle), now: now.getTime(), hook },
           resolve,
           reject,
           abandoned: false,

@@ -131,6 +131,22 @@ function memoryOf(pid) {
   }
 }
 
+/**
+ * CPU time a process has used so far (ms, all its threads: user + system), from /proc (Linux only; null
+ * elsewhere). Per request it is a figure that the machine's other load barely moves, unlike latency.
+ */
+function cpuTimeMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
 // ----- HTTP helpers --------------------------------------------------------------------------
 
 async function request(base, method, urlPath, body) {
@@ -224,6 +240,7 @@ async function load(base, urlPath, body, { connections, duration, check }) {
 }
 
 const EMPTY_RUN = {
+  cpuMsPerRequest: null,
   requests: 0,
   rps: null,
   p50: null,
@@ -267,7 +284,7 @@ const median = (values) => {
 /** The median of each latency/throughput figure over the rounds; counts of problems are summed. */
 function medianRun(runs) {
   const out = { rounds: runs.length };
-  for (const key of ['requests', 'rps', 'p50', 'p95', 'p99', 'mean', 'max'])
+  for (const key of ['requests', 'rps', 'p50', 'p95', 'p99', 'mean', 'max', 'cpuMsPerRequest'])
     out[key] = round2(median(runs.map((r) => r[key])));
   for (const key of ['non2xx', 'errors', 'timeouts', 'unexpected']) out[key] = runs.reduce((n, r) => n + r[key], 0);
   return out;
@@ -277,7 +294,16 @@ function medianRun(runs) {
  * Warm-up (discarded), then SETTINGS.rounds alternating runs of the floor and the scenario with the same
  * body at the same concurrency (floor, service, floor, service…); each figure is the median of the rounds.
  */
-async function measure(base, scenario, connections, duration) {
+async function measure(base, scenario, connections, duration, pid) {
+  /** One load run, with the service process's CPU time per answered request. */
+  const run = async (urlPath, options) => {
+    const before = pid ? cpuTimeMs(pid) : null;
+    const result = await load(base, urlPath, scenario.body, options);
+    const after = pid ? cpuTimeMs(pid) : null;
+    result.cpuMsPerRequest =
+      before !== null && after !== null && result.requests > 0 ? round2((after - before) / result.requests) : null;
+    return result;
+  };
   const warm = Math.min(SETTINGS.warmupSeconds, duration);
   // Under the profiler the floor is not run: its JSON parsing would swamp the service's profile.
   if (!PROFILE_DIR) await load(base, '/floor', scenario.body, { connections, duration: warm });
@@ -287,9 +313,9 @@ async function measure(base, scenario, connections, duration) {
   const floors = [];
   const services = [];
   for (let round = 0; round < SETTINGS.rounds; round += 1) {
-    floors.push(PROFILE_DIR ? EMPTY_RUN : await load(base, '/floor', scenario.body, { connections, duration }));
+    floors.push(PROFILE_DIR ? EMPTY_RUN : await run('/floor', { connections, duration }));
     await drain(base);
-    services.push(await load(base, scenario.path, scenario.body, { connections, duration, check: scenario.check }));
+    services.push(await run(scenario.path, { connections, duration, check: scenario.check }));
     await drain(base);
   }
   const service = medianRun(services);
@@ -418,9 +444,9 @@ function markdown(results) {
   );
   lines.push('');
   lines.push(
-    '| Scenario | Body | Conn. | p50 ms | p95 ms | p99 ms | req/s | Floor p50 | Floor p95 | Floor p99 | Floor req/s | p50 / floor |',
+    '| Scenario | Body | Conn. | p50 ms | p95 ms | p99 ms | req/s | CPU ms/req | Floor p50 | Floor p95 | Floor p99 | Floor req/s | Floor CPU ms/req | p50 / floor |',
   );
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of results.scenarios) {
     for (const run of s.runs) {
       const sv = run.service;
@@ -431,8 +457,8 @@ function markdown(results) {
           : '';
       const flags = problems(sv, 'service') + problems(fl, 'floor');
       lines.push(
-        `| ${s.name}${flags} | ${kb(s.bodyBytes)} | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ` +
-          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(run.p50OverFloor)}× |`,
+        `| ${s.name}${flags} | ${kb(s.bodyBytes)} | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ${fmt(sv.cpuMsPerRequest)} | ` +
+          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(fl.cpuMsPerRequest)} | ${fmt(run.p50OverFloor)}× |`,
       );
     }
   }
@@ -441,8 +467,8 @@ function markdown(results) {
       const sv = run.service;
       const fl = run.floor;
       lines.push(
-        `| patient-view, typical prefetch, EVAL_WORKERS=${comparison.evalWorkers}${comparison.evalWorkers === 0 ? ' (CQL on the HTTP thread)' : ''} | | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ` +
-          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(run.p50OverFloor)}× |`,
+        `| patient-view, typical prefetch, EVAL_WORKERS=${comparison.evalWorkers}${comparison.evalWorkers === 0 ? ' (CQL on the HTTP thread)' : ''} | | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ${fmt(sv.cpuMsPerRequest)} | ` +
+          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(fl.cpuMsPerRequest)} | ${fmt(run.p50OverFloor)}× |`,
       );
     }
   }
@@ -495,6 +521,8 @@ function markdown(results) {
       `"1" connection = one request at a time, ${results.settings.connections} connections = load (latency then includes queueing). ` +
       `${results.settings.durationSeconds} s per loaded run, ${results.settings.serialDurationSeconds} s per serial run, after ${results.settings.warmupSeconds} s of warm-up; ` +
       `each figure is the median of ${results.settings.rounds} alternating floor/service runs. ` +
+      `"CPU ms/req" is the service process's CPU time (all its threads, from /proc) per answered request: unlike ` +
+      `latency, the machine's other load barely moves it. ` +
       `The FHIR fallback scenario sends no prefetch: the service fetches all ${results.fallbackKeys} keys from the project's ` +
       `in-memory FHIR server (src/fhir/memory-server.ts, @medplum/fhir-router, its own process on loopback, the same 72 h ` +
       `record, bearer token required, \`_count\` honoured with \`next\` links); its Observation searches over this record ` +
@@ -648,8 +676,8 @@ async function main() {
   const measured = [];
   for (const s of scenarios) {
     console.error(`bench: measuring ${s.key}…`);
-    const serial = await measure(base, s, 1, SETTINGS.serialDurationSeconds);
-    const loaded = await measure(base, s, SETTINGS.connections, SETTINGS.durationSeconds);
+    const serial = await measure(base, s, 1, SETTINGS.serialDurationSeconds, service.child.pid);
+    const loaded = await measure(base, s, SETTINGS.connections, SETTINGS.durationSeconds, service.child.pid);
     measured.push({
       key: s.key,
       name: s.name,
@@ -672,8 +700,8 @@ async function main() {
       console.error(`bench: measuring patient-view-typical with EVAL_WORKERS=${evalWorkers}…`);
       const other = await startService(fhir.baseUrl, tmp, { evalWorkers });
       const runs = [
-        await measure(other.base, typicalScenario, 1, SETTINGS.serialDurationSeconds),
-        await measure(other.base, typicalScenario, SETTINGS.connections, SETTINGS.durationSeconds),
+        await measure(other.base, typicalScenario, 1, SETTINGS.serialDurationSeconds, other.child.pid),
+        await measure(other.base, typicalScenario, SETTINGS.connections, SETTINGS.durationSeconds, other.child.pid),
       ];
       await stopChild(other.child);
       comparisons.push({ evalWorkers: Number(evalWorkers), runs });
