@@ -12,11 +12,12 @@ const FINISHED = 2;
 const port = parentPort;
 if (!port) throw new Error('a worker thread');
 
-port.on('message', (task: { id: number; bundle: { entry?: Array<{ resource?: { id?: string } }> } }) => {
+port.on('message', (task: { id: number; bundle: string }) => {
   Atomics.add(shared, STARTED, 1);
   while (Atomics.load(shared, GATE) === 0) Atomics.wait(shared, GATE, 0);
   Atomics.add(shared, FINISHED, 1);
-  const patientId = task.bundle.entry?.[0]?.resource?.id ?? '';
+  const record = JSON.parse(task.bundle) as { entry?: Array<{ resource?: { id?: string } }> };
+  const patientId = record.entry?.[0]?.resource?.id ?? '';
   port.postMessage({ type: 'done', id: task.id, facts: { patient: { id: patientId } } });
 });
 port.postMessage({ type: 'ready' });
