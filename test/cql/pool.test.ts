@@ -14,6 +14,8 @@ import { harness, PATIENT_VIEW, patientViewRequest } from '../support/service';
 import { bundle, concept, observation, patient, SYSTEMS } from './fixtures';
 
 const HOOKS = Object.keys(ENTRY_LIBRARIES) as CqlHook[];
+/** Every example × scenario time × hook, twice: generous on a loaded machine (no timing is asserted). */
+const EXAMPLES_TIMEOUT_MS = 180_000;
 const NOW = new Date('2026-11-24T12:00:00Z');
 
 describe('when the pool evaluates a record', () => {
@@ -25,26 +27,30 @@ describe('when the pool evaluates a record', () => {
   });
   afterAll(() => pool.close());
 
-  it('it gives exactly the facts of the in-process evaluator, for every example, scenario time and hook', async () => {
-    const dir = examplesDir();
-    let compared = 0;
-    for (const entry of readManifest(dir)) {
-      const record = readBundle(dir, entry.file);
-      const times = (entry.scenarioTimes ?? []).map((t) => new Date(t.at));
-      for (const now of times.length > 0 ? times : [NOW]) {
-        const runs = HOOKS.map(async (hook) => {
-          const [expected, actual] = await Promise.all([
-            inProcess.evaluate(record, now, hook),
-            pool.evaluate(record, now, hook),
-          ]);
-          expect(actual).toStrictEqual(expected);
-          compared += 1;
-        });
-        await Promise.all(runs);
+  it(
+    'it gives exactly the facts of the in-process evaluator, for every example, scenario time and hook',
+    async () => {
+      const dir = examplesDir();
+      let compared = 0;
+      for (const entry of readManifest(dir)) {
+        const record = readBundle(dir, entry.file);
+        const times = (entry.scenarioTimes ?? []).map((t) => new Date(t.at));
+        for (const now of times.length > 0 ? times : [NOW]) {
+          const runs = HOOKS.map(async (hook) => {
+            const [expected, actual] = await Promise.all([
+              inProcess.evaluate(record, now, hook),
+              pool.evaluate(record, now, hook),
+            ]);
+            expect(actual).toStrictEqual(expected);
+            compared += 1;
+          });
+          await Promise.all(runs);
+        }
       }
-    }
-    expect(compared).toBeGreaterThan(HOOKS.length * 10);
-  });
+      expect(compared).toBeGreaterThan(HOOKS.length * 10);
+    },
+    EXAMPLES_TIMEOUT_MS,
+  );
 
   it('it keeps the 412 of a record without a Patient as an OperationOutcomeError', async () => {
     const pain = concept(SYSTEMS.loinc, '72514-3');

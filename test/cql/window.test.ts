@@ -12,6 +12,8 @@ import { loadTerminology } from '../../src/terminology';
 import { concept, observation, SYSTEMS } from './fixtures';
 
 const HOOKS = Object.keys(ENTRY_LIBRARIES) as CqlHook[];
+/** Every example × scenario time × hook, twice: generous on a loaded machine (no timing is asserted). */
+const EXAMPLES_TIMEOUT_MS = 180_000;
 const evaluator = createEvaluator();
 
 /** Resources no library retrieves, an id-less one first (so positions shift), and an id-less pain score. */
@@ -35,51 +37,55 @@ function noise(at: string): { dropped: FhirResource[]; kept: FhirResource[] } {
 }
 
 describe('when a record is windowed before CQL', () => {
-  it('the facts are identical with and without the window, for every example, scenario time and hook', async () => {
-    const dir = examplesDir();
-    let compared = 0;
-    for (const entry of readManifest(dir)) {
-      const example = readBundle(dir, entry.file);
-      const times = (entry.scenarioTimes ?? []).map((t) => t.at);
-      for (const at of times) {
-        const extra = noise(new Date(new Date(at).getTime() - 3_600_000).toISOString());
-        const record: Bundle = {
-          ...example,
-          entry: [
-            ...extra.dropped.slice(0, 1).map((resource) => ({ resource })),
-            ...(example.entry ?? []),
-            ...extra.kept.map((resource) => ({ resource })),
-            {
-              resource: {
-                resourceType: 'Bundle',
-                type: 'collection',
-                entry: extra.dropped.slice(1).map((resource) => ({ resource })),
+  it(
+    'the facts are identical with and without the window, for every example, scenario time and hook',
+    async () => {
+      const dir = examplesDir();
+      let compared = 0;
+      for (const entry of readManifest(dir)) {
+        const example = readBundle(dir, entry.file);
+        const times = (entry.scenarioTimes ?? []).map((t) => t.at);
+        for (const at of times) {
+          const extra = noise(new Date(new Date(at).getTime() - 3_600_000).toISOString());
+          const record: Bundle = {
+            ...example,
+            entry: [
+              ...extra.dropped.slice(0, 1).map((resource) => ({ resource })),
+              ...(example.entry ?? []),
+              ...extra.kept.map((resource) => ({ resource })),
+              {
+                resource: {
+                  resourceType: 'Bundle',
+                  type: 'collection',
+                  entry: extra.dropped.slice(1).map((resource) => ({ resource })),
+                },
               },
-            },
-          ],
-        };
-        const windowed = windowRecord(record);
-        const types = (windowed.entry ?? []).map((e) => e.resource?.resourceType);
-        const ids = (windowed.entry ?? []).map((e) => e.resource?.id);
-        expect(types).not.toContain('Practitioner');
-        expect(types).not.toContain('Procedure');
-        expect(ids).not.toContain('noise-temp');
-        expect(ids).not.toContain('noise-condition');
-        expect(ids.filter((id) => id?.startsWith('observation-entry-'))).toHaveLength(1);
-        for (const hook of HOOKS) {
-          const [whole, cut] = await Promise.all([
-            evaluator.evaluate(record, new Date(at), hook),
-            evaluator.evaluate(windowed, new Date(at), hook),
-          ]);
-          expect(cut).toStrictEqual(whole);
-          if (hook === 'patient-view')
-            expect(cut.painScores.some((p) => p.id.startsWith('observation-entry-'))).toBe(true);
-          compared += 1;
+            ],
+          };
+          const windowed = windowRecord(record);
+          const types = (windowed.entry ?? []).map((e) => e.resource?.resourceType);
+          const ids = (windowed.entry ?? []).map((e) => e.resource?.id);
+          expect(types).not.toContain('Practitioner');
+          expect(types).not.toContain('Procedure');
+          expect(ids).not.toContain('noise-temp');
+          expect(ids).not.toContain('noise-condition');
+          expect(ids.filter((id) => id?.startsWith('observation-entry-'))).toHaveLength(1);
+          for (const hook of HOOKS) {
+            const [whole, cut] = await Promise.all([
+              evaluator.evaluate(record, new Date(at), hook),
+              evaluator.evaluate(windowed, new Date(at), hook),
+            ]);
+            expect(cut).toStrictEqual(whole);
+            if (hook === 'patient-view')
+              expect(cut.painScores.some((p) => p.id.startsWith('observation-entry-'))).toBe(true);
+            compared += 1;
+          }
         }
       }
-    }
-    expect(compared).toBeGreaterThan(HOOKS.length * 10);
-  });
+      expect(compared).toBeGreaterThan(HOOKS.length * 10);
+    },
+    EXAMPLES_TIMEOUT_MS,
+  );
 
   it('it keeps what it cannot read, and every resource of a type read without a code filter', () => {
     const oddCode = {
