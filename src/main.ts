@@ -18,6 +18,7 @@ import { loadConfig, type ServiceConfig } from './config/env';
 import { loadParameters } from './config/parameters';
 import { createEvaluator, PLAN_DEFINITION_URL } from './cql';
 import { closeFhirConnections } from './fhir/fetch-json';
+import { createEvaluatorPool } from './cql/pool';
 import { createDemo, demoEnabled, demoFhirServerUrls } from './demo';
 import { renderProtocolPage } from './http/docs';
 import { createApp } from './http/app';
@@ -70,7 +71,10 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
   const root = packageRoot();
   const parameters = loadParameters(options.parameterFile ?? path.join(root, 'cds-hooks', 'protocol-parameters.json'));
   const definitions = loadDefinitions();
-  const evaluator = createEvaluator();
+  // CQL off the HTTP thread (EVAL_WORKERS threads, each loading the ELM once), or in process with EVAL_WORKERS=0.
+  // The workers load while the rest is composed; compose returns once they are ready (the first call gets cards).
+  const pool = config.evalWorkers > 0 ? createEvaluatorPool({ size: config.evalWorkers }) : undefined;
+  const evaluator = pool ?? createEvaluator();
   const medication = loadKetamineMedication(path.join(root, 'fhir-resources', 'ValueSet', 'ketamine.json'));
 
   const demo = demoEnabled(env) ? await createDemo({ logger, timeZone: config.timeZone }) : undefined;
@@ -79,6 +83,10 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       ? [...config.fhirServerAllowlist, ...demoFhirServerUrls(config.port)]
       : config.fhirServerAllowlist;
 
+  await pool?.ready.catch(async (err: unknown) => {
+    await pool.close();
+    throw err;
+  });
   if (config.feedbackDb !== ':memory:') mkdirSync(path.dirname(config.feedbackDb), { recursive: true });
   const store = openStore(config.feedbackDb);
 
@@ -150,6 +158,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       closed = true;
       store.close();
       closeFhirConnections(); // idle kept-alive FHIR connections (src/fhir/fetch-json.ts)
+      await pool?.close();
     },
   };
 }

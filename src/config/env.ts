@@ -5,6 +5,7 @@
  * shown in discovery (CH-D4).
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from './paths';
 import { normalizeBaseUrl } from '../fhir/allowlist';
@@ -33,6 +34,8 @@ export interface ServiceConfig {
   requestLimitBytes: number;
   /** Time budget of one service call (ms): past it the service answers with no cards (CH-B2). */
   deadlineMs: number;
+  /** CQL evaluation worker threads (src/cql/pool.ts); 0 = evaluate on the HTTP thread. Default: the CPU count. */
+  evalWorkers: number;
   /** Allowed CORS origins; ['*'] = any origin, without credentials (CH-J8). */
   corsOrigins: string[];
   logLevel: string;
@@ -60,6 +63,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** More evaluation threads than this only costs memory (each holds the ELM and the value sets). */
+const MAX_EVAL_WORKERS = 64;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -203,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   const deadlineMs = integer('DEADLINE_MS', DEFAULTS.deadlineMs, 1);
   const fhirTimeoutMs = integer('FHIR_TIMEOUT_MS', deadlineMs, 1);
   const fhirMaxPages = integer('FHIR_MAX_PAGES', DEFAULTS.fhirMaxPages, 1);
+  const evalWorkers = integer('EVAL_WORKERS', availableParallelism(), 0, MAX_EVAL_WORKERS);
 
   const rawLimit = value('REQUEST_LIMIT') ?? DEFAULTS.requestLimit;
   const requestLimitBytes = parseByteSize(rawLimit);
@@ -283,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       feedbackDb,
       requestLimitBytes: requestLimitBytes ?? 0,
       deadlineMs,
+      evalWorkers,
       corsOrigins,
       logLevel,
       docsUrl,

@@ -21,7 +21,7 @@ import { loadFhirModelInfo, wrapResource, type ModelInfo } from './fhir-record';
 
 type Json = Record<string, unknown>;
 
-interface RetrieveDetails {
+export interface RetrieveDetails {
   datatype?: string;
   codeProperty?: string;
   codes?: unknown;
@@ -109,10 +109,10 @@ function typeNameOf(profile: string, datatype: string | undefined): string | nul
   return type;
 }
 
-type RawCode = { system: string | undefined; code: string };
+export type RawCode = { system: string | undefined; code: string };
 
 /** Codes of a raw CodeableConcept or Coding (or a list of them); null when the shape is not one of those. */
-function rawCodes(value: unknown, out: RawCode[]): boolean {
+export function rawCodes(value: unknown, out: RawCode[]): boolean {
   if (value == null) return true;
   if (Array.isArray(value)) {
     for (const item of value) if (!rawCodes(item, out)) return false;
@@ -140,7 +140,7 @@ function keysOfProperty(property: string): string[] {
 }
 
 /** The raw value at a (one-segment) code property; choice elements (value → valueCodeableConcept) included. */
-function rawProperty(resource: Json, property: string): unknown {
+export function rawProperty(resource: Json, property: string): unknown {
   for (const key of keysOfProperty(property)) {
     if (key in resource) return resource[key];
   }
@@ -148,7 +148,7 @@ function rawProperty(resource: Json, property: string): unknown {
 }
 
 /** Could this resource pass the retrieve's terminology filter? (true when unsure: the engine decides.) */
-function mayMatch(resource: Json, details: RetrieveDetails): boolean {
+export function mayMatch(resource: Json, details: RetrieveDetails): boolean {
   const { codes, codeProperty } = details;
   if (codes == null || !codeProperty || codeProperty.includes('.')) return true;
   const matchers: CodeMatcher[] = (Array.isArray(codes) ? codes : [codes]).filter(

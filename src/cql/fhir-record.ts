@@ -331,6 +331,18 @@ function makePlan({ info, modelInfo }: RecordClass, field: string): FieldPlan | 
   return { suffix, target: targetOf(element.name, element.typeSpecifier, modelInfo), choices };
 }
 
+/** The System type of a primitive class's `value` element (null when it is not a plain System value). */
+const valueTypes = new WeakMap<RecordClass, string | null>();
+function primitiveValueType(recordClass: RecordClass): string | null {
+  let type = valueTypes.get(recordClass);
+  if (type === undefined) {
+    const plan = planOf(recordClass, 'value');
+    type = plan && plan.suffix === undefined && plan.choices === null ? (plan.target?.systemType ?? null) : null;
+    valueTypes.set(recordClass, type);
+  }
+  return type;
+}
+
 /** The JSON property and type a plan reads in this JSON. */
 function resolve(plan: FieldPlan, json: Json): Target | null {
   if (plan.choices) {
@@ -392,6 +404,15 @@ export class FhirRecord {
     if (!target) return undefined;
     if (target.systemType !== null) {
       return plan.suffix != null ? undefined : toSystemObject(this._json[target.property], target.systemType);
+    }
+    if (plan.suffix === 'value' && target.primitive && target.recordClass && !target.typeSpecifier.isList) {
+      // `x.value` of a primitive without `_x`: its System value, without building the { value } record that
+      // the general path below builds only to read `value` from it (most reads in the libraries are these).
+      const valueType = primitiveValueType(target.recordClass);
+      if (valueType !== null && this._json[target.extension] == null) {
+        const value = this._json[target.property];
+        return value == null ? value : toSystemObject(value, valueType);
+      }
     }
     const data = propertyFromJson(this._json, target);
     if (data == null) return data;

@@ -45,8 +45,12 @@ export interface EvaluatorOptions {
 }
 
 export interface Evaluator {
-  /** ClinicalFacts of the patient in `bundle` (any bundle type; its entries' resources are the record) at `now`. */
-  evaluate(bundle: Bundle, now: Date, hook: CqlHook): Promise<ClinicalFacts>;
+  /**
+   * ClinicalFacts of the patient in `bundle` (any bundle type; its entries' resources are the record) at `now`.
+   * In process the evaluation runs to its end once started; `signal` only keeps a call that already gave up
+   * from starting one.
+   */
+  evaluate(bundle: Bundle, now: Date, hook: CqlHook, signal?: AbortSignal): Promise<ClinicalFacts>;
   /** The entry library run for each hook (name and version), for audit and the Library resources. */
   readonly libraries: Readonly<Record<CqlHook, { name: string; version: string | undefined }>>;
   readonly terminology: Terminology;
@@ -97,11 +101,13 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
       ]),
     ) as Record<CqlHook, { name: string; version: string | undefined }>,
 
-    async evaluate(bundle, now, hook) {
+    async evaluate(bundle, now, hook, signal) {
       const executor = executors[hook];
       if (!executor) throw new Error(`No CQL entry library for hook ${String(hook)}`);
+      signal?.throwIfAborted();
       const prepared = prepareBundle(bundle);
       return gate.run(async () => {
+        signal?.throwIfAborted();
         // A provider per evaluation: nothing mutable is shared between concurrent evaluations.
         const results = await executor.exec(records.create(prepared.bundle), DateTime.fromJSDate(now, 0));
         const byPatient = results.patientResults as Record<string, DefineResults | undefined>;

@@ -19,13 +19,18 @@ const RELATIVE_REFERENCE = new RegExp(`^([A-Z][A-Za-z]+)/(${ID})$`);
 const URL_ENDING_IN_REFERENCE = new RegExp(`/([A-Z][A-Za-z]+)/(${ID})(?:/_history/[^/]+)?$`);
 
 /** All resources of a bundle, nested bundles flattened, in order. */
-function collect(bundle: Bundle, out: Array<{ fullUrl: string | undefined; resource: AnyResource }>): void {
+export function collect(bundle: Bundle, out: Array<{ fullUrl: string | undefined; resource: AnyResource }>): void {
   for (const entry of bundle.entry ?? []) {
     const resource = entry.resource as AnyResource | undefined;
     if (!resource || typeof resource !== 'object') continue;
     if (resource.resourceType === 'Bundle') collect(resource as unknown as Bundle, out);
     else out.push({ fullUrl: entry.fullUrl, resource });
   }
+}
+
+/** The resource with an id: its own, else the stable one of its position among the collected resources. */
+export function withEntryId<R extends Resource>(resource: R, index: number): R {
+  return resource.id ? resource : { ...resource, id: `${resource.resourceType.toLowerCase()}-entry-${index}` };
 }
 
 export interface PreparedBundle {
@@ -43,8 +48,7 @@ export function prepareBundle(input: Bundle): PreparedBundle {
 
   // Resources without an id get a stable one, so every fact can name its resource.
   items.forEach((item, index) => {
-    if (!item.resource.id)
-      item.resource = { ...item.resource, id: `${item.resource.resourceType.toLowerCase()}-entry-${index}` };
+    item.resource = withEntryId(item.resource, index);
   });
 
   const byFullUrl = new Map<string, string>();

@@ -37,6 +37,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const require = createRequire(import.meta.url);
 const DIST = path.join(ROOT, 'dist', 'src');
 const SERVER_JS = path.join(DIST, 'bench', 'server.js');
+const MAIN_JS = path.join(DIST, 'main.js');
 const FHIR_SERVER_JS = path.join(DIST, 'fhir', 'memory-server.js');
 const OUT_DIR = path.join(ROOT, 'src', 'bench', 'results');
 
@@ -50,6 +51,10 @@ const SETTINGS = {
   durationSeconds: seconds('BENCH_DURATION', 10),
   serialDurationSeconds: seconds('BENCH_SERIAL_DURATION', 5),
   warmupSeconds: seconds('BENCH_WARMUP', 2),
+  /** Alternating floor/service runs per measurement; the table shows their medians. */
+  rounds: Math.round(seconds('BENCH_ROUNDS', 3)),
+  /** Evaluation worker threads of the measured service (EVAL_WORKERS; default: the CPU count). */
+  evalWorkers: env.EVAL_WORKERS ?? String(os.availableParallelism()),
 };
 const PROFILE_DIR = env.BENCH_PROFILE ? path.resolve(env.BENCH_PROFILE) : null;
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
@@ -125,6 +130,22 @@ function memoryOf(pid) {
     return { rssMB: null, peakRssMB: null };
   }
 }
+
+/**
+ * CPU time a process has used so far (ms, all its threads: user + system), from /proc (Linux only; null
+ * elsewhere). Per request it is a figure that the machine's other load barely moves, unlike latency.
+ */
+function cpuTimeMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
 
 // ----- HTTP helpers --------------------------------------------------------------------------
 
@@ -219,6 +240,7 @@ async function load(base, urlPath, body, { connections, duration, check }) {
 }
 
 const EMPTY_RUN = {
+  cpuMsPerRequest: null,
   requests: 0,
   rps: null,
   p50: null,
@@ -252,24 +274,59 @@ async function drain(base, limitMs = 60_000) {
   }
 }
 
-/** Warm-up (discarded), then the floor and the scenario with the same body at the same concurrency. */
-async function measure(base, scenario, connections, duration) {
+const median = (values) => {
+  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** The median of each latency/throughput figure over the rounds; counts of problems are summed. */
+function medianRun(runs) {
+  const out = { rounds: runs.length };
+  for (const key of ['requests', 'rps', 'p50', 'p95', 'p99', 'mean', 'max', 'cpuMsPerRequest'])
+    out[key] = round2(median(runs.map((r) => r[key])));
+  for (const key of ['non2xx', 'errors', 'timeouts', 'unexpected']) out[key] = runs.reduce((n, r) => n + r[key], 0);
+  return out;
+}
+
+/**
+ * Warm-up (discarded), then SETTINGS.rounds alternating runs of the floor and the scenario with the same
+ * body at the same concurrency (floor, service, floor, service…); each figure is the median of the rounds.
+ */
+async function measure(base, scenario, connections, duration, pid) {
+  /** One load run, with the service process's CPU time per answered request. */
+  const run = async (urlPath, options) => {
+    const before = pid ? cpuTimeMs(pid) : null;
+    const result = await load(base, urlPath, scenario.body, options);
+    const after = pid ? cpuTimeMs(pid) : null;
+    result.cpuMsPerRequest =
+      before !== null && after !== null && result.requests > 0 ? round2((after - before) / result.requests) : null;
+    return result;
+  };
   const warm = Math.min(SETTINGS.warmupSeconds, duration);
   // Under the profiler the floor is not run: its JSON parsing would swamp the service's profile.
   if (!PROFILE_DIR) await load(base, '/floor', scenario.body, { connections, duration: warm });
   await drain(base);
   await load(base, scenario.path, scenario.body, { connections, duration: warm });
   await drain(base);
-  const floor = PROFILE_DIR ? EMPTY_RUN : await load(base, '/floor', scenario.body, { connections, duration });
-  await drain(base);
-  const service = await load(base, scenario.path, scenario.body, { connections, duration, check: scenario.check });
-  await drain(base);
+  const floors = [];
+  const services = [];
+  for (let round = 0; round < SETTINGS.rounds; round += 1) {
+    floors.push(PROFILE_DIR ? EMPTY_RUN : await run('/floor', { connections, duration }));
+    await drain(base);
+    services.push(await run(scenario.path, { connections, duration, check: scenario.check }));
+    await drain(base);
+  }
+  const service = medianRun(services);
+  const floor = medianRun(floors);
   return {
     connections,
     durationSeconds: duration,
     service,
     floor,
     p50OverFloor: service.p50 && floor.p50 ? round2(service.p50 / floor.p50) : null,
+    p99OverFloor: service.p99 && floor.p99 ? round2(service.p99 / floor.p99) : null,
   };
 }
 
@@ -348,7 +405,7 @@ async function startFhirServer(seed) {
   return { child, baseUrl };
 }
 
-async function startService(fhirBaseUrl, tmp) {
+async function startService(fhirBaseUrl, tmp, { evalWorkers = SETTINGS.evalWorkers, script = SERVER_JS } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const childEnv = {
@@ -358,14 +415,15 @@ async function startService(fhirBaseUrl, tmp) {
     HOST: '127.0.0.1',
     CDS_PUBLIC_BASE_URL: base,
     LOG_LEVEL: 'warn',
-    FEEDBACK_DB: path.join(tmp, 'feedback.sqlite'),
+    FEEDBACK_DB: path.join(tmp, `feedback-${port}.sqlite`),
     FHIR_SERVER_ALLOWLIST: fhirBaseUrl,
     DEMO: 'off',
     CDS_TRUSTED_ISSUERS: '',
+    EVAL_WORKERS: String(evalWorkers),
   };
   const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, SERVER_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, script], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const output = captureOutput(child);
   const healthzMs = await waitHealthy(base, child, spawnedAt, output);
@@ -386,9 +444,9 @@ function markdown(results) {
   );
   lines.push('');
   lines.push(
-    '| Scenario | Body | Conn. | p50 ms | p95 ms | p99 ms | req/s | Floor p50 | Floor p95 | Floor p99 | Floor req/s | p50 / floor |',
+    '| Scenario | Body | Conn. | p50 ms | p95 ms | p99 ms | req/s | CPU ms/req | Floor p50 | Floor p95 | Floor p99 | Floor req/s | Floor CPU ms/req | p50 / floor |',
   );
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of results.scenarios) {
     for (const run of s.runs) {
       const sv = run.service;
@@ -399,8 +457,18 @@ function markdown(results) {
           : '';
       const flags = problems(sv, 'service') + problems(fl, 'floor');
       lines.push(
-        `| ${s.name}${flags} | ${kb(s.bodyBytes)} | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ` +
-          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(run.p50OverFloor)}× |`,
+        `| ${s.name}${flags} | ${kb(s.bodyBytes)} | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ${fmt(sv.cpuMsPerRequest)} | ` +
+          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(fl.cpuMsPerRequest)} | ${fmt(run.p50OverFloor)}× |`,
+      );
+    }
+  }
+  for (const comparison of results.comparisons ?? []) {
+    for (const run of comparison.runs) {
+      const sv = run.service;
+      const fl = run.floor;
+      lines.push(
+        `| patient-view, typical prefetch, EVAL_WORKERS=${comparison.evalWorkers}${comparison.evalWorkers === 0 ? ' (CQL on the HTTP thread)' : ''} | | ${run.connections} | ${fmt(sv.p50)} | ${fmt(sv.p95)} | ${fmt(sv.p99)} | ${fmt(sv.rps)} | ${fmt(sv.cpuMsPerRequest)} | ` +
+          `${fmt(fl.p50)} | ${fmt(fl.p95)} | ${fmt(fl.p99)} | ${fmt(fl.rps)} | ${fmt(fl.cpuMsPerRequest)} | ${fmt(run.p50OverFloor)}× |`,
       );
     }
   }
@@ -415,26 +483,46 @@ function markdown(results) {
   lines.push(
     `| first patient-view request alone (cold) | ${fmt(c.firstPatientViewLatencyMs)} ms | ${fmt(c.firstFloorLatencyMs)} ms |`,
   );
+  lines.push(
+    `| \`node dist/src/main.js\` with DEMO=off: spawn → first 200 on GET /healthz (median of ${results.startup.runsMs.length}) | ${fmt(results.startup.mainDemoOffReadyMs)} ms | |`,
+  );
   lines.push(`| RSS after startup and the first requests | ${fmt(results.memory.afterStartup.rssMB)} MB | |`);
   lines.push(
     `| RSS after the run / peak RSS | ${fmt(results.memory.afterRun.rssMB)} MB / ${fmt(results.memory.afterRun.peakRssMB)} MB | |`,
   );
   lines.push('');
   const a = results.aims;
+  const verdict = (ok) => (ok === null ? 'not measured' : ok ? 'met' : 'NOT met');
+  lines.push('| Aim (typical patient-view unless said) | Measured | |');
+  lines.push('|---|---:|---|');
   lines.push(
-    `Aims for the typical patient-view at ${a.connections} connections: p50 within 3× the floor: ` +
-      `${a.p50WithinThreeTimesFloor ? 'met' : 'NOT met'} (${fmt(a.p50OverFloor)}×); p99 under 50 ms: ` +
-      `${a.p99Under50ms ? 'met' : 'NOT met'} (${fmt(a.p99)} ms). At 1 connection: ${fmt(a.serialP50OverFloor)}× the floor, p99 ${fmt(a.serialP99)} ms.`,
+    `| p50 at 1 connection ≤ 3× the floor's p50 | ${fmt(a.serialP50OverFloor)}× | ${verdict(a.serialP50WithinThreeTimesFloor)} |`,
+  );
+  lines.push(
+    `| p99 at ${a.connections} connections ≤ 3× the floor's p99 | ${fmt(a.loadedP99OverFloorP99)}× | ${verdict(a.loadedP99WithinThreeTimesFloorP99)} |`,
+  );
+  lines.push(
+    `| FHIR fallback p50 ≤ 2× the prefetch path's p50 (1 connection) | ${fmt(a.fallbackP50OverPrefetchP50)}× | ${verdict(a.fallbackWithinTwiceThePrefetchPath)} |`,
+  );
+  lines.push(
+    `| throughput at ${a.connections} connections with EVAL_WORKERS=2 ≥ 1.6× that with EVAL_WORKERS=1 | ${fmt(a.throughputOverSingleWorker)}× | ${verdict(a.throughputAtLeast1_6TimesSingleWorker)} |`,
+  );
+  lines.push(
+    `| \`node dist/src/main.js\` (DEMO=off) ready < 500 ms | ${fmt(a.mainDemoOffReadyMs)} ms | ${verdict(a.mainReadyUnderHalfASecond)} |`,
   );
   lines.push('');
   lines.push(
-    `What was measured: the service in its own Node process (composed as \`main.ts\` composes it: CQL evaluator, ` +
+    `What was measured: the service in its own Node process (composed as \`main.ts\` composes it: CQL evaluation in ` +
+      `${results.settings.evalWorkers} worker thread(s) (EVAL_WORKERS), ` +
       `prefetch engine, decision core, cards, response schema check, SQLite audit row per call; authentication off, ` +
       `logs at warn) on 127.0.0.1, driven by autocannon from a second process on the same ${results.machine.cpus} cores. ` +
       `The floor is POST /floor in front of the same app: it parses the same JSON body and answers \`{"cards":[]}\`. ` +
       `Latency is per request, from autocannon's send to the last byte (every 2xx counted, exact percentiles); ` +
       `"1" connection = one request at a time, ${results.settings.connections} connections = load (latency then includes queueing). ` +
-      `${results.settings.durationSeconds} s per loaded run, ${results.settings.serialDurationSeconds} s per serial run, after ${results.settings.warmupSeconds} s of warm-up. ` +
+      `${results.settings.durationSeconds} s per loaded run, ${results.settings.serialDurationSeconds} s per serial run, after ${results.settings.warmupSeconds} s of warm-up; ` +
+      `each figure is the median of ${results.settings.rounds} alternating floor/service runs. ` +
+      `"CPU ms/req" is the service process's CPU time (all its threads, from /proc) per answered request: unlike ` +
+      `latency, the machine's other load barely moves it. ` +
       `The FHIR fallback scenario sends no prefetch: the service fetches all ${results.fallbackKeys} keys from the project's ` +
       `in-memory FHIR server (src/fhir/memory-server.ts, @medplum/fhir-router, its own process on loopback, the same 72 h ` +
       `record, bearer token required, \`_count\` honoured with \`next\` links); its Observation searches over this record ` +
@@ -588,8 +676,8 @@ async function main() {
   const measured = [];
   for (const s of scenarios) {
     console.error(`bench: measuring ${s.key}…`);
-    const serial = await measure(base, s, 1, SETTINGS.serialDurationSeconds);
-    const loaded = await measure(base, s, SETTINGS.connections, SETTINGS.durationSeconds);
+    const serial = await measure(base, s, 1, SETTINGS.serialDurationSeconds, service.child.pid);
+    const loaded = await measure(base, s, SETTINGS.connections, SETTINGS.durationSeconds, service.child.pid);
     measured.push({
       key: s.key,
       name: s.name,
@@ -600,9 +688,47 @@ async function main() {
     });
   }
   const afterRun = memoryOf(service.child.pid);
+  await stopChild(service.child);
+
+  // The same typical request against the same service with one evaluation worker, and with none (CQL on
+  // the HTTP thread): what the pool buys under load.
+  const typicalScenario = scenarios.find((s) => s.key === 'patient-view-typical');
+  const comparisons = [];
+  if (typicalScenario && !PROFILE_DIR) {
+    for (const evalWorkers of ['1', '2', '0']) {
+      if (evalWorkers === SETTINGS.evalWorkers) continue;
+      console.error(`bench: measuring patient-view-typical with EVAL_WORKERS=${evalWorkers}…`);
+      const other = await startService(fhir.baseUrl, tmp, { evalWorkers });
+      const runs = [
+        await measure(other.base, typicalScenario, 1, SETTINGS.serialDurationSeconds, other.child.pid),
+        await measure(other.base, typicalScenario, SETTINGS.connections, SETTINGS.durationSeconds, other.child.pid),
+      ];
+      await stopChild(other.child);
+      comparisons.push({ evalWorkers: Number(evalWorkers), runs });
+    }
+  }
+
+  // Startup of the program itself: `node dist/src/main.js` with DEMO=off, spawn → first 200 on /healthz.
+  const mainStartupMs = [];
+  for (let i = 0; i < SETTINGS.rounds; i += 1) {
+    const started = await startService('', tmp, { script: MAIN_JS });
+    mainStartupMs.push(started.healthzMs);
+    await stopChild(started.child);
+  }
 
   const typicalRuns = measured.find((m) => m.key === 'patient-view-typical')?.runs ?? [];
   const [serialRun, loadedRun] = typicalRuns;
+  const fallbackSerial = measured.find((m) => m.key === 'patient-view-fallback')?.runs[0];
+  /** The typical request's loaded run with this many workers (the main run, or a comparison). */
+  const loadedWith = (workers) =>
+    String(workers) === SETTINGS.evalWorkers ? loadedRun : comparisons.find((c) => c.evalWorkers === workers)?.runs[1];
+  const singleWorkerLoaded = loadedWith(1);
+  const twoWorkersLoaded = loadedWith(2);
+  const ratio = (a, b) => (a !== null && a !== undefined && b ? round2(a / b) : null);
+  const within = (value, limit) => (value === null ? null : value <= limit);
+  const fallbackOverPrefetch = ratio(fallbackSerial?.service.p50, serialRun?.service.p50);
+  const throughputOverSingleWorker = ratio(twoWorkersLoaded?.service.rps, singleWorkerLoaded?.service.rps);
+  const mainReadyMs = round2(median(mainStartupMs));
   const results = {
     date: now.toISOString(),
     machine: {
@@ -626,18 +752,24 @@ async function main() {
     },
     fallbackKeys: Object.keys(pv.prefetch ?? {}).length,
     scenarios: measured,
+    comparisons,
+    startup: { mainDemoOffReadyMs: mainReadyMs, runsMs: mainStartupMs.map(round2) },
     aims: {
       connections: SETTINGS.connections,
-      p50OverFloor: loadedRun?.p50OverFloor ?? null,
-      p50WithinThreeTimesFloor: loadedRun ? loadedRun.p50OverFloor !== null && loadedRun.p50OverFloor <= 3 : null,
-      p99: loadedRun?.service.p99 ?? null,
-      p99Under50ms: loadedRun ? loadedRun.service.p99 !== null && loadedRun.service.p99 < 50 : null,
       serialP50OverFloor: serialRun?.p50OverFloor ?? null,
-      serialP99: serialRun?.service.p99 ?? null,
+      serialP50WithinThreeTimesFloor: within(serialRun?.p50OverFloor ?? null, 3),
+      loadedP99OverFloorP99: loadedRun?.p99OverFloor ?? null,
+      loadedP99WithinThreeTimesFloorP99: within(loadedRun?.p99OverFloor ?? null, 3),
+      fallbackP50OverPrefetchP50: fallbackOverPrefetch,
+      fallbackWithinTwiceThePrefetchPath: within(fallbackOverPrefetch, 2),
+      throughputOverSingleWorker,
+      throughputAtLeast1_6TimesSingleWorker:
+        throughputOverSingleWorker === null ? null : throughputOverSingleWorker >= 1.6,
+      mainDemoOffReadyMs: mainReadyMs,
+      mainReadyUnderHalfASecond: mainReadyMs === null ? null : mainReadyMs < 500,
     },
   };
 
-  await stopChild(service.child);
   await stopChild(fhir.child);
 
   if (PROFILE_DIR) results.hotSpots = hotSpots(PROFILE_DIR);

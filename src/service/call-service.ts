@@ -1,7 +1,7 @@
 /**
  * The use case: one CDS Hooks call, from the request body to the cards, readable in one screen.
  *
- *   validate → gather → evaluate → decide (+ order checks) → buildCards → assertConformant → audit
+ *   validate → gather → window → evaluate → decide (+ order checks) → buildCards → assertConformant → audit
  *
  * Everything it uses comes in `deps` (ServiceDeps); nothing mutable is shared between calls, so
  * concurrent calls for different patients cannot mix (CH-B3). A deadline budget bounds the call: past
@@ -73,7 +73,8 @@ async function recommend(
   // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
   const own = ownRecord(record.resources, request.context.patientId, malformedPrefetchEntries(request.prefetch), now);
   const drafts = draftResources(request);
-  const facts = await deps.evaluator.evaluate(bundleOf(own.resources, drafts), now, hook);
+  const windowed = steps.window(bundleOf(own.resources, drafts)); // only what the libraries retrieve
+  const facts = await deps.evaluator.evaluate(windowed, now, hook, signal);
   signal.throwIfAborted();
   // Steps 4–5 are synchronous: every time they print is in the institution's zone (CDS_TIME_ZONE).
   return inTimeZone(config.timeZone ?? 'UTC', (): Result => {

@@ -19,9 +19,10 @@ export type { Card, CdsResponse };
 
 import type { DecisionContext as DecideContext } from '../protocol/decide';
 
-/** src/cql: FHIR record → ClinicalFacts at `now`. */
+/** src/cql: FHIR record → ClinicalFacts at `now` (in process, or in the worker pool of src/cql/pool.ts). */
 export interface Evaluator {
-  evaluate(bundle: Bundle, now: Date, hook: HookName): Promise<ClinicalFacts>;
+  /** `signal` fires when the call gives up (deadline): the evaluation may then be abandoned. */
+  evaluate(bundle: Bundle, now: Date, hook: HookName, signal?: AbortSignal): Promise<ClinicalFacts>;
 }
 
 /** What decide() needs to know about the hook call besides the facts (one definition, in the core). */
@@ -37,6 +38,8 @@ export interface DraftToCheck {
 /** The modules the flow calls, in the order it calls them. */
 export interface Steps {
   gather(definition: ServiceDefinition, request: CdsRequest, deps: GatherDeps): Promise<GatheredRecord>;
+  /** The record (and drafts) cut to what the CQL libraries retrieve; the same facts come out (src/cql/window.ts). */
+  window(bundle: Bundle): Bundle;
   decide(facts: ClinicalFacts, params: ProtocolParameters, now: Date, context: DecideContext): Recommendation;
   checkDraftOrder(
     draft: DraftToCheck,

@@ -145,6 +145,7 @@ export function fakeEvaluator(
 export function fakeSteps(overrides: Partial<Steps> = {}): Steps {
   return {
     gather,
+    window: (bundle) => bundle,
     decide: (facts) => fakeRecommendation({ notes: [facts.patient.id] }),
     checkDraftOrder: (draft): OrderCheck => ({
       ruleId: 'O4',
