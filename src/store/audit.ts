@@ -26,6 +26,18 @@ export interface AuditRow {
   fhirSources?: Record<string, string>;
   /** Card uuids sent, to join feedback (which names cards only) back to this call. */
   cardIds?: string[];
+  /** Each card sent: its uuid, protocol rule id and indicator (for the effectiveness report). */
+  cards?: AuditCard[];
+  /** Why the call was degraded or failed (e.g. deadline, prefetch-failed); absent when ok. */
+  degradedCause?: string;
+  /** The request id (X-Request-Id, accepted or generated), to join the audit row to log lines. */
+  requestId?: string;
+}
+
+export interface AuditCard {
+  uuid: string;
+  ruleId: string;
+  indicator: string;
 }
 
 export interface StoredAuditRow extends AuditRow {
@@ -36,6 +48,7 @@ export interface AuditFilter {
   patientId?: string;
   hookInstance?: string;
   serviceId?: string;
+  requestId?: string;
   /** Rows whose cardIds include this card uuid. */
   cardId?: string;
   limit?: number;
