@@ -86,7 +86,12 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
   const onStoreError = (operation: StoreOperation, err: unknown, rows?: number) => {
     metrics.storeError(operation, rows);
     logger.error(
-      { event: `store.${operation}.failed`, store: config.databaseUrl ? 'postgres' : 'sqlite', rows, error: errorName(err) },
+      {
+        event: `store.${operation}.failed`,
+        store: config.databaseUrl ? 'postgres' : 'sqlite',
+        rows,
+        error: errorName(err),
+      },
       operation === 'audit' ? 'audit rows not recorded' : 'store operation failed',
     );
   };

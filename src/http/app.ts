@@ -102,7 +102,9 @@ export function createApp(deps: AppDeps): Application {
     if (hookInstance) logLocals(res).hookInstance = hookInstance;
     const clock = deps.demoClock ? demoClockFor(req, deps.clock) : deps.clock;
     const requestId = logLocals(res).requestId;
-    const callDeps = requestId ? { ...deps, clock, requestId, logger: deps.logger.child({ requestId }) } : { ...deps, clock };
+    const callDeps = requestId
+      ? { ...deps, clock, requestId, logger: deps.logger.child({ requestId }) }
+      : { ...deps, clock };
     const response = await callService(id, req.body, callDeps);
     res.status(200).json(response);
   });
@@ -136,7 +138,14 @@ export function createApp(deps: AppDeps): Application {
     metrics?.feedback.inc({ outcome: 'stored' }, stored);
     if (duplicates > 0) metrics?.feedback.inc({ outcome: 'duplicate' }, duplicates);
     deps.logger.info(
-      { event: 'feedback', serviceId: id, items: items.length, stored, duplicates, requestId: logLocals(res).requestId },
+      {
+        event: 'feedback',
+        serviceId: id,
+        items: items.length,
+        stored,
+        duplicates,
+        requestId: logLocals(res).requestId,
+      },
       'feedback recorded',
     );
     res.status(200).end();

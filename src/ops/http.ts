@@ -82,7 +82,12 @@ async function passes(check: ReadinessCheck['check'], timeoutMs: number): Promis
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   try {
-    return await Promise.race([Promise.resolve().then(check).then(() => true), timeout]);
+    return await Promise.race([
+      Promise.resolve()
+        .then(check)
+        .then(() => true),
+      timeout,
+    ]);
   } catch {
     return false;
   } finally {

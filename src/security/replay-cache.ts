@@ -27,9 +27,7 @@ export const DEFAULT_REPLAY_CACHE_MAX_ENTRIES = 100_000;
 /** Expired entries are dropped every this many inserts (and whenever the cache is full). */
 const SWEEP_EVERY_INSERTS = 1024;
 
-export function createMemoryReplayCache(
-  options: { now?: () => number; maxEntries?: number } = {},
-): MemoryReplayCache {
+export function createMemoryReplayCache(options: { now?: () => number; maxEntries?: number } = {}): MemoryReplayCache {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? DEFAULT_REPLAY_CACHE_MAX_ENTRIES;
   const entries = new Map<string, number>();

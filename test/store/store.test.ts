@@ -69,7 +69,6 @@ const audit = (patch: Partial<AuditRow> = {}): AuditRow => ({
   ...patch,
 });
 
-
 const TOKEN_LIFETIME_MS = 300_000;
 
 describe.each(BACKENDS)('the %s store', (_label, makeBackend) => {
