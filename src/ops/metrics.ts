@@ -28,6 +28,10 @@ export interface Metrics {
   storeError(operation: StoreOperation, rows?: number): void;
 }
 
+/** Latency histogram buckets, in ms (exported in seconds, as Prometheus expects). */
+const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000];
+const MS_PER_SECOND = 1000;
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'ketamine_cds_' });
@@ -42,7 +46,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     name: 'ketamine_cds_http_request_duration_seconds',
     help: 'HTTP request latency by route, service and status',
     labelNames: ['route', 'service', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    buckets: LATENCY_BUCKETS_MS.map((ms) => ms / MS_PER_SECOND),
     registers,
   });
   const cards = new Counter({

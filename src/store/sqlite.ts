@@ -4,6 +4,7 @@
  * batches by the audit queue (one transaction per batch). Several processes on one host may share the
  * file (busy timeout); several hosts need PostgreSQL (postgres.ts).
  */
+import osModule from 'node:os';
 import Database from 'better-sqlite3';
 import type { AuditCard, AuditFilter, AuditRow, StoredAuditRow } from './audit';
 import { createAuditQueue } from './audit-queue';
@@ -21,6 +22,17 @@ import {
 
 /** How long a writer waits for a lock held by another connection before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * better-sqlite3 12 on Node 24 can abort the whole process (`Assertion failed: (env) != nullptr` in
+ * Statement::~Statement) when a prepared statement is garbage-collected (WiseLibs/better-sqlite3#1515,
+ * fixed by 13.x, which no longer runs on Node 20). So no statement of this module is ever collected: the
+ * connections and their statements are kept referenced for the life of the process (a few objects per
+ * store opened; closing a store still finalizes them in SQLite). The list hangs on a core module object,
+ * which is one per process even where test runners give each file its own globals.
+ */
+const KEEP_ALIVE = Symbol.for('ketamine-cds.sqlite.keep-alive');
+const keepAlive: unknown[] = ((osModule as unknown as Record<symbol, unknown[]>)[KEEP_ALIVE] ??= []);
 
 interface FeedbackRecord {
   id: number;
@@ -65,10 +77,11 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => undefined);
   const db = new Database(file);
+  keepAlive.push(db);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(db);
   } catch (err) {
     db.close();
@@ -107,6 +120,7 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE jti_seen.expires_at <= @now`);
   const sweep = db.prepare('DELETE FROM jti_seen WHERE expires_at <= ?');
   const ping = db.prepare('SELECT 1');
+  keepAlive.push(insertFeedback, selectFeedback, insertAudit, selectAudit, claim, sweep, ping);
 
   const recordBatch = db.transaction((serviceId: string, items: Parameters<Store['recordFeedback']>[1]) => {
     const receivedAt = now().toISOString();
@@ -193,13 +207,15 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
 }
 
 function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
+  const readVersion = db.prepare('PRAGMA user_version').pluck();
+  keepAlive.push(readVersion);
+  const version = readVersion.get() as number;
   if (version > MIGRATIONS.length) {
     throw new Error(`store schema version ${version} is newer than this code knows (${MIGRATIONS.length})`);
   }
   db.transaction(() => {
     MIGRATIONS.slice(version).forEach((sql) => db.exec(sql));
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
   })();
 }
 
