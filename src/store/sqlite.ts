@@ -34,6 +34,11 @@ const BUSY_TIMEOUT_MS = 5_000;
 const KEEP_ALIVE = Symbol.for('ketamine-cds.sqlite.keep-alive');
 const keepAlive: unknown[] = ((osModule as unknown as Record<symbol, unknown[]>)[KEEP_ALIVE] ??= []);
 
+/** Keeps better-sqlite3 objects (connections, statements) referenced for the life of the process (see above). */
+export function keepForProcessLifetime(...objects: unknown[]): void {
+  keepAlive.push(...objects);
+}
+
 interface FeedbackRecord {
   id: number;
   service_id: string;

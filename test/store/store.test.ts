@@ -2,7 +2,6 @@
  * One behaviour suite for both stores (SQLite and the real PostgreSQL server), then what is particular
  * to each (the SQLite file; PostgreSQL migrations under concurrency and a database outage).
  */
-import Database from 'better-sqlite3';
 import {
   openPostgresStore,
   validateFeedback,
@@ -17,6 +16,7 @@ import {
   BACKENDS,
   dropSchema,
   postgresBackend,
+  rawSqlite,
   sql,
   sqliteBackend,
   TEST_DATABASE_URL,
@@ -296,10 +296,10 @@ describe('the SQLite file', () => {
   it('when the file is opened twice, it is in WAL mode with the schema version recorded and not re-migrated', async () => {
     await (await backend.open()).close();
     await (await backend.open()).close();
-    const db = new Database(backend.location().url, { readonly: true });
+    const db = rawSqlite(backend.location().url, { readonly: true });
     try {
-      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(db.pragma('journal_mode')).toBe('wal');
+      expect(db.pragma('user_version')).toBe(MIGRATIONS.length);
     } finally {
       db.close();
     }
@@ -307,21 +307,21 @@ describe('the SQLite file', () => {
 
   it('when the file was written by a newer schema, it is refused rather than corrupted', async () => {
     await (await backend.open()).close();
-    const db = new Database(backend.location().url);
-    db.pragma('user_version = 99');
+    const db = rawSqlite(backend.location().url);
+    db.exec('PRAGMA user_version = 99');
     db.close();
     await expect(backend.open()).rejects.toThrow(/newer/);
   });
 
   it('when a file of the first schema version is opened, it is migrated and its rows are kept', async () => {
     const file = backend.location().url;
-    const db = new Database(file);
+    const db = rawSqlite(file);
     db.exec(MIGRATIONS[0]!);
-    db.pragma('user_version = 1');
-    db.prepare(
+    db.exec('PRAGMA user_version = 1');
+    db.run(
       `INSERT INTO audit (at, hook_instance, service_id, hook, patient_id, rule_ids, protocol_version, duration_ms,
         card_count, outcome) VALUES ('2024-05-01T10:00:00.000Z', 'old', 's', 'patient-view', 'p', '[]', '1', 1, 0, 'ok')`,
-    ).run();
+    );
     db.close();
     const s = await backend.open();
     expect(await s.listAudit()).toMatchObject([{ hookInstance: 'old', cards: [], cardIds: [] }]);

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { openPostgresStore, openSqliteStore, type PostgresStoreOptions, type Store } from '../../src/store';
+import Database from 'better-sqlite3';
 import { withDefaultUser } from '../../src/store/postgres';
+import { keepForProcessLifetime } from '../../src/store/sqlite';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test';
 
@@ -91,4 +93,24 @@ export async function sql<T extends Record<string, unknown>>(text: string, value
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A raw SQLite connection for inspecting a store's file. Its connection and statements are never
+ * garbage-collected (better-sqlite3 12 can abort Node 24 when they are: see src/store/sqlite.ts).
+ */
+export function rawSqlite(file: string, options: { readonly?: boolean } = {}) {
+  const db = new Database(file, options);
+  keepForProcessLifetime(db);
+  const prepare = (text: string) => {
+    const statement = db.prepare(text);
+    keepForProcessLifetime(statement);
+    return statement;
+  };
+  return {
+    pragma: (name: string): unknown => prepare(`PRAGMA ${name}`).pluck().get(),
+    exec: (text: string) => void db.exec(text),
+    run: (text: string) => void prepare(text).run(),
+    close: () => db.close(),
+  };
 }
