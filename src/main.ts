@@ -25,10 +25,13 @@ import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-error';
 import { isLoopbackAddress, loopbackOnly } from './http/loopback';
 import { createLogger, type Logger } from './log';
+import { createMetrics, type Metrics } from './ops/metrics';
+import { nodeVersionWarning } from './ops/runtime';
 import { createAuthenticator } from './security/jwt';
+import { createStoreReplayCache } from './security/replay-cache';
 import { loadDefinitions } from './service/definitions';
 import { STEPS } from './service/steps';
-import { openStore, type Store } from './store';
+import { openStore, type Store, type StoreOperation } from './store';
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -42,6 +45,7 @@ export interface Composed {
   config: ServiceConfig;
   store: Store;
   logger: Logger;
+  metrics: Metrics;
   /** Whether the demo is mounted (DEMO not off). */
   demo: boolean;
   protocolVersion: string;
@@ -65,8 +69,11 @@ export type StartOptions = ComposeOptions;
 /** Reads and checks the configuration and every file, builds the dependencies and the app (no listening). */
 export async function compose(env: NodeJS.ProcessEnv = process.env, options: ComposeOptions = {}): Promise<Composed> {
   const { config, warnings } = loadConfig(env);
-  const logger = createLogger({ level: config.logLevel });
+  const metrics = createMetrics();
+  const logger = createLogger({ level: config.logLevel, onEntry: metrics.observeLog });
   for (const warning of warnings) logger.warn({ event: 'config.warning' }, warning);
+  const runtimeWarning = nodeVersionWarning(process.versions.node);
+  if (runtimeWarning) logger.warn({ event: 'runtime.warning', node: process.versions.node }, runtimeWarning);
 
   const root = packageRoot();
   const parameters = loadParameters(options.parameterFile ?? path.join(root, 'cds-hooks', 'protocol-parameters.json'));
@@ -87,8 +94,24 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
     await pool.close();
     throw err;
   });
-  if (config.feedbackDb !== ':memory:') mkdirSync(path.dirname(config.feedbackDb), { recursive: true });
-  const store = openStore(config.feedbackDb);
+  const onStoreError = (operation: StoreOperation, err: unknown, rows?: number) => {
+    metrics.storeError(operation, rows);
+    logger.error(
+      {
+        event: `store.${operation}.failed`,
+        store: config.databaseUrl ? 'postgres' : 'sqlite',
+        rows,
+        error: errorName(err),
+      },
+      operation === 'audit' ? 'audit rows not recorded' : 'store operation failed',
+    );
+  };
+  if (!config.databaseUrl && config.feedbackDb !== ':memory:')
+    mkdirSync(path.dirname(config.feedbackDb), { recursive: true });
+  const store = await openStore(config.databaseUrl ?? config.feedbackDb, {
+    onError: onStoreError,
+    schema: config.databaseSchema,
+  });
 
   const app = createApp({
     definitions,
@@ -97,6 +120,11 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
     evaluator,
     store,
     logger,
+    metrics,
+    readiness: [
+      { name: 'elm', check: () => undefined }, // compose fails before this point when the ELM cannot be loaded
+      { name: 'store', check: () => store.ping() },
+    ],
     clock: () => new Date(),
     uuid: randomUUID,
     config: {
@@ -129,6 +157,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
             trustedIssuers: config.trustedIssuers,
             maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
             logger,
+            jtiCache: createStoreReplayCache(store, { onError: (err) => onStoreError('jti', err) }),
           }),
         }
       : {}),
@@ -151,12 +180,13 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
     config,
     store,
     logger,
+    metrics,
     demo: demo !== undefined,
     protocolVersion: parameters.values.protocolVersion,
     close: async () => {
       if (closed) return;
       closed = true;
-      store.close();
+      await store.close(); // writes the queued audit rows first
       closeFhirConnections(); // idle kept-alive FHIR connections (src/fhir/fetch-json.ts)
       await pool?.close();
     },
@@ -261,6 +291,8 @@ export function stopOnSignals(running: Pick<Running, 'close'>, extraEvents: Arra
   process.on('SIGINT', stop);
   for (const event of extraEvents) process.on(event, stop);
 }
+
+const errorName = (err: unknown): string => (err instanceof Error ? err.name : typeof err);
 
 if (require.main === module) {
   start()

@@ -28,8 +28,12 @@ export interface ServiceConfig {
   fhirTimeoutMs: number;
   /** How many searchset pages are followed per prefetch key (CH-P6). */
   fhirMaxPages: number;
-  /** SQLite file for feedback and audit rows (absolute path, or ':memory:'). */
+  /** SQLite file for feedback and audit rows (absolute path, or ':memory:'); unused when databaseUrl is set. */
   feedbackDb: string;
+  /** postgres:// URL of the shared store (several instances); null = the SQLite file. */
+  databaseUrl: string | null;
+  /** PostgreSQL schema holding the tables (created at startup if missing). */
+  databaseSchema: string;
   /** Largest accepted request body, in bytes (CH-R4: larger → 413). */
   requestLimitBytes: number;
   /** Time budget of one service call (ms): past it the service answers with no cards (CH-B2). */
@@ -84,6 +88,7 @@ export const DEFAULTS = {
   prefetchMaxEntries: 5000,
   jwtMaxLifetimeSeconds: 300,
   feedbackMaxItems: 100,
+  databaseSchema: 'public',
 } as const;
 
 const ON = ['on', 'true', '1', 'yes'];
@@ -248,6 +253,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   const feedbackDb =
     rawDb === ':memory:' ? rawDb : path.resolve(rawDb ?? path.join(packageRoot(), DEFAULTS.feedbackDb));
 
+  const databaseUrl = value('DATABASE_URL') ?? null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/i.test(databaseUrl))
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  const databaseSchema = value('DATABASE_SCHEMA') ?? DEFAULTS.databaseSchema;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema))
+    problems.push(
+      `DATABASE_SCHEMA must be a lower-case SQL identifier (letters, digits, _) (got ${JSON.stringify(databaseSchema)})`,
+    );
+
   const timeZone = value('CDS_TIME_ZONE') ?? DEFAULTS.timeZone;
   if (!isTimeZone(timeZone))
     problems.push(
@@ -288,6 +302,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       fhirTimeoutMs,
       fhirMaxPages,
       feedbackDb,
+      databaseUrl,
+      databaseSchema,
       requestLimitBytes: requestLimitBytes ?? 0,
       deadlineMs,
       evalWorkers,

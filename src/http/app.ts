@@ -4,6 +4,8 @@
  *   POST /cds-services/:id             a hook call (CH-R1…CH-R6, CH-C1)
  *   POST /cds-services/:id/feedback    feedback (CH-F1…CH-F3)
  *   GET  /healthz                      liveness (no authentication)
+ *   GET  /readyz                       readiness: ELM loaded, store reachable (src/ops/http.ts)
+ *   GET  /metrics                      Prometheus metrics (src/ops/metrics.ts), when metrics are given
  *   GET  /docs/protocol                the protocol page the cards link to (no authentication, no patient data)
  * With an authenticator every /cds-services endpoint needs a valid JWT whose `aud` is the exact URL
  * called, built from the configured public base URL (CH-J1). One error handler answers every error with
@@ -13,6 +15,9 @@ import express, { type Application, type Request, type RequestHandler, type Resp
 import { demoClockFor } from '../demo/clock';
 import { notFound, OperationOutcomeError, tooLarge } from '../errors';
 import { audienceFor, type Authenticate } from '../security/jwt';
+import { countRequests, metricsHandler, readinessHandler, requestId, storeUnavailable } from '../ops/http';
+import type { ReadinessCheck } from '../ops/http';
+import type { Metrics } from '../ops/metrics';
 import { validateFeedback, type FeedbackItem } from '../store';
 import { callService, loggableId } from '../service/call-service';
 import { discoveryDocument } from '../service/definitions';
@@ -37,8 +42,16 @@ export const DEFAULT_FEEDBACK_MAX_ITEMS = 100;
 
 export interface AppDeps extends ServiceDeps {
   store: ServiceDeps['store'] & {
-    recordFeedback(serviceId: string, items: FeedbackItem[]): { stored: number; duplicates: number };
+    /** Resolves once committed; rejects when the store is unreachable (→ 503, the EHR retries). */
+    recordFeedback(
+      serviceId: string,
+      items: FeedbackItem[],
+    ): { stored: number; duplicates: number } | Promise<{ stored: number; duplicates: number }>;
   };
+  /** Prometheus metrics (GET /metrics); absent = no metrics endpoint. */
+  metrics?: Metrics;
+  /** What /readyz checks (default: nothing, always ready). */
+  readiness?: ReadinessCheck[];
   http: HttpConfig;
   /** Absent = authentication off (development only; main.ts warns). */
   authenticate?: Authenticate;
@@ -63,13 +76,17 @@ export function createApp(deps: AppDeps): Application {
   app.set('etag', false);
   const discovery = discoveryDocument(deps.definitions);
 
+  app.use(requestId());
   app.use(requestLogger(deps.logger));
   app.use(securityHeaders());
+  if (deps.metrics) app.use(countRequests(deps.metrics));
   app.use(cors(deps.http.corsOrigins));
 
   app.get('/healthz', route('GET /healthz'), apiContentSecurityPolicy(), (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/readyz', route('GET /readyz'), readinessHandler(deps.readiness ?? []));
+  if (deps.metrics) app.get('/metrics', route('GET /metrics'), metricsHandler(deps.metrics));
   if (deps.docsHtml !== undefined) {
     const html = deps.docsHtml;
     app.get('/docs/protocol', route('GET /docs/protocol'), (_req, res) => {
@@ -91,21 +108,57 @@ export function createApp(deps: AppDeps): Application {
     const hookInstance = loggableId((req.body as { hookInstance?: unknown } | undefined)?.hookInstance);
     if (hookInstance) logLocals(res).hookInstance = hookInstance;
     const clock = deps.demoClock ? demoClockFor(req, deps.clock) : deps.clock;
-    const response = await callService(id, req.body, clock === deps.clock ? deps : { ...deps, clock });
+    const requestId = logLocals(res).requestId;
+    const callDeps = requestId
+      ? { ...deps, clock, requestId, logger: deps.logger.child({ requestId }) }
+      : { ...deps, clock };
+    const response = await callService(id, req.body, callDeps);
     res.status(200).json(response);
   });
 
-  cds.post('/:id/feedback', route('POST /cds-services/:id/feedback'), (req, res) => {
+  cds.post('/:id/feedback', route('POST /cds-services/:id/feedback'), async (req, res) => {
     const id = serviceId(req, res, deps);
     if (!deps.definitions.has(id)) throw notFound('No CDS service with this id');
     const maxItems = deps.http.feedbackMaxItems ?? DEFAULT_FEEDBACK_MAX_ITEMS;
     const sent = (req.body as { feedback?: unknown } | undefined)?.feedback;
-    if (Array.isArray(sent) && sent.length > maxItems)
+    if (Array.isArray(sent) && sent.length > maxItems) {
+      deps.metrics?.feedback.inc({ outcome: 'rejected' });
       throw tooLarge(`At most ${maxItems} feedback items per request (got ${sent.length}); nothing was stored`);
-    const items = validateFeedback(req.body);
-    const { stored, duplicates } = deps.store.recordFeedback(id, items);
+    }
+    const { metrics } = deps;
+    let items: FeedbackItem[];
+    try {
+      items = validateFeedback(req.body);
+    } catch (err) {
+      metrics?.feedback.inc({ outcome: 'rejected' });
+      throw err;
+    }
+    let result: { stored: number; duplicates: number };
+    try {
+      result = await deps.store.recordFeedback(id, items);
+    } catch (err) {
+      // Not acknowledged, so not lost: the EHR retries on 503 (the store is idempotent on repeats).
+      metrics?.feedback.inc({ outcome: 'unavailable' }, items.length);
+      metrics?.storeError('feedback');
+      deps.logger.error(
+        { event: 'feedback.failed', serviceId: id, requestId: logLocals(res).requestId, error: (err as Error).name },
+        'feedback not stored: answering 503',
+      );
+      res.setHeader('Retry-After', '5');
+      throw storeUnavailable();
+    }
+    const { stored, duplicates } = result;
+    metrics?.feedback.inc({ outcome: 'stored' }, stored);
+    if (duplicates > 0) metrics?.feedback.inc({ outcome: 'duplicate' }, duplicates);
     deps.logger.info(
-      { event: 'feedback', serviceId: id, items: items.length, stored, duplicates },
+      {
+        event: 'feedback',
+        serviceId: id,
+        items: items.length,
+        stored,
+        duplicates,
+        requestId: logLocals(res).requestId,
+      },
       'feedback recorded',
     );
     res.status(200).end();

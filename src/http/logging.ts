@@ -13,6 +13,8 @@ export interface LogLocals {
   serviceId?: string;
   /** An id-like hookInstance (see loggableId). */
   hookInstance?: string;
+  /** X-Request-Id of the request (src/ops/http.ts). */
+  requestId?: string;
 }
 
 export const logLocals = (res: Response): LogLocals => res.locals as LogLocals;
@@ -24,7 +26,7 @@ export function requestLogger(logger: Logger): RequestHandler {
     const log = () => {
       if (logged) return;
       logged = true;
-      const { route, serviceId, hookInstance } = logLocals(res);
+      const { route, serviceId, hookInstance, requestId } = logLocals(res);
       logger.info(
         {
           event: 'http.request',
@@ -32,6 +34,7 @@ export function requestLogger(logger: Logger): RequestHandler {
           route: route ?? 'unmatched',
           ...(serviceId ? { serviceId } : {}),
           ...(hookInstance ? { hookInstance } : {}),
+          ...(requestId ? { requestId } : {}),
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
           ...(res.writableFinished ? {} : { aborted: true }),

@@ -188,7 +188,7 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticate {
     const { jti } = payload;
     if (typeof jti !== 'string' || jti.length === 0) throw new Rejected('invalid-claim', iss);
 
-    const claim = replay.claim(`${iss}\u0000${jti}`, (payload.exp + skew) * MS_PER_SECOND);
+    const claim = await replay.claim(`${iss}\u0000${jti}`, (payload.exp + skew) * MS_PER_SECOND);
     if (claim === 'replayed') throw new Rejected('replayed', iss);
     if (claim === 'full') throw new Rejected('replay-cache-full', iss);
 

@@ -1,7 +1,8 @@
 /**
  * Replay protection for JWT `jti` values (CH-J5): a jti is remembered until the token it came from
  * can no longer be accepted (its `exp` plus the clock skew), so a replay inside that window is refused.
- * In memory: one process. Behind several instances, pass a shared implementation of ReplayCache.
+ * createMemoryReplayCache: one process. createStoreReplayCache: the store's jti table (SQLite or
+ * PostgreSQL), so behind several instances on one database a token replayed to another instance is refused.
  */
 
 export type ClaimResult = 'fresh' | 'replayed' | 'full';
@@ -11,6 +12,10 @@ export interface ReplayCache {
    * Record `key` as used until `untilMs` (epoch ms). 'fresh' the first time; 'replayed' if it is
    * already recorded and not yet expired; 'full' if the cache cannot hold it (fail closed).
    */
+  claim(key: string, untilMs: number): ClaimResult | Promise<ClaimResult>;
+}
+
+export interface MemoryReplayCache extends ReplayCache {
   claim(key: string, untilMs: number): ClaimResult;
   /** Number of live entries (for tests and ops). */
   size(): number;
@@ -22,7 +27,7 @@ export const DEFAULT_REPLAY_CACHE_MAX_ENTRIES = 100_000;
 /** Expired entries are dropped every this many inserts (and whenever the cache is full). */
 const SWEEP_EVERY_INSERTS = 1024;
 
-export function createMemoryReplayCache(options: { now?: () => number; maxEntries?: number } = {}): ReplayCache {
+export function createMemoryReplayCache(options: { now?: () => number; maxEntries?: number } = {}): MemoryReplayCache {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? DEFAULT_REPLAY_CACHE_MAX_ENTRIES;
   const entries = new Map<string, number>();
@@ -50,6 +55,36 @@ export function createMemoryReplayCache(options: { now?: () => number; maxEntrie
     size() {
       sweep(now());
       return entries.size;
+    },
+  };
+}
+
+/** The part of the store (src/store) the shared cache uses. */
+export interface JtiStore {
+  claimJti(key: string, untilMs: number): Promise<ClaimResult>;
+}
+
+/**
+ * The store's jti table as the replay cache. When the database cannot be reached the claim falls back to
+ * this instance's memory (reported through onError): hook calls keep working during an outage, a replay
+ * to the same instance is still refused, and a replay to another instance is possible only while the
+ * database is down and within the token's lifetime.
+ */
+export function createStoreReplayCache(
+  store: JtiStore,
+  options: { now?: () => number; onError?: (err: unknown) => void } = {},
+): ReplayCache {
+  const fallback = createMemoryReplayCache(options.now ? { now: options.now } : {});
+  return {
+    async claim(key, untilMs) {
+      try {
+        const result = await store.claimJti(key, untilMs);
+        if (result === 'fresh') fallback.claim(key, untilMs);
+        return result;
+      } catch (err) {
+        options.onError?.(err);
+        return fallback.claim(key, untilMs);
+      }
     },
   };
 }

@@ -39,15 +39,18 @@ export async function callService(serviceId: string, body: unknown, deps: Servic
     );
     const result = outcome.timedOut ? degraded(definition, request, deps) : outcome.value;
     deps.steps.assertConformant(result.response); // 6 the response schema, before sending (CH-C9)
-    recordCall(deps, definition, request, started, outcome.timedOut ? 'degraded' : 'ok', result);
+    recordCall(deps, definition, request, started, outcome.timedOut ? 'degraded' : 'ok', result, 'deadline');
     return result.response;
   } catch (err) {
-    recordCall(deps, definition, request, started, 'error', {
-      response: { cards: [] },
-      recommendation: null,
-      orderChecks: [],
-      sources: {},
-    });
+    recordCall(
+      deps,
+      definition,
+      request,
+      started,
+      'error',
+      { response: { cards: [] }, recommendation: null, orderChecks: [], sources: {} },
+      errorCause(err),
+    );
     throw err;
   }
 }
@@ -155,7 +158,15 @@ export async function withDeadline<T>(
   }
 }
 
-/** The audit row (SQLite) and the log line of one call: ids and numbers only, never the record. */
+/** Why a call failed, for its audit row and the degraded-calls metric (no request data). */
+function errorCause(err: unknown): string {
+  if (!(err instanceof OperationOutcomeError)) return 'exception';
+  if (err.status === 412) return 'fhir-unavailable';
+  if (err.status === 504) return 'deadline';
+  return `http-${err.status}`;
+}
+
+/** The audit row (queued for the store) and the log line of one call: ids and numbers only, never the record. */
 function recordCall(
   deps: ServiceDeps,
   definition: ServiceDefinition,
@@ -163,9 +174,17 @@ function recordCall(
   started: number,
   outcome: AuditOutcome,
   result: Result,
+  cause: string,
 ): void {
   const { recommendation: rec, orderChecks, response } = result;
   const cardIds = response.cards.flatMap((card) => (card.uuid ? [card.uuid] : []));
+  const cards = response.cards.flatMap((card) => {
+    const ruleId = card.extension?.['ketamine-protocol']?.ruleId;
+    return card.uuid && ruleId ? [{ uuid: card.uuid, ruleId, indicator: card.indicator }] : [];
+  });
+  for (const card of cards)
+    deps.metrics?.cards.inc({ service: definition.id, rule_id: card.ruleId, indicator: card.indicator });
+  if (outcome !== 'ok') deps.metrics?.degraded.inc({ service: definition.id, cause });
   const ruleIds = [
     ...(rec ? [rec.ruleId] : []),
     ...orderChecks.flatMap((check) => (check.ruleId ? [check.ruleId] : [])),
@@ -191,6 +210,9 @@ function recordCall(
       ...(result.setAside && result.setAside.items.length > 0
         ? { setAside: { otherPatient: result.setAside.otherPatient, unreadable: result.setAside.unreadable } }
         : {}),
+      ...(cards.length > 0 ? { cards } : {}),
+      ...(outcome !== 'ok' ? { degradedCause: cause } : {}),
+      ...(deps.requestId ? { requestId: deps.requestId } : {}),
     });
   } catch (err) {
     // The audit must never cost the clinician the answer.

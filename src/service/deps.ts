@@ -9,6 +9,7 @@ import type { Card, CdsResponse } from '../cards/types';
 import type { ProtocolParameters } from '../config/parameters';
 import type { FetchBudget, GatherDeps } from '../fhir/gather';
 import type { Logger } from '../log';
+import type { Metrics } from '../ops/metrics';
 import type { ChartedRate, ClinicalFacts } from '../protocol/facts';
 import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditRow } from '../store';
@@ -82,4 +83,8 @@ export interface ServiceDeps {
   uuid: () => string;
   config: ServiceConfigForCalls;
   cardDefaults?: CardDefaults;
+  /** The request id of this call (X-Request-Id), for its audit row. */
+  requestId?: string;
+  /** Cards and degraded-call counters (src/ops/metrics.ts); absent = not counted. */
+  metrics?: Pick<Metrics, 'cards' | 'degraded'>;
 }

@@ -28,6 +28,18 @@ export interface AuditRow {
   cardIds?: string[];
   /** Resources set aside before evaluation (docs/clinical-specification.md §2): another patient's, unreadable. */
   setAside?: { otherPatient: number; unreadable: number };
+  /** Each card sent: its uuid, protocol rule id and indicator (for the effectiveness report). */
+  cards?: AuditCard[];
+  /** Why the call was degraded or failed (e.g. deadline, prefetch-failed); absent when ok. */
+  degradedCause?: string;
+  /** The request id (X-Request-Id, accepted or generated), to join the audit row to log lines. */
+  requestId?: string;
+}
+
+export interface AuditCard {
+  uuid: string;
+  ruleId: string;
+  indicator: string;
 }
 
 export interface StoredAuditRow extends AuditRow {
@@ -38,6 +50,7 @@ export interface AuditFilter {
   patientId?: string;
   hookInstance?: string;
   serviceId?: string;
+  requestId?: string;
   /** Rows whose cardIds include this card uuid. */
   cardId?: string;
   limit?: number;

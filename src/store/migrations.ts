@@ -1,6 +1,7 @@
 /**
- * Schema migrations, applied in order on open; PRAGMA user_version records how many have run.
- * Append only: never edit a migration that has shipped.
+ * SQLite schema migrations, applied in order on open; PRAGMA user_version records how many have run.
+ * Append only: never edit a migration that has shipped. The PostgreSQL schema (migrations-pg.ts) holds
+ * the same tables and columns; its comments document each column.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -42,5 +43,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_patient ON audit (patient_id, at);
   CREATE INDEX audit_hook_instance ON audit (hook_instance);
+  `,
+  // 2: request id, degraded cause and per-card (uuid, rule id, indicator) on audit rows; the shared jti
+  //    replay cache; indexes for the effectiveness report (by service and time, by card, by request id).
+  `
+  ALTER TABLE audit ADD COLUMN request_id TEXT;
+  ALTER TABLE audit ADD COLUMN degraded_cause TEXT;
+  ALTER TABLE audit ADD COLUMN cards TEXT NOT NULL DEFAULT '[]';
+  CREATE INDEX audit_service_at ON audit (service_id, at);
+  CREATE INDEX audit_at ON audit (at);
+  CREATE INDEX audit_request ON audit (request_id);
+  CREATE INDEX feedback_card ON feedback (card);
+
+  CREATE TABLE jti_seen (
+    key        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX jti_seen_expiry ON jti_seen (expires_at);
   `,
 ];

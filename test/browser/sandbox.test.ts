@@ -126,14 +126,14 @@ describe('the sandbox page in chromium', () => {
     expect(draft).toBeDefined();
 
     // …and the feedback row was stored.
-    const store = openStore(feedbackDb);
+    const store = await openStore(feedbackDb);
     try {
-      const rows = store.listFeedback({ serviceId: 'ketamine-protocol-patient-view', outcome: 'accepted' });
+      const rows = await store.listFeedback({ serviceId: 'ketamine-protocol-patient-view', outcome: 'accepted' });
       expect(rows).toHaveLength(1);
       expect(rows[0]?.acceptedSuggestionIds).toHaveLength(1);
       expect(rows[0]?.outcomeAt).toBe(new Date(startAt).toISOString());
     } finally {
-      store.close();
+      await store.close();
     }
 
     // Sign it (order-sign finds nothing to say about a start-rate draft) and the infusion runs.

@@ -360,8 +360,8 @@ describe('CORS (CH-J8)', () => {
 
 describe('feedback (CH-F1)', () => {
   let store: Store;
-  beforeEach(() => {
-    store = openStore(':memory:');
+  beforeEach(async () => {
+    store = await openStore(':memory:');
   });
   afterEach(() => store.close());
 
@@ -388,7 +388,7 @@ describe('feedback (CH-F1)', () => {
       .post(`/cds-services/${PATIENT_VIEW}/feedback`)
       .send({ feedback: [item] });
     expect(res.status).toBe(200);
-    expect(store.listFeedback()).toMatchObject([
+    expect(await store.listFeedback()).toMatchObject([
       { serviceId: PATIENT_VIEW, card: item.card, outcome: 'overridden', overrideReasonCode: 'clinical-judgement' },
     ]);
   });
@@ -404,7 +404,7 @@ describe('feedback (CH-F1)', () => {
       .send({ feedback: [{ ...item, outcome: 'ignored' }] });
     expectOperationOutcome(res, 400);
     expect(res.body.issue[0].expression).toEqual(['feedback[0].outcome']);
-    expect(store.listFeedback()).toEqual([]);
+    expect(await store.listFeedback()).toEqual([]);
   });
 });
 

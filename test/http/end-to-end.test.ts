@@ -67,8 +67,8 @@ function exampleResources(): FhirResource[] {
 
 const protocolExtension = (card: { extension?: Record<string, any> }) => card.extension?.['ketamine-protocol'];
 
-beforeEach(() => {
-  store = openStore(':memory:');
+beforeEach(async () => {
+  store = await openStore(':memory:');
   app = createApp(realDeps());
 });
 afterEach(() => store.close());
@@ -99,7 +99,8 @@ describe('patient-view end to end', () => {
         instantiatesCanonical: [expect.stringContaining(PLAN_DEFINITION_URL)],
       },
     });
-    expect(store.listAudit()).toMatchObject([
+    await store.flush();
+    expect(await store.listAudit()).toMatchObject([
       { serviceId: PATIENT_VIEW, ruleIds: ['S3'], outcome: 'ok', patientId: 'example-patient-1', cardIds: [card.uuid] },
     ]);
   });

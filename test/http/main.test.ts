@@ -92,7 +92,7 @@ describe('compose: the whole app as production builds it, without listening', ()
     } finally {
       await composed.close();
     }
-    expect(() => composed.store.listAudit()).toThrow(/not open/);
+    await expect(composed.store.listAudit()).rejects.toThrow(/not open/);
   });
 
   it('with DEMO unset: the demo is mounted (FHIR server at /fhir, sandbox page at /), as `npm start` serves it', async () => {

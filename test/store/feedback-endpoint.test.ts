@@ -12,12 +12,12 @@ const item = { card: CARD, outcome: 'overridden', outcomeTimestamp: '2024-05-01T
 let store: Store;
 let app: express.Express;
 
-beforeEach(() => {
-  store = openStore(':memory:');
+beforeEach(async () => {
+  store = await openStore(':memory:');
   app = express();
   app.use(express.json({ type: ['application/json', 'application/fhir+json'] }));
-  app.post('/cds-services/:id/feedback', (req: Request<{ id: string }>, res: Response) => {
-    const result = store.recordFeedback(req.params.id, validateFeedback(req.body));
+  app.post('/cds-services/:id/feedback', async (req: Request<{ id: string }>, res: Response) => {
+    const result = await store.recordFeedback(req.params.id, validateFeedback(req.body));
     res.json(result);
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -39,7 +39,7 @@ describe('the feedback endpoint', () => {
       .post('/cds-services/ketamine-order-select/feedback')
       .send({ feedback: [item] });
     expect(again.body).toEqual({ stored: 0, duplicates: 1 });
-    expect(store.listFeedback({ serviceId: 'ketamine-order-select' })).toHaveLength(1);
+    expect(await store.listFeedback({ serviceId: 'ketamine-order-select' })).toHaveLength(1);
   });
 
   it('CH-F2 an invalid item is a 400 OperationOutcome naming the field, and nothing is stored', async () => {
@@ -49,6 +49,6 @@ describe('the feedback endpoint', () => {
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(res.body.issue[0].expression).toEqual(['feedback[1].acceptedSuggestions']);
-    expect(store.listFeedback()).toHaveLength(0);
+    expect(await store.listFeedback()).toHaveLength(0);
   });
 });
