@@ -11,7 +11,7 @@ import type { OrderCheck, OrderRuleId, Recommendation } from '../protocol/recomm
 import type { HookName } from '../service/types';
 import { SUMMARY_MAX_LENGTH } from '../validation/response';
 import { orderCheckDetail, recommendationDetail, type DetailContext, type Evidence } from './detail';
-import { numbers } from './format';
+import { escapeMarkdown, numbers } from './format';
 import { loadKetamineMedication } from './medication';
 import {
   completedOrder,
@@ -268,4 +268,29 @@ function assemble(
   card.links = [{ label: 'IV ketamine protocol documentation', url: input.docsUrl, type: 'absolute' }];
   card.extension = { 'ketamine-protocol': parts.extension };
   return card;
+}
+
+/**
+ * The honest "cannot tell" card of a call that reached its deadline while FHIR sources were still being
+ * fetched (issue 7): it names each slow source and recommends nothing. No rule fired, so it carries no
+ * protocol extension and no suggestion.
+ */
+export function deadlineCard(input: {
+  slowSources: readonly string[];
+  uuid: () => string;
+  docsUrl: string;
+  protocolVersion: string;
+  sourceLabel?: string;
+}): Card {
+  const sources = input.slowSources.map((s) => escapeMarkdown(s)).join(', ');
+  return {
+    uuid: input.uuid(),
+    summary: 'Protocol could not be checked in time: the FHIR data did not arrive; no recommendation',
+    detail:
+      `**No recommendation**: the FHIR server did not answer in time for ${sources}, so the protocol could not be ` +
+      'evaluated. Nothing is suggested; open the chart again to retry, or decide from the chart.  \n' +
+      `Protocol version ${escapeMarkdown(input.protocolVersion)}. The protocol suggests; the treating clinician decides.`,
+    indicator: 'warning',
+    source: { label: input.sourceLabel ?? `IV ketamine protocol v${input.protocolVersion}`, url: input.docsUrl },
+  };
 }

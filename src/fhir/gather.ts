@@ -44,6 +44,11 @@ export interface GatherDeps {
   signal?: AbortSignal;
   /** Byte limits and the most resources per key (defaults: FETCH_BUDGET_DEFAULTS). */
   budget?: Partial<FetchBudget>;
+  /**
+   * Filled at the deadline with the sources still being fetched ("vitals (Observation)"), so the caller's
+   * degraded answer can name what was too slow (issue 7: the card says which source).
+   */
+  slowAtDeadline?: string[];
 }
 
 export interface FetchBudget extends ByteLimits {
@@ -276,11 +281,15 @@ export async function gather(
     const base = server.replace(/\/+$/, '');
     const token = request.fhirAuthorization?.access_token;
     const group = new AbortController();
-    const onDeadline = () => group.abort();
+    const pending = new Set<string>();
+    const onDeadline = () => {
+      // Synchronously, as the deadline fires: the caller's degraded answer is built right after.
+      deps.slowAtDeadline?.push(...[...pending].map((k) => (types.has(k) ? `${k} (${types.get(k)})` : k)));
+      group.abort();
+    };
     deps.signal?.addEventListener('abort', onDeadline, { once: true });
     const callBudget = new CallBudget(budget);
     const fetcher = new Fetcher(base, token, deps, callBudget, budget.maxEntries, group.signal);
-    const pending = new Set<string>();
     const timed = async (key: string, run: () => Promise<KeyResult>, source: PrefetchSource) => {
       const t0 = performance.now();
       pending.add(key);

@@ -25,6 +25,7 @@ import type { ServiceDeps } from '../service/deps';
 import { cors } from './cors';
 import { errorHandler } from './errors';
 import { logLocals, requestLogger } from './logging';
+import { rateLimitPerMinute } from './rate-limit';
 import { apiContentSecurityPolicy, securityHeaders } from './security-headers';
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json'];
@@ -36,6 +37,8 @@ export interface HttpConfig {
   corsOrigins: string[];
   /** Most feedback items in one POST …/feedback (default DEFAULT_FEEDBACK_MAX_ITEMS); more → 413, nothing stored. */
   feedbackMaxItems?: number;
+  /** Requests per minute per client on /cds-services (RATE_LIMIT_PER_MINUTE); absent or 0 = no limit. */
+  rateLimitPerMinute?: number;
 }
 
 export const DEFAULT_FEEDBACK_MAX_ITEMS = 100;
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): Application {
 
   const cds = express.Router();
   cds.use(apiContentSecurityPolicy());
+  if (deps.http.rateLimitPerMinute) cds.use(rateLimitPerMinute(deps.http.rateLimitPerMinute));
   if (deps.authenticate) cds.use(authentication(deps.authenticate, deps.http.publicBaseUrl));
   cds.use(jsonBody(deps.http.requestLimitBytes));
 

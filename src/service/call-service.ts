@@ -9,6 +9,7 @@
  */
 import type { Bundle, FhirResource, MedicationRequest } from 'fhir/r4';
 import { notFound, OperationOutcomeError } from '../errors';
+import { deadlineCard } from '../cards/build';
 import { inTimeZone } from '../protocol/display';
 import { malformedPrefetchEntries, ownRecord, type SetAsideSummary } from '../fhir/own-record';
 import type { OrderFact } from '../protocol/facts';
@@ -34,10 +35,11 @@ export async function callService(serviceId: string, body: unknown, deps: Servic
   const request = validateRequest(body, definition); // 1 validate (400 naming the field)
   const now = deps.clock();
   try {
+    const slowAtDeadline: string[] = []; // filled by gather as the deadline fires
     const outcome = await withDeadline(deps.config.deadlineMs, (signal) =>
-      recommend(definition, request, now, deps, signal),
+      recommend(definition, request, now, deps, signal, slowAtDeadline),
     );
-    const result = outcome.timedOut ? degraded(definition, request, deps) : outcome.value;
+    const result = outcome.timedOut ? degraded(definition, request, deps, slowAtDeadline) : outcome.value;
     deps.steps.assertConformant(result.response); // 6 the response schema, before sending (CH-C9)
     recordCall(deps, definition, request, started, outcome.timedOut ? 'degraded' : 'ok', result, 'deadline');
     return result.response;
@@ -62,6 +64,7 @@ async function recommend(
   now: Date,
   deps: ServiceDeps,
   signal: AbortSignal,
+  slowAtDeadline: string[],
 ): Promise<Result> {
   const { hook } = definition;
   const { config, parameters: params, steps } = deps;
@@ -71,6 +74,7 @@ async function recommend(
     maxPages: config.fhirMaxPages,
     logger: deps.logger,
     signal,
+    slowAtDeadline,
     ...(config.fetchBudget ? { budget: config.fetchBudget } : {}),
   });
   // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
@@ -120,18 +124,40 @@ async function recommend(
   });
 }
 
-/** Past the deadline: no cards rather than late cards (an EHR drops late answers anyway). */
-function degraded(definition: ServiceDefinition, request: CdsRequest, deps: ServiceDeps): Result {
+/**
+ * Past the deadline: no late cards (an EHR drops late answers anyway). When FHIR sources were still being
+ * fetched, one card says which were too slow and recommends nothing; otherwise no card.
+ */
+function degraded(
+  definition: ServiceDefinition,
+  request: CdsRequest,
+  deps: ServiceDeps,
+  slowSources: string[],
+): Result {
   deps.logger.warn(
     {
       event: 'service.deadline',
       serviceId: definition.id,
       hookInstance: loggableId(request.hookInstance),
       deadlineMs: deps.config.deadlineMs,
+      slow: slowSources,
     },
-    'deadline reached: answering with no cards',
+    slowSources.length > 0
+      ? 'deadline reached: the slow FHIR sources are named on a card'
+      : 'deadline reached: answering with no cards',
   );
-  return { response: { cards: [] }, recommendation: null, orderChecks: [], sources: {} };
+  const cards =
+    slowSources.length > 0
+      ? [
+          deadlineCard({
+            slowSources,
+            uuid: deps.uuid,
+            docsUrl: deps.config.docsUrl,
+            protocolVersion: deps.parameters.protocolVersion,
+          }),
+        ]
+      : [];
+  return { response: { cards }, recommendation: null, orderChecks: [], sources: {} };
 }
 
 type DeadlineOutcome<T> = { timedOut: false; value: T } | { timedOut: true };

@@ -242,9 +242,14 @@ describe('CH-B5 many service calls against a hostile FHIR server', () => {
         ),
       );
       for (const answer of answers) {
-        if (answer.status === 'fulfilled')
-          expect(answer.value).toEqual({ cards: [] }); // degraded: in time, no cards
-        else expect((answer.reason as OperationOutcomeError).status).toBe(412);
+        if (answer.status === 'fulfilled') {
+          // Degraded, in time: no recommendation; a card names the sources that were still being fetched.
+          for (const card of answer.value.cards) {
+            expect(card.extension).toBeUndefined();
+            expect(card.suggestions).toBeUndefined();
+            expect(card.summary).toContain('could not be checked in time');
+          }
+        } else expect((answer.reason as OperationOutcomeError).status).toBe(412);
       }
       await server.allClosed();
       expect(server.open.size).toBe(0);
@@ -253,6 +258,26 @@ describe('CH-B5 many service calls against a hostile FHIR server', () => {
     expect(Object.keys(DEFINITIONS.get(PATIENT_VIEW)?.prefetch ?? {}).length).toBeGreaterThan(1);
     // Generous: 16 calls × a few MB each at most; unbounded downloads grew by gigabytes.
     expect(process.memoryUsage().rss - before).toBeLessThan(150 * MIB);
+  });
+});
+
+describe('CH-B2 a deadline while FHIR sources are still being fetched', () => {
+  it('when one source never ends, the call answers in time with one card naming that source and recommending nothing', async () => {
+    const server = await serve((path) => (path.startsWith('/fhir/Observation') ? 'endless' : 'ok'));
+    const { deps: service } = harness(
+      {},
+      { deadlineMs: 300, fhirTimeoutMs: 5_000, fhirServerAllowlist: [server.base] },
+    );
+    const body = { ...request(server.base), hook: 'patient-view' } as Record<string, unknown>;
+    const answer = await callService(PATIENT_VIEW, body, service);
+    expect(answer.cards).toHaveLength(1);
+    const card = answer.cards[0];
+    expect(card?.indicator).toBe('warning');
+    expect(card?.summary).toContain('could not be checked in time');
+    expect(card?.detail).toContain('painScores (Observation)');
+    expect(card?.detail).not.toContain('MedicationAdministration');
+    expect(card?.suggestions).toBeUndefined();
+    await server.allClosed();
   });
 });
 

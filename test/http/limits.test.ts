@@ -61,10 +61,29 @@ describe('security headers', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['referrer-policy']).toBe('no-referrer');
       expect(res.headers['x-frame-options']).toBe('DENY');
-      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; ?frame-ancestors 'none'$/);
     }
     const missing = await request(app).get('/no-such-page');
     expect(missing.status).toBe(404);
     expect(missing.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('CH-B6 optional per-client rate limiting (RATE_LIMIT_PER_MINUTE)', () => {
+  it('when no limit is configured, a burst of requests is never throttled', async () => {
+    const app = createApp(harness().deps);
+    for (let i = 0; i < 30; i++) expect((await request(app).get('/cds-services')).status).toBe(200);
+  });
+
+  it('when a limit is configured, the request over it answers 429 with an OperationOutcome and RateLimit headers', async () => {
+    const { deps } = harness();
+    const app = createApp({ ...deps, http: { ...deps.http, rateLimitPerMinute: 3 } });
+    for (let i = 0; i < 3; i++) expect((await request(app).get('/cds-services')).status).toBe(200);
+    const over = await request(app).get('/cds-services');
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'throttled' }] });
+    expect(over.headers['ratelimit-policy'] ?? over.headers['ratelimit']).toBeDefined();
+    // /healthz is outside the CDS endpoints: monitoring is never throttled.
+    expect((await request(app).get('/healthz')).status).toBe(200);
   });
 });
