@@ -305,6 +305,15 @@ function startChecklist(rec: Recommendation, ctx: DetailContext): string[] {
       ),
     );
   }
+  // v1.1: baseline blood pressure and heart rate within vitalsMaxAgeHours.
+  const judged = new Set(rec.vitals.map((v) => v.kind));
+  const baselineVitals = judged.has('sbp') && judged.has('dbp') && judged.has('hr');
+  lines.push(
+    checkbox(
+      baselineVitals,
+      `Baseline blood pressure and heart rate (within ${n.plain(ctx.params.vitalsMaxAgeHours)} h)`,
+    ),
+  );
   const bp = pre.baselinePain;
   lines.push(
     checkbox(
