@@ -49,7 +49,12 @@ export function readSettings(env: NodeJS.ProcessEnv): { values: SettingValues; p
   const bad = new Set<string>();
   for (const error of validate.errors ?? []) bad.add(error.instancePath.split('/')[1] ?? '');
   for (const [name, setting] of Object.entries(SETTINGS)) {
-    if (setting.type === 'integer' && typeof input[name] === 'number' && !Number.isSafeInteger(input[name]))
+    // Digits only, as before the schema: ajv's coercion would also take "1e3" or "0x10".
+    const digits = raw[name] === undefined || /^\d+$/.test(raw[name]);
+    if (
+      setting.type === 'integer' &&
+      (!digits || (typeof input[name] === 'number' && !Number.isSafeInteger(input[name])))
+    )
       bad.add(name);
   }
   const problems: string[] = [];

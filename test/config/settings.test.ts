@@ -28,6 +28,7 @@ describe('the settings schema', () => {
 
   it('when a whole number is beyond the safe integers, it is refused', () => {
     expect(problems({ DEADLINE_MS: '99999999999999999999' }).join('\n')).toMatch(/DEADLINE_MS must be a whole number/);
+    expect(problems({ PORT: '0x10', DEADLINE_MS: '1e3' })).toHaveLength(2);
   });
 
   it('when a switch is written in capitals, it is still read (DEMO_FHIR_PUBLIC=ON)', () => {
