@@ -10,6 +10,7 @@ import path from 'node:path';
 import { packageRoot } from './paths';
 import { normalizeBaseUrl } from '../fhir/allowlist';
 import { parseTrustedIssuers, type TrustedIssuer } from '../security/trusted-issuers';
+import { readSettings, SETTINGS } from './settings';
 
 export interface ServiceConfig {
   port: number;
@@ -68,31 +69,31 @@ export class ConfigError extends Error {
   }
 }
 
-/** More evaluation threads than this only costs memory (each holds the ELM and the value sets). */
-const MAX_EVAL_WORKERS = 64;
-
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** The static defaults, as declared in the settings schema (src/config/settings.schema.json). */
+const declared = <T extends string | number>(name: string): T => SETTINGS[name]?.default as T;
+
 export const DEFAULTS = {
-  port: 3000,
-  requestLimit: '2mb',
-  deadlineMs: 2000,
-  fhirMaxPages: 5,
-  corsOrigins: '*',
-  logLevel: 'info',
+  port: declared<number>('PORT'),
+  requestLimit: declared<string>('REQUEST_LIMIT'),
+  deadlineMs: declared<number>('DEADLINE_MS'),
+  fhirMaxPages: declared<number>('FHIR_MAX_PAGES'),
+  corsOrigins: declared<string>('CORS_ORIGINS'),
+  logLevel: declared<string>('LOG_LEVEL'),
+  /** Relative to the package root (FEEDBACK_DB has no static default in the schema for that reason). */
   feedbackDb: 'data/ketamine-cds.sqlite',
-  timeZone: 'UTC',
-  host: '127.0.0.1',
-  fhirMaxResponseBytes: '4mb',
-  fhirMaxCallBytes: '16mb',
-  prefetchMaxEntries: 5000,
-  jwtMaxLifetimeSeconds: 300,
-  feedbackMaxItems: 100,
-  databaseSchema: 'public',
+  timeZone: declared<string>('CDS_TIME_ZONE'),
+  host: declared<string>('HOST'),
+  fhirMaxResponseBytes: declared<string>('FHIR_MAX_RESPONSE_BYTES'),
+  fhirMaxCallBytes: declared<string>('FHIR_MAX_CALL_BYTES'),
+  prefetchMaxEntries: declared<number>('PREFETCH_MAX_ENTRIES'),
+  jwtMaxLifetimeSeconds: declared<number>('JWT_MAX_LIFETIME_SECONDS'),
+  feedbackMaxItems: declared<number>('FEEDBACK_MAX_ITEMS'),
+  databaseSchema: declared<string>('DATABASE_SCHEMA'),
 } as const;
 
 const ON = ['on', 'true', '1', 'yes'];
-const OFF = ['off', 'false', '0', 'no'];
 
 /** True when the runtime knows this IANA zone name (Intl throws a RangeError otherwise). */
 export function isTimeZone(name: string): boolean {
@@ -145,35 +146,27 @@ const list = (value: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
-/** Reads and checks every variable; all problems are reported at once. */
+/**
+ * Reads and checks every variable; all problems are reported at once. The schema
+ * (src/config/settings.schema.json) checks types, ranges, patterns and allowed values first; what it cannot
+ * express is checked here, on the values it let through.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: ServiceConfig; warnings: string[] } {
-  const problems: string[] = [];
+  const { values, problems } = readSettings(env);
   const warnings: string[] = [];
-  const value = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = value(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-      return fallback;
-    }
-    return n;
-  };
+  const text = (name: string): string | undefined => values[name] as string | undefined;
+  const integer = (name: string, fallback: number): number => (values[name] as number | undefined) ?? fallback;
 
-  const port = integer('PORT', DEFAULTS.port, 0, 65535);
+  const port = integer('PORT', DEFAULTS.port);
 
-  const host = value('HOST') ?? DEFAULTS.host;
+  const host = text('HOST') ?? DEFAULTS.host;
   if (!isListenAddress(host)) {
     problems.push(
       `HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1, ::) or a host name like localhost (got ${JSON.stringify(host)})`,
     );
   }
 
-  const rawBase = value('CDS_PUBLIC_BASE_URL');
+  const rawBase = text('CDS_PUBLIC_BASE_URL');
   let publicBaseUrl = `http://localhost:${port}`;
   if (rawBase !== undefined) {
     const base = absoluteBase(rawBase);
@@ -185,7 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   }
 
   let trustedIssuers: TrustedIssuer[] | null = null;
-  const rawIssuers = value('CDS_TRUSTED_ISSUERS');
+  const rawIssuers = text('CDS_TRUSTED_ISSUERS');
   if (rawIssuers !== undefined) {
     try {
       trustedIssuers = parseTrustedIssuers(rawIssuers);
@@ -198,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
     );
   }
 
-  const fhirServerAllowlist = list(env.FHIR_SERVER_ALLOWLIST);
+  const fhirServerAllowlist = list(text('FHIR_SERVER_ALLOWLIST'));
   for (const entry of fhirServerAllowlist) {
     if (normalizeBaseUrl(entry) === null)
       problems.push(
@@ -211,17 +204,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
     );
   }
 
-  const deadlineMs = integer('DEADLINE_MS', DEFAULTS.deadlineMs, 1);
-  const fhirTimeoutMs = integer('FHIR_TIMEOUT_MS', deadlineMs, 1);
-  const fhirMaxPages = integer('FHIR_MAX_PAGES', DEFAULTS.fhirMaxPages, 1);
-  const evalWorkers = integer('EVAL_WORKERS', availableParallelism(), 0, MAX_EVAL_WORKERS);
+  const deadlineMs = integer('DEADLINE_MS', DEFAULTS.deadlineMs);
+  const fhirTimeoutMs = integer('FHIR_TIMEOUT_MS', deadlineMs);
+  const fhirMaxPages = integer('FHIR_MAX_PAGES', DEFAULTS.fhirMaxPages);
+  const evalWorkers = integer('EVAL_WORKERS', availableParallelism());
 
-  const rawLimit = value('REQUEST_LIMIT') ?? DEFAULTS.requestLimit;
-  const requestLimitBytes = parseByteSize(rawLimit);
-  if (requestLimitBytes === null)
-    problems.push(`REQUEST_LIMIT must be a size like 2mb, 500kb or 1048576 (got ${JSON.stringify(rawLimit)})`);
+  const size = (name: string, fallback: string): number => {
+    const raw = text(name);
+    if (raw === undefined) return parseByteSize(fallback) ?? 0; // unset, or already reported by the schema
+    const bytes = parseByteSize(raw);
+    if (bytes === null)
+      problems.push(`${name} must be a size like ${fallback}, 500kb or 1048576 (got ${JSON.stringify(raw)})`);
+    return bytes ?? 0;
+  };
+  const requestLimitBytes = size('REQUEST_LIMIT', DEFAULTS.requestLimit);
 
-  const corsOrigins = list(value('CORS_ORIGINS') ?? DEFAULTS.corsOrigins);
+  const corsOrigins = list(text('CORS_ORIGINS') ?? DEFAULTS.corsOrigins);
   for (const origin of corsOrigins) {
     if (origin === '*') continue;
     const base = absoluteBase(origin);
@@ -233,11 +231,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   if (corsOrigins.includes('*') && corsOrigins.length > 1)
     problems.push(`CORS_ORIGINS must be either '*' or a list of origins, not both`);
 
-  const logLevel = value('LOG_LEVEL') ?? DEFAULTS.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
+  const logLevel = text('LOG_LEVEL') ?? DEFAULTS.logLevel;
 
-  const rawDocs = value('DOCS_URL');
+  const rawDocs = text('DOCS_URL');
   let docsUrl = `${publicBaseUrl}/docs/protocol`;
   if (rawDocs !== undefined) {
     try {
@@ -249,43 +245,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
     }
   }
 
-  const rawDb = value('FEEDBACK_DB');
+  const rawDb = text('FEEDBACK_DB');
   const feedbackDb =
     rawDb === ':memory:' ? rawDb : path.resolve(rawDb ?? path.join(packageRoot(), DEFAULTS.feedbackDb));
 
-  const databaseUrl = value('DATABASE_URL') ?? null;
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\/[^\s]+$/i.test(databaseUrl))
-    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
-  const databaseSchema = value('DATABASE_SCHEMA') ?? DEFAULTS.databaseSchema;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema))
-    problems.push(
-      `DATABASE_SCHEMA must be a lower-case SQL identifier (letters, digits, _) (got ${JSON.stringify(databaseSchema)})`,
-    );
+  // DATABASE_URL (postgres:// or postgresql://) and DATABASE_SCHEMA (an SQL identifier) are checked by the schema.
+  const databaseUrl = text('DATABASE_URL') ?? null;
+  const databaseSchema = text('DATABASE_SCHEMA') ?? DEFAULTS.databaseSchema;
 
-  const timeZone = value('CDS_TIME_ZONE') ?? DEFAULTS.timeZone;
+  const timeZone = text('CDS_TIME_ZONE') ?? DEFAULTS.timeZone;
   if (!isTimeZone(timeZone))
     problems.push(
       `CDS_TIME_ZONE must be an IANA time zone like America/New_York or UTC (got ${JSON.stringify(timeZone)})`,
     );
 
-  const size = (name: string, fallback: string): number => {
-    const raw = value(name) ?? fallback;
-    const bytes = parseByteSize(raw);
-    if (bytes === null) problems.push(`${name} must be a size like 4mb, 500kb or 1048576 (got ${JSON.stringify(raw)})`);
-    return bytes ?? 0;
-  };
   const fhirMaxResponseBytes = size('FHIR_MAX_RESPONSE_BYTES', DEFAULTS.fhirMaxResponseBytes);
   const fhirMaxCallBytes = size('FHIR_MAX_CALL_BYTES', DEFAULTS.fhirMaxCallBytes);
   if (fhirMaxCallBytes > 0 && fhirMaxResponseBytes > fhirMaxCallBytes)
     problems.push('FHIR_MAX_CALL_BYTES must be at least FHIR_MAX_RESPONSE_BYTES');
-  const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries, 1);
-  const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds, 1);
-  const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems, 1);
+  const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries);
+  const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds);
+  const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems);
 
-  const rawPublic = (value('DEMO_FHIR_PUBLIC') ?? 'off').toLowerCase();
-  if (![...ON, ...OFF].includes(rawPublic))
-    problems.push(`DEMO_FHIR_PUBLIC must be on or off (got ${JSON.stringify(rawPublic)})`);
-  const demoFhirPublic = ON.includes(rawPublic);
+  const demoFhirPublic = ON.includes(text('DEMO_FHIR_PUBLIC') ?? 'off');
   if (demoFhirPublic)
     warnings.push(
       'DEMO_FHIR_PUBLIC=on: the demo FHIR server (writable, resettable, no authentication) answers ANY client that can reach the port',
@@ -304,7 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       feedbackDb,
       databaseUrl,
       databaseSchema,
-      requestLimitBytes: requestLimitBytes ?? 0,
+      requestLimitBytes,
       deadlineMs,
       evalWorkers,
       corsOrigins,
