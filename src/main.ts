@@ -150,6 +150,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       requestLimitBytes: config.requestLimitBytes,
       corsOrigins: config.corsOrigins,
       feedbackMaxItems: config.feedbackMaxItems,
+      rateLimitPerMinute: config.rateLimitPerMinute,
     },
     ...(config.trustedIssuers
       ? {

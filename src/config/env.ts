@@ -58,6 +58,8 @@ export interface ServiceConfig {
   jwtMaxLifetimeSeconds: number;
   /** Most feedback items accepted in one POST …/feedback (FEEDBACK_MAX_ITEMS). */
   feedbackMaxItems: number;
+  /** Requests per minute per client on /cds-services (RATE_LIMIT_PER_MINUTE); 0 = no limit. */
+  rateLimitPerMinute: number;
   /** The demo's writable FHIR server answers clients off loopback too (DEMO_FHIR_PUBLIC=on; default off). */
   demoFhirPublic: boolean;
 }
@@ -90,6 +92,7 @@ export const DEFAULTS = {
   prefetchMaxEntries: declared<number>('PREFETCH_MAX_ENTRIES'),
   jwtMaxLifetimeSeconds: declared<number>('JWT_MAX_LIFETIME_SECONDS'),
   feedbackMaxItems: declared<number>('FEEDBACK_MAX_ITEMS'),
+  rateLimitPerMinute: declared<number>('RATE_LIMIT_PER_MINUTE'),
   databaseSchema: declared<string>('DATABASE_SCHEMA'),
 } as const;
 
@@ -266,6 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries);
   const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds);
   const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems);
+  const rateLimitPerMinute = integer('RATE_LIMIT_PER_MINUTE', DEFAULTS.rateLimitPerMinute);
 
   const demoFhirPublic = ON.includes(text('DEMO_FHIR_PUBLIC') ?? 'off');
   if (demoFhirPublic)
@@ -298,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       prefetchMaxEntries,
       jwtMaxLifetimeSeconds,
       feedbackMaxItems,
+      rateLimitPerMinute,
       demoFhirPublic,
     },
     warnings,
