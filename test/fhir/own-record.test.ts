@@ -78,7 +78,7 @@ describe('referencedPatientId: the patient a reference names', () => {
   });
 });
 
-describe("ownRecord: another patient's resources are set aside", () => {
+describe("CH-B4 ownRecord: another patient's resources are set aside", () => {
   it.each([
     ['relative', 'Patient/pat-2'],
     ['absolute URL', 'https://ehr.example.org/fhir/Patient/pat-2'],

@@ -46,7 +46,7 @@ function instance(store: Store) {
 const token = (path: string) =>
   signToken(jose, key, defaultClaims(ISS, `${PUBLIC_BASE}${path}`, Math.floor(Date.now() / 1000)));
 
-describe('two instances on one database', () => {
+describe('CH-B8 two instances on one database', () => {
   it('CH-J5 when a token used at one instance is replayed to the other, the other answers 401', async () => {
     const a = instance(await backend.open());
     const b = instance(await backend.open());
