@@ -231,6 +231,8 @@ describe('the sandbox page in chromium', () => {
       p.setDefaultTimeout(STEP_MS);
       p.on('pageerror', (err) => errors.push(err.message));
       await fetch(`${origin}/demo/api/reset`, { method: 'POST' });
+      // The reset places the examples again from the clock (to the minute): read their times anew.
+      examples = (await (await fetch(`${origin}/demo/api/examples`)).json()) as ExampleEntry[];
       await p.goto(`${origin}/`);
       await p.waitForSelector('body[data-ready="true"]');
     });
