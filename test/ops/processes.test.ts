@@ -25,7 +25,6 @@ jest.setTimeout(60_000);
 
 const ISS = 'https://ehr.example.org';
 const PUBLIC_BASE = 'https://cds.example.org';
-const PORTS = [3810, 3811] as const;
 const ENTRY = path.resolve(__dirname, '../support/service-process.js');
 
 let jose: Jose;
@@ -35,12 +34,16 @@ let schema: string;
 let store: Store;
 const children: ChildProcess[] = [];
 
-function startInstance(port: number): Promise<ChildProcess> {
+/** The two instances' ports, as each announced in its "listening" log line (ephemeral: parallel runs never collide). */
+const ports: number[] = [];
+
+/** Start one service process on a free port; resolves with its port once it logs that it is listening. */
+function startInstance(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [ENTRY], {
     cwd: path.resolve(__dirname, '../..'),
     env: {
       PATH: process.env.PATH,
-      PORT: String(port),
+      PORT: '0',
       HOST: '127.0.0.1',
       DEMO: 'off',
       LOG_LEVEL: 'info',
@@ -57,9 +60,10 @@ function startInstance(port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      if (line.includes('"event":"listening"')) resolve(child);
+      if (!line.includes('"event":"listening"')) return;
+      resolve({ child, port: (JSON.parse(line) as { port: number }).port });
     });
-    child.once('exit', (code) => reject(new Error(`instance on ${port} exited (${code}): ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`instance exited (${code}): ${stderr}`)));
   });
 }
 
@@ -93,7 +97,8 @@ beforeAll(async () => {
   jwks = await startJwksServer();
   jwks.serve('/jwks', { keys: [key.publicJwk] });
   schema = uniqueSchema('proc');
-  await Promise.all(PORTS.map((port) => startInstance(port)));
+  // one after the other, so that children[0] is the instance on ports[0]
+  for (let i = 0; i < 2; i++) ports.push((await startInstance()).port);
   store = await openPostgresStore(TEST_DATABASE_URL, { schema });
 });
 
@@ -106,7 +111,7 @@ afterAll(async () => {
 
 describe('two service processes on one database', () => {
   it('CH-J5 CH-F3 feedback and audit from both are visible, and a token replayed to the other instance is 401', async () => {
-    const [a, b] = PORTS;
+    const [a, b] = ports as [number, number];
     expect((await post(a, feedbackPath, feedbackItem(1))).status).toBe(200);
     expect((await post(b, feedbackPath, feedbackItem(2))).status).toBe(200);
     const jwt = await token(hookPath);
@@ -127,7 +132,7 @@ describe('two service processes on one database', () => {
   });
 
   it('CH-F3 when one instance is killed during a burst of feedback posts, every acknowledged item is stored and the other keeps answering', async () => {
-    const [a, b] = PORTS;
+    const [a, b] = ports as [number, number];
     const victim = children[0]!;
     const acknowledged: string[] = [];
     let acknowledgedByVictim = 0;
@@ -147,9 +152,11 @@ describe('two service processes on one database', () => {
         ),
       );
     }
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => victim.once('exit', (_code, signal) => resolve(signal)));
     await Promise.all(posts);
-    expect(victim.signalCode).toBe('SIGKILL');
     expect(acknowledgedByVictim).toBeGreaterThanOrEqual(5);
+    // the exit event may come after the last post settled: wait for it rather than read signalCode at once
+    expect(victim.signalCode ?? (await exited)).toBe('SIGKILL');
     const stored = new Set((await store.listFeedback({ limit: 10_000 })).map((f) => f.card));
     expect(acknowledged.filter((card) => !stored.has(card))).toEqual([]);
     expect((await post(b, feedbackPath, feedbackItem(999))).status).toBe(200);
