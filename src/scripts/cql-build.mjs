@@ -24,6 +24,7 @@ import {
   stringAsSource,
 } from '@cqframework/cql/cql-to-elm';
 import { SystemModelInfoProvider } from '@cqframework/cql/cql';
+import { SUBSET_FILE, buildSubset } from './modelinfo-subset.mjs';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -276,6 +277,8 @@ function main() {
   }
   removeStale(ELM_DIR, new Set(libraries.keys()));
   removeStale(LIBRARY_DIR, new Set(libraries.keys()));
+  // The part of the FHIR model info the ELM reaches, read by the record layer (src/cql/fhir-record.ts).
+  if (writeIfChanged(SUBSET_FILE, buildSubset())) changed += 1;
   console.log(
     `cql:build translated ${libraries.size} libraries (${[...libraries.keys()].join(', ')}); ${changed} file(s) changed; ${Date.now() - started} ms`,
   );
