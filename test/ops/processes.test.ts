@@ -152,7 +152,9 @@ describe('two service processes on one database', () => {
         ),
       );
     }
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => victim.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      victim.once('exit', (_code, signal) => resolve(signal)),
+    );
     await Promise.all(posts);
     expect(acknowledgedByVictim).toBeGreaterThanOrEqual(5);
     // the exit event may come after the last post settled: wait for it rather than read signalCode at once
