@@ -67,7 +67,7 @@ const route =
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** Bearer REPORTS_TOKEN, or (no token configured, demo mode) a loopback client; else 401. */
-function access(config: ReportsConfig): RequestHandler {
+export function reportAccess(config: ReportsConfig): RequestHandler {
   const expected = config.token !== null ? digest(config.token) : null;
   return (req, _res, next) => {
     if (expected) {
@@ -139,7 +139,7 @@ export function reportsRouter(config: ReportsConfig, deps: { logger: Logger; met
     '/effectiveness',
     route('GET /reports/effectiveness'),
     apiContentSecurityPolicy(),
-    access(config),
+    reportAccess(config),
     async (req: Request, res: Response) => {
       const query = reportQuery(req);
       const as = format(req);

@@ -178,6 +178,16 @@ function reasonList(reasons) {
 }
 
 const num = 'number';
+/** Long category labels are shortened on the axis, more on a narrow chart (tooltips and tables carry them whole). */
+const PX_PER_LABEL_CHAR = 14;
+const MIN_LABEL = 12;
+const shortLabels = {
+  callback(value) {
+    const label = String(this.getLabelForValue(value));
+    const max = Math.max(MIN_LABEL, Math.floor(this.chart.width / PX_PER_LABEL_CHAR));
+    return label.length > max ? `${label.slice(0, max - 1)}…` : label;
+  },
+};
 
 function chart(id, config, label) {
   state.charts[id]?.destroy();
@@ -236,11 +246,7 @@ function render(report) {
     [(h) => h.overridden, num],
     [(h) => rateText(h.acceptanceRate)],
   ]);
-  fillTable($('degraded-table'), report.degradedCalls, [
-    [(d) => d.outcome],
-    [(d) => d.cause],
-    [(d) => d.calls, num],
-  ]);
+  fillTable($('degraded-table'), report.degradedCalls, [[(d) => d.outcome], [(d) => d.cause], [(d) => d.calls, num]]);
   fillTable($('versions-table'), report.versions, [
     [(v) => v.protocolVersion],
     [(v) => v.calls, num],
@@ -265,11 +271,17 @@ function render(report) {
       },
       options: {
         indexAxis: 'y',
-        scales: { x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } }, y: { stacked: true } },
+        scales: {
+          x: { stacked: true, beginAtZero: true, ticks: { precision: 0 } },
+          y: { stacked: true, ticks: shortLabels },
+        },
       },
     },
     `Cards shown by rule: ${report.rules
-      .map((r) => `${r.ruleId} ${r.indicator}: ${r.accepted} accepted, ${r.overridden} overridden, ${r.noFeedback} no feedback`)
+      .map(
+        (r) =>
+          `${r.ruleId} ${r.indicator}: ${r.accepted} accepted, ${r.overridden} overridden, ${r.noFeedback} no feedback`,
+      )
       .join('; ')}`,
   );
   chart(
@@ -278,12 +290,14 @@ function render(report) {
       type: 'bar',
       data: {
         labels: report.overrideReasons.map(reasonLabel),
-        datasets: [{ label: 'Overrides', data: report.overrideReasons.map((r) => r.count), backgroundColor: COLORS.reason }],
+        datasets: [
+          { label: 'Overrides', data: report.overrideReasons.map((r) => r.count), backgroundColor: COLORS.reason },
+        ],
       },
       options: {
         indexAxis: 'y',
         plugins: { legend: { display: false } },
-        scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: shortLabels } },
       },
     },
     `Override reasons: ${report.overrideReasons.map((r) => `${reasonLabel(r)}: ${r.count}`).join('; ') || 'none'}`,
@@ -294,9 +308,30 @@ function render(report) {
       data: {
         labels: report.weekly.map((w) => w.weekStart),
         datasets: [
-          { type: 'bar', label: 'Accepted', data: report.weekly.map((w) => w.accepted), backgroundColor: COLORS.accepted, stack: 'cards' },
-          { type: 'bar', label: 'Overridden', data: report.weekly.map((w) => w.overridden), backgroundColor: COLORS.overridden, stack: 'cards' },
-          { type: 'bar', label: 'No feedback', data: report.weekly.map((w) => w.noFeedback), backgroundColor: COLORS.none, stack: 'cards' },
+          {
+            type: 'bar',
+            label: 'Accepted',
+            data: report.weekly.map((w) => w.accepted),
+            backgroundColor: COLORS.accepted,
+            stack: 'cards',
+            order: 1,
+          },
+          {
+            type: 'bar',
+            label: 'Overridden',
+            data: report.weekly.map((w) => w.overridden),
+            backgroundColor: COLORS.overridden,
+            stack: 'cards',
+            order: 1,
+          },
+          {
+            type: 'bar',
+            label: 'No feedback',
+            data: report.weekly.map((w) => w.noFeedback),
+            backgroundColor: COLORS.none,
+            stack: 'cards',
+            order: 1,
+          },
           {
             type: 'line',
             label: 'Acceptance rate (%)',
@@ -305,14 +340,26 @@ function render(report) {
             backgroundColor: COLORS.rate,
             yAxisID: 'rate',
             spanGaps: true,
+            order: 0, // drawn over the bars
           },
         ],
       },
       options: {
         scales: {
           x: { stacked: true },
-          y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'Cards shown' } },
-          rate: { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: '%' } },
+          y: {
+            stacked: true,
+            beginAtZero: true,
+            ticks: { precision: 0 },
+            title: { display: true, text: 'Cards shown' },
+          },
+          rate: {
+            position: 'right',
+            min: 0,
+            max: 100,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: '%' },
+          },
         },
       },
     },
