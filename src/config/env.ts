@@ -284,9 +284,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
 
   // A secret: its value is never quoted in a message.
   const reportsToken = text('REPORTS_TOKEN') ?? null;
-  if (reportsToken !== null && reportsToken.length < REPORTS_TOKEN_MIN_LENGTH)
+  if (reportsToken !== null && (reportsToken.length < REPORTS_TOKEN_MIN_LENGTH || /\s/.test(reportsToken)))
     problems.push(
-      `REPORTS_TOKEN must be at least ${REPORTS_TOKEN_MIN_LENGTH} characters (a random secret, e.g. openssl rand -hex 32)`,
+      `REPORTS_TOKEN must be at least ${REPORTS_TOKEN_MIN_LENGTH} characters without spaces (a random secret, e.g. openssl rand -hex 32)`,
     );
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -49,6 +49,7 @@ async function time(store, query, asCsv) {
   return { medianMs: median(samples), slowestMs: Math.max(...samples), samples, calls: report.totals.calls };
 }
 
+const loadBefore = os.loadavg().map((x) => Math.round(x * 100) / 100);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ketamine-bench-report-'));
 try {
   const file = path.join(dir, 'year.sqlite');
@@ -56,7 +57,9 @@ try {
   let start = performance.now();
   const written = writeReportData(file, { calls });
   const writeMs = ms(start);
-  console.log(`  ${written.calls} calls, ${written.cards} cards, ${written.feedback} feedback items in ${(writeMs / 1000).toFixed(1)} s`);
+  console.log(
+    `  ${written.calls} calls, ${written.cards} cards, ${written.feedback} feedback items in ${(writeMs / 1000).toFixed(1)} s`,
+  );
 
   console.log('opening the store (migration: report tables built, every card settled) …');
   start = performance.now();
@@ -67,7 +70,11 @@ try {
   try {
     const scenarios = [
       { name: 'the whole year, all versions (JSON)', query: { from: '2025-01-01', to: '2025-12-31', version: null } },
-      { name: 'the whole year, all versions (CSV)', query: { from: '2025-01-01', to: '2025-12-31', version: null }, csv: true },
+      {
+        name: 'the whole year, all versions (CSV)',
+        query: { from: '2025-01-01', to: '2025-12-31', version: null },
+        csv: true,
+      },
       { name: 'one quarter, protocol 1.1.0 (JSON)', query: { from: '2025-07-01', to: '2025-09-30', version: '1.1.0' } },
     ];
     const results = [];
@@ -81,6 +88,9 @@ try {
       node: process.versions.node,
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      /** The machine is shared: its load (1, 5, 15 min) before the run and after the timings. */
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: os.loadavg().map((x) => Math.round(x * 100) / 100),
       written,
       writeMs,
       openMs,
@@ -89,6 +99,7 @@ try {
     };
     mkdirSync(path.dirname(OUT), { recursive: true });
     writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`load average before ${loadBefore.join(' / ')}, after ${out.loadAverageAfter.join(' / ')}`);
     console.log(`results: ${path.relative(ROOT, OUT)}`);
   } finally {
     await store.close();

@@ -192,8 +192,9 @@ describe('REPORTS_TOKEN in the program', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/REPORTS_TOKEN must be at least 32 characters/);
+    expect((error as ConfigError).message).toMatch(/REPORTS_TOKEN must be at least 32 characters without spaces/);
     expect((error as ConfigError).message).not.toContain('short-secret');
+    expect(() => loadConfig({ ...ENV, REPORTS_TOKEN: `${TOKEN} ${TOKEN}` })).toThrow(/without spaces/);
     expect(loadConfig({ ...ENV, REPORTS_TOKEN: TOKEN }).config.reportsToken).toBe(TOKEN);
     expect(loadConfig(ENV).config.reportsToken).toBeNull();
   });
