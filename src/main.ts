@@ -163,6 +163,8 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
         }
       : {}),
     docsHtml: renderProtocolPage(parameters.file, parameters.values, new Date()),
+    // Without REPORTS_TOKEN the reports are off, except for loopback clients in demo mode.
+    reports: { source: store, token: config.reportsToken, openOnLoopback: demo !== undefined },
     ...(demo
       ? {
           mount: (a) => {

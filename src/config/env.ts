@@ -62,6 +62,8 @@ export interface ServiceConfig {
   rateLimitPerMinute: number;
   /** The demo's writable FHIR server answers clients off loopback too (DEMO_FHIR_PUBLIC=on; default off). */
   demoFhirPublic: boolean;
+  /** Bearer credential of the effectiveness report (REPORTS_TOKEN); null = reports off (demo: loopback only). */
+  reportsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +99,9 @@ export const DEFAULTS = {
 } as const;
 
 const ON = ['on', 'true', '1', 'yes'];
+
+/** Shortest REPORTS_TOKEN accepted (a guessable report credential is refused at startup). */
+export const REPORTS_TOKEN_MIN_LENGTH = 32;
 
 /** True when the runtime knows this IANA zone name (Intl throws a RangeError otherwise). */
 export function isTimeZone(name: string): boolean {
@@ -277,6 +282,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       'DEMO_FHIR_PUBLIC=on: the demo FHIR server (writable, resettable, no authentication) answers ANY client that can reach the port',
     );
 
+  // A secret: its value is never quoted in a message.
+  const reportsToken = text('REPORTS_TOKEN') ?? null;
+  if (reportsToken !== null && (reportsToken.length < REPORTS_TOKEN_MIN_LENGTH || /\s/.test(reportsToken)))
+    problems.push(
+      `REPORTS_TOKEN must be at least ${REPORTS_TOKEN_MIN_LENGTH} characters without spaces (a random secret, e.g. openssl rand -hex 32)`,
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     config: {
@@ -304,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       feedbackMaxItems,
       rateLimitPerMinute,
       demoFhirPublic,
+      reportsToken,
     },
     warnings,
   };

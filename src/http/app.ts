@@ -7,6 +7,7 @@
  *   GET  /readyz                       readiness: ELM loaded, store reachable (src/ops/http.ts)
  *   GET  /metrics                      Prometheus metrics (src/ops/metrics.ts), when metrics are given
  *   GET  /docs/protocol                the protocol page the cards link to (no authentication, no patient data)
+ *   GET  /reports/effectiveness[/page] the CDS effectiveness report (src/report/http.ts: its own credential)
  * With an authenticator every /cds-services endpoint needs a valid JWT whose `aud` is the exact URL
  * called, built from the configured public base URL (CH-J1). One error handler answers every error with
  * an OperationOutcome (CH-B1).
@@ -18,6 +19,7 @@ import { audienceFor, type Authenticate } from '../security/jwt';
 import { countRequests, metricsHandler, readinessHandler, requestId, storeUnavailable } from '../ops/http';
 import type { ReadinessCheck } from '../ops/http';
 import type { Metrics } from '../ops/metrics';
+import { reportsRouter, type ReportsConfig } from '../report/http';
 import { validateFeedback, type FeedbackItem } from '../store';
 import { callService, loggableId } from '../service/call-service';
 import { discoveryDocument } from '../service/definitions';
@@ -64,6 +66,8 @@ export interface AppDeps extends ServiceDeps {
   mount?: (app: Application) => void;
   /** Demo mode only: a hook call may carry its scenario time in X-Demo-Now (src/demo/clock.ts). */
   demoClock?: boolean;
+  /** The effectiveness report (GET /reports/effectiveness…); absent = no report routes. */
+  reports?: ReportsConfig;
 }
 
 const route =
@@ -169,6 +173,7 @@ export function createApp(deps: AppDeps): Application {
   });
 
   app.use('/cds-services', cds);
+  if (deps.reports) app.use('/reports', reportsRouter(deps.reports, deps));
   deps.mount?.(app);
 
   app.use((_req, _res, next) => {

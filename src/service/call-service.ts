@@ -234,7 +234,13 @@ function recordCall(
       ...(Object.keys(result.sources).length > 0 ? { fhirSources: result.sources } : {}),
       ...(cardIds.length > 0 ? { cardIds } : {}),
       ...(result.setAside && result.setAside.items.length > 0
-        ? { setAside: { otherPatient: result.setAside.otherPatient, unreadable: result.setAside.unreadable } }
+        ? {
+            setAside: {
+              otherPatient: result.setAside.otherPatient,
+              unreadable: result.setAside.unreadable,
+              ...(result.setAside.afterNow ? { afterNow: result.setAside.afterNow } : {}),
+            },
+          }
         : {}),
       ...(cards.length > 0 ? { cards } : {}),
       ...(outcome !== 'ok' ? { degradedCause: cause } : {}),

@@ -26,8 +26,11 @@ export interface AuditRow {
   fhirSources?: Record<string, string>;
   /** Card uuids sent, to join feedback (which names cards only) back to this call. */
   cardIds?: string[];
-  /** Resources set aside before evaluation (docs/clinical-specification.md §2): another patient's, unreadable. */
-  setAside?: { otherPatient: number; unreadable: number };
+  /**
+   * Resources set aside before evaluation (docs/clinical-specification.md §2): another patient's, unreadable,
+   * dated after now (afterNow, when any). Only the counts: the effectiveness report sums them by reason.
+   */
+  setAside?: { otherPatient: number; unreadable: number; afterNow?: number };
   /** Each card sent: its uuid, protocol rule id and indicator (for the effectiveness report). */
   cards?: AuditCard[];
   /** Why the call was degraded or failed (e.g. deadline, prefetch-failed); absent when ok. */

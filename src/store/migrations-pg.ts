@@ -32,6 +32,11 @@
  *   fhir_sources             prefetch key → how it was obtained (prefetch | null | fetched | …)
  *   card_ids                 uuids of the cards returned, text[] (GIN-indexed)
  *   cards                    [{ uuid, ruleId, indicator }] per card returned
+ *   set_aside_*              resources set aside before evaluation, by reason (other_patient, unreadable,
+ *                            after_now); null when nothing was set aside or before migration 2
+ *
+ * audit_card, report_unit, report_cards_daily, report_calls_daily — the effectiveness report's tables
+ *   (migration 2), kept by the store with the rows they summarise: described in src/report/queries.ts.
  *
  * jti_seen — the JWT replay cache shared by every instance: sha-256 of `iss \0 jti` → expiry (epoch ms);
  *   rows past their expiry are swept and may be reused.
@@ -91,5 +96,99 @@ export const PG_MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   CREATE INDEX jti_seen_expiry ON jti_seen (expires_at);
+  `,
+  // 2: the effectiveness report (src/report/queries.ts describes the tables): each audit row's set-aside
+  //    counts; one row per card shown; one row per distinct (service, hook instance, rule id, indicator)
+  //    with its counted feedback; daily totals of cards and calls. Cards already audited are copied here and
+  //    settled when the store opens.
+  `
+  ALTER TABLE audit ADD COLUMN set_aside_other_patient INTEGER;
+  ALTER TABLE audit ADD COLUMN set_aside_unreadable INTEGER;
+  ALTER TABLE audit ADD COLUMN set_aside_after_now INTEGER;
+
+  CREATE TABLE audit_card (
+    id               BIGSERIAL PRIMARY KEY,
+    at               TIMESTAMPTZ NOT NULL,
+    day              TEXT NOT NULL,
+    week             TEXT NOT NULL,
+    protocol_version TEXT NOT NULL,
+    service_id       TEXT NOT NULL,
+    hook             TEXT NOT NULL,
+    hook_instance    TEXT NOT NULL,
+    rule_id          TEXT NOT NULL,
+    indicator        TEXT NOT NULL,
+    card             TEXT NOT NULL,
+    unit_id          BIGINT
+  );
+  CREATE INDEX audit_card_card ON audit_card (card);
+  CREATE INDEX audit_card_unit ON audit_card (unit_id);
+  CREATE INDEX audit_card_at ON audit_card (at, protocol_version);
+
+  CREATE TABLE report_unit (
+    id                  BIGSERIAL PRIMARY KEY,
+    service_id          TEXT NOT NULL,
+    hook_instance       TEXT NOT NULL,
+    rule_id             TEXT NOT NULL,
+    indicator           TEXT NOT NULL,
+    at                  TIMESTAMPTZ NOT NULL,
+    day                 TEXT NOT NULL,
+    week                TEXT NOT NULL,
+    protocol_version    TEXT NOT NULL,
+    hook                TEXT NOT NULL,
+    feedback_id         BIGINT,
+    outcome             TEXT,
+    reason_system       TEXT,
+    reason_code         TEXT,
+    seconds_to_feedback DOUBLE PRECISION,
+    state               INTEGER NOT NULL DEFAULT 2,
+    UNIQUE (service_id, hook_instance, rule_id, indicator)
+  );
+  CREATE INDEX report_unit_unsettled ON report_unit (state) WHERE state > 0;
+  CREATE INDEX report_unit_feedback ON report_unit (rule_id, indicator, day, protocol_version, seconds_to_feedback)
+    WHERE outcome IS NOT NULL;
+
+  CREATE TABLE report_cards_daily (
+    day              TEXT NOT NULL,
+    week             TEXT NOT NULL,
+    hook             TEXT NOT NULL,
+    protocol_version TEXT NOT NULL,
+    rule_id          TEXT NOT NULL,
+    indicator        TEXT NOT NULL,
+    outcome          TEXT NOT NULL,
+    reason_system    TEXT NOT NULL,
+    reason_code      TEXT NOT NULL,
+    units            INTEGER NOT NULL,
+    PRIMARY KEY (day, hook, protocol_version, rule_id, indicator, outcome, reason_system, reason_code)
+  );
+
+  CREATE TABLE report_calls_daily (
+    day                     TEXT NOT NULL,
+    week                    TEXT NOT NULL,
+    hook                    TEXT NOT NULL,
+    protocol_version        TEXT NOT NULL,
+    outcome                 TEXT NOT NULL,
+    cause                   TEXT NOT NULL,
+    calls                   INTEGER NOT NULL,
+    calls_with_cards        INTEGER NOT NULL,
+    set_aside_other_patient INTEGER NOT NULL,
+    set_aside_unreadable    INTEGER NOT NULL,
+    set_aside_after_now     INTEGER NOT NULL,
+    PRIMARY KEY (day, hook, protocol_version, outcome, cause)
+  );
+
+  INSERT INTO audit_card (at, day, week, protocol_version, service_id, hook, hook_instance, rule_id, indicator, card)
+  SELECT a.at, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+    to_char(date_trunc('week', a.at AT TIME ZONE 'UTC'), 'YYYY-MM-DD'), a.protocol_version, a.service_id, a.hook,
+    a.hook_instance, c.value ->> 'ruleId', c.value ->> 'indicator', c.value ->> 'uuid'
+  FROM audit a, jsonb_array_elements(a.cards) WITH ORDINALITY AS c(value, n)
+  WHERE c.value ->> 'uuid' IS NOT NULL AND c.value ->> 'ruleId' IS NOT NULL
+  ORDER BY a.id, c.n;
+
+  INSERT INTO report_calls_daily
+  SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), to_char(date_trunc('week', at AT TIME ZONE 'UTC'), 'YYYY-MM-DD'),
+    hook, protocol_version, outcome, CASE WHEN outcome = 'ok' THEN '' ELSE COALESCE(degraded_cause, '') END,
+    COUNT(*), COUNT(*) FILTER (WHERE card_count > 0), 0, 0, 0
+  FROM audit
+  GROUP BY 1, 2, hook, protocol_version, outcome, 6;
   `,
 ];

@@ -11,6 +11,21 @@ import { createAuditQueue } from './audit-queue';
 import type { FeedbackOutcome } from './feedback';
 import { PG_MIGRATIONS } from './migrations-pg';
 import {
+  AUDIT_CARD_COLUMNS,
+  asReportRows,
+  auditCardValues,
+  CALLS_COLUMNS,
+  CALLS_UPSERT,
+  callsDeltas,
+  cardList,
+  numbered,
+  reportParams,
+  reportStatements,
+  setAsideValues,
+  settleAudit,
+  settleFeedback,
+} from '../report/queries';
+import {
   DEFAULT_LIST_LIMIT,
   instant,
   jtiDigest,
@@ -76,6 +91,9 @@ interface AuditRecord {
   fhir_sources: Record<string, string> | null;
   card_ids: string[];
   cards: NonNullable<AuditRow['cards']>;
+  set_aside_other_patient: number | null;
+  set_aside_unreadable: number | null;
+  set_aside_after_now: number | null;
 }
 
 const AUDIT_COLUMNS = [
@@ -98,7 +116,25 @@ const AUDIT_COLUMNS = [
   'fhir_sources',
   'card_ids',
   'cards',
+  'set_aside_other_patient',
+  'set_aside_unreadable',
+  'set_aside_after_now',
 ] as const;
+
+const SETTLE_AUDIT = settleAudit('postgres').map(numbered);
+const SETTLE_FEEDBACK = settleFeedback('postgres').map(numbered);
+const REPORT = reportStatements('postgres');
+
+/** `INSERT INTO table (columns) VALUES ($1, …), (…) [suffix]` with the values flattened. */
+function multiRowInsert(table: string, columns: readonly string[], rows: unknown[][], suffix = '') {
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const placeholders = row.map((_, i) => `$${values.length + i + 1}`);
+    values.push(...row);
+    return `(${placeholders.join(', ')})`;
+  });
+  return { text: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')} ${suffix}`, values };
+}
 
 /** Connects, migrates (under the advisory lock) and returns the store; rejects when the database cannot be used. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
@@ -129,16 +165,38 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw err;
   }
 
-  const writeAudit = async (rows: AuditRow[]) => {
-    const values: unknown[] = [];
-    const tuples = rows.map((row) => {
-      const params = auditValues(row);
-      const placeholders = params.map((_, i) => `$${values.length + i + 1}`);
-      values.push(...params);
-      return `(${placeholders.join(', ')})`;
+  // Report tables are written under one transaction-level advisory lock per schema, taken after the rows
+  // they summarise: instances settle one at a time, so a card and its feedback written at once by two
+  // instances are always matched, and the daily buckets are never updated in two orders at once.
+  const reportLock = (client: PoolClient) =>
+    client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`ketamine-cds report ${schema}`]);
+
+  const writeAudit = (rows: AuditRow[]) =>
+    transaction(pool, async (client) => {
+      const audit = multiRowInsert('audit', AUDIT_COLUMNS, rows.map(auditValues));
+      await client.query(audit.text, audit.values);
+      await reportLock(client);
+      const cards = rows.flatMap(auditCardValues);
+      if (cards.length > 0) {
+        const insert = multiRowInsert('audit_card', AUDIT_CARD_COLUMNS, cards);
+        await client.query(insert.text, insert.values);
+      }
+      const calls = multiRowInsert('report_calls_daily', CALLS_COLUMNS, callsDeltas(rows), CALLS_UPSERT);
+      await client.query(calls.text, calls.values);
+      if (cards.length > 0) for (const statement of SETTLE_AUDIT) await client.query(statement);
     });
-    await pool.query(`INSERT INTO audit (${AUDIT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, values);
-  };
+
+  // Cards copied by the migration (audited before the report existed) are settled now.
+  try {
+    await transaction(pool, async (client) => {
+      await client.query(`SET LOCAL statement_timeout = ${PG_DEFAULTS.migrationTimeoutMs}`);
+      await reportLock(client);
+      for (const statement of SETTLE_AUDIT) await client.query(statement);
+    });
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   const queue = createAuditQueue({
     write: writeAudit,
     onError: (err, rows) => onError('audit', err, rows),
@@ -177,6 +235,17 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
             ],
           );
           stored += result.rowCount ?? 0;
+        }
+        if (stored > 0) {
+          await reportLock(client);
+          const [mark, ...rest] = SETTLE_FEEDBACK;
+          await client.query(mark as string, [
+            cardList(
+              'postgres',
+              items.map((item) => item.card),
+            ),
+          ]);
+          for (const statement of rest) await client.query(statement);
         }
         return { stored, duplicates: items.length - stored };
       });
@@ -226,6 +295,22 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         ],
       );
       return rows.map(toStoredAudit);
+    },
+
+    async reportRows(query) {
+      const params = reportParams(query);
+      return transaction(pool, async (client) => {
+        // one snapshot for the four reads: the numbers of one report always add up
+        await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const read = async (name: keyof typeof REPORT) =>
+          (await client.query(numbered(REPORT[name]), params[name])).rows as Record<string, unknown>[];
+        return asReportRows({
+          cards: await read('cards'),
+          calls: await read('calls'),
+          medians: await read('medians'),
+          versions: await read('versions'),
+        });
+      });
     },
 
     async ping() {
@@ -325,6 +410,7 @@ function auditValues(row: AuditRow): unknown[] {
     row.fhirSources ? JSON.stringify(row.fhirSources) : null,
     row.cardIds ?? [],
     JSON.stringify(row.cards ?? []),
+    ...setAsideValues(row),
   ];
 }
 
@@ -368,5 +454,9 @@ function toStoredAudit(r: AuditRecord): StoredAuditRow {
   if (r.fhir_sources !== null) row.fhirSources = r.fhir_sources;
   if (r.degraded_cause !== null) row.degradedCause = r.degraded_cause;
   if (r.request_id !== null) row.requestId = r.request_id;
+  if (r.set_aside_other_patient !== null && r.set_aside_unreadable !== null) {
+    row.setAside = { otherPatient: r.set_aside_other_patient, unreadable: r.set_aside_unreadable };
+    if (r.set_aside_after_now) row.setAside.afterNow = r.set_aside_after_now;
+  }
   return row;
 }

@@ -11,6 +11,19 @@ import { createAuditQueue } from './audit-queue';
 import type { FeedbackOutcome } from './feedback';
 import { MIGRATIONS } from './migrations';
 import {
+  AUDIT_CARD_COLUMNS,
+  asReportRows,
+  auditCardValues,
+  callsDeltas,
+  cardList,
+  INSERT_CALLS,
+  reportParams,
+  reportStatements,
+  setAsideValues,
+  settleAudit,
+  settleFeedback,
+} from '../report/queries';
+import {
   DEFAULT_LIST_LIMIT,
   instant,
   jtiDigest,
@@ -75,6 +88,9 @@ interface AuditRecord {
   fhir_sources: string | null;
   card_ids: string;
   cards: string;
+  set_aside_other_patient: number | null;
+  set_aside_unreadable: number | null;
+  set_aside_after_now: number | null;
 }
 
 /** Open (creating and migrating if needed) the store at `file`, a path or ':memory:'. */
@@ -108,10 +124,23 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
   const insertAudit = db.prepare(`
     INSERT INTO audit (at, request_id, hook_instance, service_id, hook, patient_id, rule_ids, action, current_rate,
       recommended_rate, draft_rate, protocol_version, duration_ms, card_count, outcome, degraded_cause,
-      fhir_sources, card_ids, cards)
+      fhir_sources, card_ids, cards, set_aside_other_patient, set_aside_unreadable, set_aside_after_now)
     VALUES (@at, @requestId, @hookInstance, @serviceId, @hook, @patientId, @ruleIds, @action, @currentRate,
       @recommendedRate, @draftRate, @protocolVersion, @durationMs, @cardCount, @outcome, @degradedCause,
-      @fhirSources, @cardIds, @cards)`);
+      @fhirSources, @cardIds, @cards, @setAsideOtherPatient, @setAsideUnreadable, @setAsideAfterNow)`);
+  const insertCard = db.prepare(
+    `INSERT INTO audit_card (${AUDIT_CARD_COLUMNS.join(', ')}) VALUES (${AUDIT_CARD_COLUMNS.map(() => '?').join(', ')})`,
+  );
+  const upsertCalls = db.prepare(INSERT_CALLS);
+  const settleAfterAudit = settleAudit('sqlite').map((sql) => db.prepare(sql));
+  const settleAfterFeedback = settleFeedback('sqlite').map((sql) => db.prepare(sql));
+  const sql = reportStatements('sqlite');
+  const report = {
+    cards: db.prepare(sql.cards),
+    calls: db.prepare(sql.calls),
+    medians: db.prepare(sql.medians),
+    versions: db.prepare(sql.versions),
+  };
   const selectAudit = db.prepare<Record<string, unknown>, AuditRecord>(`
     SELECT * FROM audit
     WHERE (@patientId IS NULL OR patient_id = @patientId)
@@ -125,7 +154,13 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE jti_seen.expires_at <= @now`);
   const sweep = db.prepare('DELETE FROM jti_seen WHERE expires_at <= ?');
   const ping = db.prepare('SELECT 1');
-  keepAlive.push(insertFeedback, selectFeedback, insertAudit, selectAudit, claim, sweep, ping);
+  keepAlive.push(insertFeedback, selectFeedback, insertAudit, selectAudit, claim, sweep, ping, insertCard, upsertCalls);
+  keepAlive.push(...settleAfterAudit, ...settleAfterFeedback, ...Object.values(report));
+  /** Cards audited but not yet in the report (copied by a migration): settled now. */
+  const settleCards = db.transaction(() => {
+    for (const statement of settleAfterAudit) statement.run();
+  });
+  settleCards();
 
   const recordBatch = db.transaction((serviceId: string, items: Parameters<Store['recordFeedback']>[1]) => {
     const receivedAt = now().toISOString();
@@ -147,11 +182,30 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
       });
       stored += result.changes;
     }
+    if (stored > 0) {
+      const [mark, ...rest] = settleAfterFeedback;
+      mark?.run(
+        cardList(
+          'sqlite',
+          items.map((item) => item.card),
+        ),
+      );
+      for (const statement of rest) statement.run();
+    }
     return { stored, duplicates: items.length - stored };
   });
 
   const writeAudit = db.transaction((rows: AuditRow[]) => {
-    for (const row of rows) insertAudit.run(auditParams(row));
+    let cards = 0;
+    for (const row of rows) {
+      insertAudit.run(auditParams(row));
+      for (const values of auditCardValues(row)) {
+        insertCard.run(values);
+        cards++;
+      }
+    }
+    for (const values of callsDeltas(rows)) upsertCalls.run(values);
+    if (cards > 0) for (const statement of settleAfterAudit) statement.run();
   });
   const queue = createAuditQueue({
     write: (rows) => {
@@ -200,6 +254,17 @@ export function openSqliteStore(file: string, options: StoreOptions = {}): Store
         .map(toStoredAudit);
     },
 
+    async reportRows(query) {
+      const params = reportParams(query);
+      const read = db.transaction(() => ({
+        cards: report.cards.all(params.cards) as Record<string, unknown>[],
+        calls: report.calls.all(params.calls) as Record<string, unknown>[],
+        medians: report.medians.all(params.medians) as Record<string, unknown>[],
+        versions: report.versions.all(params.versions) as Record<string, unknown>[],
+      }));
+      return asReportRows(read());
+    },
+
     async ping() {
       ping.get();
     },
@@ -225,6 +290,7 @@ function migrate(db: Database.Database): void {
 }
 
 function auditParams(row: AuditRow): Record<string, unknown> {
+  const [setAsideOtherPatient, setAsideUnreadable, setAsideAfterNow] = setAsideValues(row);
   return {
     at: row.at,
     requestId: row.requestId ?? null,
@@ -245,6 +311,9 @@ function auditParams(row: AuditRow): Record<string, unknown> {
     fhirSources: row.fhirSources ? JSON.stringify(row.fhirSources) : null,
     cardIds: JSON.stringify(row.cardIds ?? []),
     cards: JSON.stringify(row.cards ?? []),
+    setAsideOtherPatient,
+    setAsideUnreadable,
+    setAsideAfterNow,
   };
 }
 
@@ -288,5 +357,9 @@ function toStoredAudit(r: AuditRecord): StoredAuditRow {
   if (r.fhir_sources !== null) row.fhirSources = JSON.parse(r.fhir_sources) as Record<string, string>;
   if (r.degraded_cause !== null) row.degradedCause = r.degraded_cause;
   if (r.request_id !== null) row.requestId = r.request_id;
+  if (r.set_aside_other_patient !== null && r.set_aside_unreadable !== null) {
+    row.setAside = { otherPatient: r.set_aside_other_patient, unreadable: r.set_aside_unreadable };
+    if (r.set_aside_after_now) row.setAside.afterNow = r.set_aside_after_now;
+  }
   return row;
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { AuditFilter, AuditRow, StoredAuditRow } from './audit';
 import type { FeedbackItem, FeedbackOutcome } from './feedback';
 import type { ClaimResult } from '../security/replay-cache';
+import type { ReportQuery, ReportRows } from '../report/types';
 
 /** Default row cap of the list queries (ops/tests; not a paging API). */
 export const DEFAULT_LIST_LIMIT = 1_000;
@@ -39,7 +40,7 @@ export interface FeedbackFilter {
 
 export type StoreKind = 'sqlite' | 'postgres';
 /** What failed, for the store-errors metric and the log. */
-export type StoreOperation = 'feedback' | 'audit' | 'jti' | 'ping' | 'list';
+export type StoreOperation = 'feedback' | 'audit' | 'jti' | 'ping' | 'list' | 'report';
 
 export interface Store {
   readonly kind: StoreKind;
@@ -60,6 +61,11 @@ export interface Store {
   claimJti(key: string, untilMs: number): Promise<ClaimResult>;
   listFeedback(filter?: FeedbackFilter): Promise<StoredFeedback[]>;
   listAudit(filter?: AuditFilter): Promise<StoredAuditRow[]>;
+  /**
+   * The rows of the effectiveness report for a period (aggregates only: src/report/queries.ts), read from
+   * the report tables the store keeps with every audit and feedback write.
+   */
+  reportRows(query: ReportQuery): Promise<ReportRows>;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   /** Flushes the audit queue, then releases the connection(s). */
