@@ -38,6 +38,8 @@ function assetFiles(root: string): Record<string, string> {
   return {
     'report.js': path.join(publicDir, 'report.js'),
     'report.css': path.join(publicDir, 'report.css'),
+    // the look the report shares with the sandbox page
+    'base.css': path.join(root, 'src', 'demo', 'public', 'css', 'base.css'),
     'chart.umd.min.js': path.join(root, 'node_modules', 'chart.js', 'dist', 'chart.umd.min.js'),
   };
 }

@@ -6,18 +6,17 @@
  * `jku` names the EHR's JWK Set; accept a suggestion (feedback); order-sign with the accepted draft.
  * No scenario clock: the examples are live now.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { start, type Running } from '../../src/main';
 import { freePort } from '../cli/support';
 import { generateEhrKey, serveJwks, signCall, trustedIssuersValue, type JwksServer } from '../../src/cli/jwt';
 
-const CHROMIUM = '/usr/bin/chromium';
 jest.setTimeout(240_000);
 
 interface Exchange {
@@ -46,8 +45,6 @@ describe('a CDS Hooks Sandbox-like EHR in chromium (POST _search prefetch, ES384
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: install it with apt-get update && apt-get install -y chromium`);
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'ketamine-cds-sandbox-flow-'));
     const key = await generateEhrKey();
     jwks = await serveJwks(key, 0);
@@ -69,11 +66,7 @@ describe('a CDS Hooks Sandbox-like EHR in chromium (POST _search prefetch, ES384
     });
     await new Promise<void>((resolve) => ehr.listen(0, '127.0.0.1', resolve));
     ehrOrigin = `http://localhost:${(ehr.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     // The Sandbox signs in the browser; here the test's key signs for it (aud = the exact URL called).

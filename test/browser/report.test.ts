@@ -6,19 +6,16 @@
  * the exact table; axe-core finds no serious violation. Screenshots go to test-results/ (git-ignored).
  * Fails, saying how to install it, when /usr/bin/chromium is absent.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { RESULTS, axeViolations, launchChromium, serious } from '../support/browser';
 import { start, type Running } from '../../src/main';
 import { openSqliteStore } from '../../src/store';
 import { EXPECTED_CSV, feedReportFixture, IDENTIFIERS, REPORT_PERIOD } from '../support/report-fixture';
 
-const CHROMIUM = '/usr/bin/chromium';
-const RESULTS = path.join(__dirname, '..', '..', 'test-results');
-const AXE = require.resolve('axe-core/axe.min.js');
 const TOKEN = 'browser-report-token-0123456789abcdef0123';
 const STEP_MS = 30_000;
 
@@ -60,8 +57,6 @@ describe('the effectiveness report page in chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: install it with apt-get update && apt-get install -y chromium`);
     mkdirSync(RESULTS, { recursive: true });
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'ketamine-cds-report-'));
     const feedbackDb = path.join(dataDir, 'cds.sqlite');
@@ -77,18 +72,7 @@ describe('the effectiveness report page in chromium', () => {
       REPORTS_TOKEN: TOKEN,
     });
     origin = `http://127.0.0.1:${(running.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -188,26 +172,7 @@ describe('the effectiveness report page in chromium', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(RESULTS, 'report-phone.png'), fullPage: true });
-    await page.addScriptTag({ path: AXE });
-    const violations = await page.evaluate(async () => {
-      const axe = (
-        window as unknown as {
-          axe: {
-            run(
-              context: Document,
-              options: object,
-            ): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
-          };
-        }
-      ).axe;
-      const result = await axe.run(document, { resultTypes: ['violations'] });
-      return result.violations.map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
-      }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    expect(serious(await axeViolations(page))).toEqual([]);
     await page.close();
   });
 });

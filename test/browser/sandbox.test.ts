@@ -4,20 +4,17 @@
  * page's times in a non-UTC zone (CDS_TIME_ZONE). Fails, saying how to install it, when /usr/bin/chromium
  * is absent (CI installs it: apt-get install -y chromium). Screenshots go to test-results/ (git-ignored).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bundle, MedicationRequest } from 'fhir/r4';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
+import { RESULTS, axeViolations, launchChromium, serious } from '../support/browser';
 import type { ExampleEntry } from '../../src/cli/examples';
 import { start, type Running } from '../../src/main';
 import { openStore } from '../../src/store';
 
-const CHROMIUM = '/usr/bin/chromium';
-const RESULTS = path.join(__dirname, '..', '..', 'test-results');
-const AXE = require.resolve('axe-core/axe.min.js');
 const STEP_MS = 30_000;
 const HOUR_MS = 3_600_000;
 /** Not UTC, so that a time shown in UTC by mistake cannot pass. */
@@ -53,8 +50,6 @@ describe('the sandbox page in chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: install it with apt-get update && apt-get install -y chromium`);
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'ketamine-cds-browser-'));
     feedbackDb = path.join(dataDir, 'feedback.sqlite');
     running = await start({
@@ -66,18 +61,7 @@ describe('the sandbox page in chromium', () => {
       CDS_TIME_ZONE: TIME_ZONE,
     });
     origin = `http://127.0.0.1:${(running.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.setDefaultTimeout(STEP_MS);
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -382,26 +366,7 @@ describe('the sandbox page in chromium', () => {
       const card = p.locator('[data-testid=card][data-rule="A1"]');
       await card.locator('[data-testid=override]').click();
       await card.locator('.override select').waitFor();
-      await p.addScriptTag({ path: AXE });
-      const violations = await p.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: {
-              run(
-                context: Document,
-                options: object,
-              ): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
-            };
-          }
-        ).axe;
-        const result = await axe.run(document, { resultTypes: ['violations'] });
-        return result.violations.map((v) => ({
-          id: v.id,
-          impact: v.impact,
-          nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
-        }));
-      });
-      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      expect(serious(await axeViolations(p))).toEqual([]);
     });
 
     it('renders the "Before a start" checklist with each box as the record has it: EKG missing, then charted', async () => {
