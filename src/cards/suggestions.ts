@@ -10,7 +10,7 @@ import type { ProtocolParameters } from '../config/parameters';
 import type { RateArithmetic } from '../protocol/recommendation';
 import { roundTo } from '../protocol/units';
 import type { Numbers } from './format';
-import type { Action, OverrideReason } from './types';
+import type { Action, OverrideReason } from '../contract/cds-hooks';
 import { RATE_UNIT } from './text';
 
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org';

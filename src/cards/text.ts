@@ -13,7 +13,7 @@ import type {
   Recommendation,
   RuleId,
 } from '../protocol/recommendation';
-import { SUMMARY_MAX_LENGTH } from '../validation/response';
+import { SUMMARY_MAX_LENGTH } from '../contract/cds-hooks';
 import { escapeMarkdown, formatTime, plural, type Numbers } from './format';
 
 export const RATE_UNIT = 'mg/kg/h';

@@ -6,11 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
+import type { Card as CdsHooksCard, CdsContext, CdsRequest, CdsResponse, HookName } from '../contract/cds-hooks';
 import { CliError, type FetchLike, httpRequest, joinUrl, outcomeText } from './http';
 import { clinicalStart } from './as-of';
-
-export type HookName = 'patient-view' | 'order-select' | 'order-sign';
-export const HOOKS: readonly HookName[] = ['patient-view', 'order-select', 'order-sign'];
 
 export interface DiscoveredService {
   id: string;
@@ -20,21 +18,15 @@ export interface DiscoveredService {
   prefetch?: Record<string, string>;
 }
 
-export interface HookContext {
-  userId: string;
-  patientId: string;
-  encounterId?: string;
-  selections?: string[];
-  draftOrders?: Bundle;
-}
+/** The hook context as this EHR sends it: always with the user. */
+export type HookContext = CdsContext & { userId: string };
 
-export interface CdsHookRequest {
-  hook: HookName;
-  hookInstance: string;
+/** A request as this EHR sends it: always with fhirServer and a prefetch. */
+type CdsHookRequest = CdsRequest & {
   fhirServer: string;
   context: HookContext;
   prefetch: Record<string, FhirResource | null>;
-}
+};
 
 export const RATE_UNITS = ['mg/kg/h', 'mg/h', 'mL/h'] as const;
 export type RateUnit = (typeof RATE_UNITS)[number];
@@ -404,29 +396,9 @@ export function buildContext(input: BuildRequestInput): HookContext {
   return context;
 }
 
-export interface CardsResponse {
-  cards: Card[];
-  systemActions?: unknown[];
-}
-
-/** What the CLI reads of a card (CDS Hooks 2.0 + the ketamine-protocol extension). */
-export interface Card {
-  uuid?: string;
-  summary: string;
-  detail?: string;
-  indicator: string;
-  source?: { label?: string; url?: string; topic?: { code?: string; display?: string } };
-  suggestions?: Array<{
-    label: string;
-    uuid?: string;
-    isRecommended?: boolean;
-    actions?: Array<{ type: string; description?: string; resource?: FhirResource; resourceId?: string }>;
-  }>;
-  selectionBehavior?: string;
-  overrideReasons?: Array<{ code?: string; system?: string; display?: string }>;
-  links?: Array<{ label: string; url: string; type?: string }>;
-  extension?: { 'ketamine-protocol'?: Record<string, unknown> } & Record<string, unknown>;
-}
+/** What the CLI reads of a card: CDS Hooks 2.0 (src/contract) and, unchecked, the ketamine-protocol extension. */
+export type Card = CdsHooksCard<{ 'ketamine-protocol'?: Record<string, unknown> }>;
+export type CardsResponse = CdsResponse<Card>;
 
 /** POST the request to {serviceBase}/{id}; non-200 answers become clear errors. */
 export async function callService(

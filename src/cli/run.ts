@@ -11,8 +11,6 @@ import {
   discover,
   fillPrefetch,
   findOpenEncounter,
-  HOOKS,
-  type HookName,
   newHookInstance,
   pickService,
   RATE_UNITS,
@@ -20,6 +18,7 @@ import {
   type Transport,
   DEFAULT_USER,
 } from './ehr';
+import { HOOKS, type HookName } from '../contract/cds-hooks';
 import { prefetchAsOf } from './as-of';
 import { CliError, type FetchLike } from './http';
 import {

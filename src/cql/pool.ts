@@ -19,7 +19,8 @@ import { Worker } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4';
 import { OperationOutcomeError } from '../errors';
 import type { ClinicalFacts } from '../protocol/facts';
-import type { CqlHook, EvaluatorOptions } from './index';
+import type { HookName } from '../contract/cds-hooks';
+import type { EvaluatorOptions } from './index';
 import type { WorkerError, WorkerReply, WorkerTask } from './worker';
 
 export interface PoolOptions extends Pick<EvaluatorOptions, 'elmDir' | 'optimizeElm'> {
@@ -31,7 +32,7 @@ export interface PoolOptions extends Pick<EvaluatorOptions, 'elmDir' | 'optimize
 
 export interface EvaluatorPool {
   /** ClinicalFacts of the record, from a worker; rejects with the signal's reason when the call gives up first. */
-  evaluate(bundle: Bundle, now: Date, hook: CqlHook, signal?: AbortSignal): Promise<ClinicalFacts>;
+  evaluate(bundle: Bundle, now: Date, hook: HookName, signal?: AbortSignal): Promise<ClinicalFacts>;
   /** Resolves once every worker has loaded the ELM and the value sets; rejects when they cannot. */
   readonly ready: Promise<void>;
   readonly size: number;

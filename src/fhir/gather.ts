@@ -27,10 +27,19 @@ import type { Bundle, FhirResource } from 'fhir/r4';
 import { badRequest, OperationOutcomeError, preconditionFailed, tooLarge } from '../errors';
 import type { Logger } from '../log';
 import { assertTokenPatientMatches } from '../security/fhir-authorization';
-import type { CdsRequest, GatheredRecord, PrefetchSource, ServiceDefinition } from '../service/types';
+import type { CdsRequest, ServiceDefinition } from '../contract/cds-hooks';
 import { isAllowedFhirServer, isUnderBase, normalizeBaseUrl } from './allowlist';
 import { CallBudget, FetchError, getJson, limitConcurrency, type ByteLimits } from './fetch-json';
 import { renderTemplate } from './prefetch-template';
+
+/** How each prefetch key was obtained (for logs/audit; never the data itself). */
+export type PrefetchSource = 'prefetch' | 'null' | 'fetched' | 'outcome-refetched';
+
+/** The patient's record as gathered for one call: every resource from prefetch or the FHIR server. */
+export interface GatheredRecord {
+  resources: FhirResource[];
+  sources: Record<string, PrefetchSource>;
+}
 
 export interface GatherDeps {
   /** Allowed FHIR base URLs (origin + path prefix); empty = loopback hosts only (CH-J7). */

@@ -6,7 +6,7 @@
  * `{{userPatientId}}`, `{{userRelatedPersonId}}` (the last four derived from `context.userId`, `Type/id`).
  */
 import { badRequest } from '../errors';
-import type { CdsRequest } from '../service/types';
+import type { CdsRequest } from '../contract/cds-hooks';
 
 /** Every `{{…}}` occurrence; the captured name is checked against the allowed tokens. */
 const TOKEN = /\{\{([^{}]*)\}\}/g;

@@ -2,6 +2,7 @@
  * decide(): the protocol's current recommendation for a patient at time `now` (docs/clinical-specification.md §3),
  * first matching rule wins. Pure: every number comes from ProtocolParameters, the clock is a parameter.
  */
+import type { HookName } from '../contract/cds-hooks';
 import type { ProtocolParameters } from '../config/parameters';
 import type { ClinicalFacts, EncounterFact, OrderFact } from './facts';
 import { displayTime } from './display';
@@ -38,10 +39,8 @@ import {
 } from './safety';
 import { MS_PER_DAY, MS_PER_HOUR, hoursBetween, isoAt, roundTo, toMs } from './units';
 
-export type Hook = 'patient-view' | 'order-select' | 'order-sign';
-
 export interface DecisionContext {
-  hook: Hook;
+  hook: HookName;
   /** The hook context's encounterId, when sent. */
   encounterId: string | null;
   /** Ids of the hook's draft orders (order-select: selections; order-sign: the draft orders). */

@@ -7,7 +7,7 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { ChartedRate } from './facts';
 import type { Indicator, OrderCheck, OrderFinding, OrderRuleId, RateReading, Recommendation } from './recommendation';
-import type { Hook } from './decide';
+import type { HookName } from '../contract/cds-hooks';
 import {
   convertRate,
   describeChartedRate,
@@ -30,7 +30,7 @@ export function checkDraftOrder(
   draft: DraftOrder,
   rec: Recommendation,
   params: ProtocolParameters,
-  hook: Hook,
+  hook: HookName,
 ): OrderCheck {
   const notes: string[] = [];
   const draftCharted = draft.rate ? describeChartedRate(draft.rate) : null;

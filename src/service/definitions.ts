@@ -8,7 +8,7 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { packageRoot } from '../config/paths';
 import { validatePrefetchTemplates } from '../fhir/prefetch-template';
-import type { ServiceDefinition } from './types';
+import { HOOKS, type ServiceDefinition } from '../contract/cds-hooks';
 
 export const SERVICES_DIR = path.join(packageRoot(), 'cds-hooks', 'services');
 
@@ -18,7 +18,7 @@ const DEFINITION_SCHEMA = {
   additionalProperties: false,
   properties: {
     id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-    hook: { enum: ['patient-view', 'order-select', 'order-sign'] },
+    hook: { enum: HOOKS },
     title: { type: 'string', minLength: 1 },
     description: { type: 'string', minLength: 1 },
     prefetch: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } },

@@ -7,14 +7,14 @@ import type { Bundle } from 'fhir/r4';
 import type { CardInput } from '../cards/build';
 import type { Card, CdsResponse } from '../cards/types';
 import type { ProtocolParameters } from '../config/parameters';
-import type { FetchBudget, GatherDeps } from '../fhir/gather';
+import type { FetchBudget, GatherDeps, GatheredRecord } from '../fhir/gather';
 import type { Logger } from '../log';
 import type { Metrics } from '../ops/metrics';
 import type { ChartedRate, ClinicalFacts } from '../protocol/facts';
 import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditRow } from '../store';
 import type { Definitions } from './definitions';
-import type { CdsRequest, GatheredRecord, HookName, ServiceDefinition } from './types';
+import type { CdsRequest, HookName, ServiceDefinition } from '../contract/cds-hooks';
 
 export type { Card, CdsResponse };
 

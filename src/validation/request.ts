@@ -8,8 +8,8 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats';
 import type { Bundle } from 'fhir/r4';
 import { badRequest } from '../errors';
-import type { CdsRequest, HookName, ServiceDefinition } from '../service/types';
-import requestSchema from './schemas/request.schema.json';
+import type { CdsRequest, HookName, ServiceDefinition } from '../contract/cds-hooks';
+import requestSchema from '../contract/schemas/request.schema.json';
 
 const SCHEMA_ID = requestSchema.$id;
 

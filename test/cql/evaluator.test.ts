@@ -3,7 +3,8 @@
  * evaluation time: each fact of ClinicalFacts.
  */
 import type { Bundle, FhirResource } from 'fhir/r4';
-import { createEvaluator, type CqlHook } from '../../src/cql';
+import { createEvaluator } from '../../src/cql';
+import type { HookName } from '../../src/contract/cds-hooks';
 import {
   administration,
   bundle,
@@ -19,7 +20,7 @@ import {
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 const evaluator = createEvaluator();
-const facts = (b: Bundle, hook: CqlHook = 'patient-view', now = NOW) => evaluator.evaluate(b, now, hook);
+const facts = (b: Bundle, hook: HookName = 'patient-view', now = NOW) => evaluator.evaluate(b, now, hook);
 
 const MIGRAINE = concept(
   SYSTEMS.icd,

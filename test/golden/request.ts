@@ -13,7 +13,8 @@ import type { Bundle, FhirResource } from 'fhir/r4';
 import { fillPrefetch, type HookContext } from '../../src/cli/ehr';
 import { startMemoryFhirServer } from '../../src/fhir/memory-server';
 import { loadExample, recordAt } from '../replay/record';
-import type { GoldenHook, Scenario } from './scenarios';
+import type { HookName } from '../../src/contract/cds-hooks';
+import type { Scenario } from './scenarios';
 
 export const GOLDEN_DIR = path.resolve(__dirname, '../fixtures/golden');
 export const SERVICES_DIR = path.resolve(__dirname, '../../cds-hooks/services');
@@ -21,7 +22,7 @@ export const SERVICES_DIR = path.resolve(__dirname, '../../cds-hooks/services');
 export const EHR_FHIR_BASE = 'https://ehr.example.org/fhir';
 export const GOLDEN_USER = 'Practitioner/golden-neurologist';
 
-export const SERVICE_IDS: Record<GoldenHook, string> = {
+export const SERVICE_IDS: Record<HookName, string> = {
   'patient-view': 'ketamine-protocol-patient-view',
   'order-select': 'ketamine-protocol-order-select',
   'order-sign': 'ketamine-protocol-order-sign',
@@ -31,13 +32,13 @@ export const SERVICE_IDS: Record<GoldenHook, string> = {
 export interface GoldenRequest {
   'x-golden-now': string;
   'x-golden-story': string;
-  hook: GoldenHook;
+  hook: HookName;
   hookInstance: string;
   context: HookContext;
   prefetch: Record<string, FhirResource | null>;
 }
 
-export function prefetchTemplates(hook: GoldenHook): Record<string, string> {
+export function prefetchTemplates(hook: HookName): Record<string, string> {
   const file = path.join(SERVICES_DIR, `${SERVICE_IDS[hook]}.json`);
   const definition = JSON.parse(readFileSync(file, 'utf8')) as { hook: string; prefetch?: Record<string, string> };
   if (definition.hook !== hook) throw new Error(`${file} is for hook ${definition.hook}, not ${hook}`);

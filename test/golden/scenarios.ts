@@ -7,14 +7,14 @@
  * The stories are written after reading the reviewed responses: they say what the service answers.
  */
 import type { Bundle, FhirResource, Medication, MedicationRequest, Observation } from 'fhir/r4';
+import type { HookName } from '../../src/contract/cds-hooks';
 
-export type GoldenHook = 'patient-view' | 'order-select' | 'order-sign';
 
 export interface Scenario {
   /** File stem: `<ruleId>-<slug>` (test/fixtures/golden/<stem>.request.json / .response.json). */
   stem: string;
   story: string;
-  hook: GoldenHook;
+  hook: HookName;
   /** Example bundle in fhir-resources/examples. */
   example: string;
   patientId: string;

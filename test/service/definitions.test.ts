@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ValueSet } from 'fhir/r4';
 import { validatePrefetchTemplates } from '../../src/fhir/prefetch-template';
 import { DefinitionError, discoveryEntry, loadDefinitions, SERVICES_DIR } from '../../src/service/definitions';
-import type { ServiceDefinition } from '../../src/service/types';
+import type { ServiceDefinition } from '../../src/contract/cds-hooks';
 
 const ROOT = path.resolve(__dirname, '../..');
 const definitions = loadDefinitions();
