@@ -9,7 +9,6 @@
 import type { Bundle, FhirResource, Medication, MedicationRequest, Observation } from 'fhir/r4';
 import type { HookName } from '../../src/contract/cds-hooks';
 
-
 export interface Scenario {
   /** File stem: `<ruleId>-<slug>` (test/fixtures/golden/<stem>.request.json / .response.json). */
   stem: string;
