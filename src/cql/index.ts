@@ -48,8 +48,9 @@ export interface EvaluatorOptions {
 export interface Evaluator {
   /**
    * ClinicalFacts of the patient in `bundle` (any bundle type; its entries' resources are the record) at `now`.
-   * In process the evaluation runs to its end once started; `signal` only keeps a call that already gave up
-   * from starting one.
+   * `signal` fires when the call gives up (deadline). In process the evaluation runs to its end once
+   * started and `signal` only keeps a call that already gave up from starting one; the worker pool
+   * (./pool.ts) rejects at once with the signal's reason.
    */
   evaluate(bundle: Bundle, now: Date, hook: HookName, signal?: AbortSignal): Promise<ClinicalFacts>;
   /** The entry library run for each hook (name and version), for audit and the Library resources. */

@@ -12,7 +12,7 @@ import type { AppDeps } from '../../src/http/app';
 import type { ClinicalFacts } from '../../src/protocol/facts';
 import type { OrderCheck, Recommendation } from '../../src/protocol/recommendation';
 import { loadDefinitions } from '../../src/service/definitions';
-import type { Evaluator, ServiceDeps, Steps } from '../../src/service/deps';
+import type { ServiceDeps, Steps } from '../../src/service/deps';
 import type { AuditRow, FeedbackItem } from '../../src/store';
 import { assertConformant } from '../../src/validation/response';
 import { memoryLogger, type MemoryLog } from './logs';
@@ -100,7 +100,7 @@ export function fakeRecommendation(overrides: Partial<Recommendation> = {}): Rec
 /** Reads the Patient of the bundle into facts; ketamine draft orders become facts.orders. */
 export function fakeEvaluator(
   options: { delayMs?: (patientId: string) => number } = {},
-): Evaluator & { bundles: Bundle[] } {
+): ServiceDeps['evaluator'] & { bundles: Bundle[] } {
   const bundles: Bundle[] = [];
   return {
     bundles,
