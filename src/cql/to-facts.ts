@@ -174,7 +174,14 @@ function order(r: Row): OrderFact {
 function pain(r: Row): PainFact | null {
   const time = isoOf(r['time']);
   if (!time) return null;
-  return { id: str(r['id']) ?? '', time, code: str(r['code']) ?? '', value: num(r['value']), unit: str(r['unit']) };
+  return {
+    id: str(r['id']) ?? '',
+    time,
+    code: str(r['code']) ?? '',
+    vas: r['vas'] === true,
+    value: num(r['value']),
+    unit: str(r['unit']),
+  };
 }
 
 function weight(value: unknown): WeightFact | null {

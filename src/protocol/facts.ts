@@ -68,8 +68,10 @@ export interface OrderFact {
 export interface PainFact {
   id: string;
   time: string;
-  /** LOINC code (72514-3, 38214-3, 38208-5). */
+  /** The code of the score's coding in the pain-score ValueSet. */
   code: string;
+  /** Is that coding a visual analogue score (ValueSet pain-score-vas: it may be charted in mm)? */
+  vas: boolean;
   /** valueQuantity.value or valueInteger; null when the value is not a number (the core says so). */
   value: number | null;
   /** UCUM code/unit of the value (`{score}`, `mm`, …); null for valueInteger. */

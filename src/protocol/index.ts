@@ -27,9 +27,6 @@ export {
   latestPain,
   normalisePain,
   recentPain,
-  PAIN_NUMERIC,
-  PAIN_SEVERITY,
-  PAIN_VAS,
   type SustainedResult,
   type TimedPain,
 } from './pain';

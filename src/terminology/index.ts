@@ -17,6 +17,7 @@ export const VALUE_SET_IDS = [
   'ketamine',
   'chronic-migraine',
   'pain-score',
+  'pain-score-vas',
   'body-weight',
   'systolic-bp',
   'diastolic-bp',

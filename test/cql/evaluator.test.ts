@@ -126,7 +126,7 @@ describe('conditions', () => {
 });
 
 describe('observations', () => {
-  it('pain scores come oldest first; a VAS in mm passes through with its unit; valueInteger has no unit; non-final ones are ignored', async () => {
+  it('pain scores come oldest first; a VAS in mm passes through with its unit and is marked vas; valueInteger has no unit; non-final ones and other scales are ignored', async () => {
     const f = await facts(
       bundle(
         patient(),
@@ -148,13 +148,14 @@ describe('observations', () => {
           'entered-in-error',
         ),
         observation('text', concept(SYSTEMS.loinc, '72514-3'), '2026-11-24T10:45:00Z', { valueString: 'severe' }),
+        observation('other-scale', concept(SYSTEMS.loinc, '38221-8'), '2026-11-24T10:50:00Z', { valueInteger: 3 }),
       ),
     );
     expect(f.painScores).toEqual([
-      { id: 'int', time: '2026-11-24T08:00:00+02:00', code: '38208-5', value: 6, unit: null },
-      { id: 'vas', time: '2026-11-24T07:00:00+00:00', code: '38214-3', value: 65, unit: 'mm' },
-      { id: 'text', time: '2026-11-24T10:45:00+00:00', code: '72514-3', value: null, unit: null },
-      { id: 'late', time: '2026-11-24T11:00:00+00:00', code: '72514-3', value: 4, unit: '{score}' },
+      { id: 'int', time: '2026-11-24T08:00:00+02:00', code: '38208-5', vas: false, value: 6, unit: null },
+      { id: 'vas', time: '2026-11-24T07:00:00+00:00', code: '38214-3', vas: true, value: 65, unit: 'mm' },
+      { id: 'text', time: '2026-11-24T10:45:00+00:00', code: '72514-3', vas: false, value: null, unit: null },
+      { id: 'late', time: '2026-11-24T11:00:00+00:00', code: '72514-3', vas: false, value: 4, unit: '{score}' },
     ]);
   });
 
@@ -307,10 +308,22 @@ describe('observations', () => {
           '2026-11-24T09:00:00Z',
           { valueInteger: 5 },
         ),
+        observation(
+          'two-codings-vas',
+          {
+            coding: [
+              { system: 'http://example.org/local', code: 'VAS' },
+              { system: SYSTEMS.loinc, code: '38214-3' },
+            ],
+          },
+          '2026-11-24T09:30:00Z',
+          { valueInteger: 70 },
+        ),
       ),
     );
     expect(f.painScores).toEqual([
-      { id: 'two-codings', time: '2026-11-24T09:00:00+00:00', code: '38208-5', value: 5, unit: null },
+      { id: 'two-codings', time: '2026-11-24T09:00:00+00:00', code: '38208-5', vas: false, value: 5, unit: null },
+      { id: 'two-codings-vas', time: '2026-11-24T09:30:00+00:00', code: '38214-3', vas: true, value: 70, unit: null },
     ]);
   });
 

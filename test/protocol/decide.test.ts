@@ -677,12 +677,14 @@ describe('titration: T6, T7, T8', () => {
     });
   });
   it('a VAS of 72 mm is 7.2 (above target): T8', () => {
-    const r = run(titrating(0.2).pain({ time: m(30), code: '38214-3', value: 72, unit: 'mm' }));
+    const r = run(titrating(0.2).pain({ time: m(30), code: '38214-3', vas: true, value: 72, unit: 'mm' }));
     expect(r.ruleId).toBe('T8');
     expect(r.recentPain[r.recentPain.length - 1]).toMatchObject({ score: 7.2, charted: '72 mm' });
   });
   it('a VAS of 25 mm is 2.5 (at target): T6', () => {
-    expect(run(titrating(0.2).pain({ time: m(30), code: '38214-3', value: 25, unit: 'mm' })).ruleId).toBe('T6');
+    expect(run(titrating(0.2).pain({ time: m(30), code: '38214-3', vas: true, value: 25, unit: 'mm' })).ruleId).toBe(
+      'T6',
+    );
   });
 });
 
