@@ -1,9 +1,9 @@
 /**
  * From the values the entry library's defines return (cql-execution tuples, lists, DateTime/Date
  * objects, numbers) to ClinicalFacts (src/protocol/facts.ts): plain JSON with ISO times. No protocol
- * number is applied here; only unit conversion of a charted strength to mg/mL (UCUM, via cql-execution).
+ * number is applied here; a charted strength is converted to mg/mL by the unit tables of the decision core
+ * (src/protocol/rates.ts, the one place units are converted).
  */
-import { Quantity } from 'cql-execution';
 import type {
   AdministrationFact,
   AdverseEffectFact,
@@ -21,6 +21,7 @@ import type {
   VitalKind,
   WeightFact,
 } from '../protocol/facts';
+import { strengthToMgPerMl } from '../protocol/rates';
 
 /** The defines every entry library exposes, read into ClinicalFacts. */
 export const FACT_DEFINES = [
@@ -117,7 +118,7 @@ function chartedRate(value: unknown): ChartedRate | null {
   return null;
 }
 
-/** A charted strength (ratio) in mg/mL by UCUM conversion; null when it is not a mass per volume. */
+/** A charted strength (ratio) in mg/mL (src/protocol/rates.ts); null when it is not a mass per volume. */
 export function concentrationMgPerMl(strength: unknown): number | null {
   const ratio = row(strength);
   const numerator = row(ratio?.['numerator']);
@@ -126,17 +127,8 @@ export function concentrationMgPerMl(strength: unknown): number | null {
   const dValue = num(denominator?.['value']);
   const nUnit = str(numerator?.['unit']);
   const dUnit = str(denominator?.['unit']);
-  if (nValue === null || dValue === null || !nUnit || !dUnit || dValue === 0) return null;
-  try {
-    const mg = new Quantity(nValue, nUnit).convertUnit('mg');
-    const ml = new Quantity(dValue, dUnit).convertUnit('mL');
-    const mgValue = num(mg?.value);
-    const mlValue = num(ml?.value);
-    if (mgValue === null || mlValue === null || mlValue === 0) return null;
-    return mgValue / mlValue;
-  } catch {
-    return null;
-  }
+  if (nValue === null || dValue === null || !nUnit || !dUnit) return null;
+  return strengthToMgPerMl(nValue, nUnit, dValue, dUnit);
 }
 
 function medicationFact(value: unknown): MedicationFact {

@@ -49,9 +49,6 @@ export interface DecisionContext {
   setAside?: SetAsideSummary;
 }
 
-/** v3 ActCode classes that are inpatient (§3, §7). */
-export const INPATIENT_CLASSES: readonly string[] = ['IMP', 'ACUTE', 'NONAC'];
-
 interface WeightRead {
   valueKg: number;
   time: string;
@@ -321,21 +318,17 @@ function phaseOf(c: Context): Phase {
 // ---------------------------------------------------------------------------------------------
 // Not started: S1, S2, S3 (and the patient-view gate)
 
-function isInpatient(e: EncounterFact): boolean {
-  return e.inpatient || (e.classCode !== null && INPATIENT_CLASSES.includes(e.classCode));
-}
-
 function showsCandidateCard(c: Context, context: DecisionContext): boolean {
   if (context.hook !== 'patient-view') return true;
   if (c.facts.orders.some((o) => o.status === 'active' || o.status === 'draft')) return true;
   if (context.encounterId !== null) {
     const enc = c.facts.encounters.find((e) => e.id === context.encounterId);
-    if (enc) return isInpatient(enc);
+    if (enc) return enc.inpatient;
     c.notes.push(
       `The context encounter ${context.encounterId} was not found in the record: an in-progress inpatient encounter was looked for instead.`,
     );
   }
-  return c.facts.encounters.some((e) => e.status === 'in-progress' && isInpatient(e));
+  return c.facts.encounters.some((e) => e.status === 'in-progress' && e.inpatient);
 }
 
 /** Every prerequisite of a start that is missing or stale (S2). */

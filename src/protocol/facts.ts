@@ -116,8 +116,9 @@ export interface EkgFact {
 export interface EncounterFact {
   id: string;
   status: string;
-  /** Encounter.class.code (v3 ActCode: IMP, ACUTE, NONAC are inpatient). */
+  /** Encounter.class.code, as charted. */
   classCode: string | null;
+  /** Judged by the CQL only: the class code is in the inpatient-encounter-class ValueSet. */
   inpatient: boolean;
   start: string | null;
   end: string | null;

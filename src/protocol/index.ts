@@ -1,7 +1,7 @@
 /** The pure decision core: facts in, recommendation out (docs/clinical-specification.md §2–§4, §6). */
 export type * from './facts';
 export type * from './recommendation';
-export { decide, INPATIENT_CLASSES, type DecisionContext } from './decide';
+export { decide, type DecisionContext } from './decide';
 export { checkDraftOrder, type DraftOrder } from './orders';
 export {
   convertRate,

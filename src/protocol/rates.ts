@@ -1,12 +1,13 @@
 /**
  * Rate arithmetic (docs/clinical-specification.md §2, §6): a charted ketamine rate (mg/kg/h, mg/h or mL/h, as a quantity
  * or a ratio) to mg/kg/h, and back from mg/kg/h to mg/h and mL/h for the arithmetic shown on cards.
- * Units are read from an explicit table: an unknown unit is an error the card states, never a guess.
+ * Units are read from explicit tables (rates, weights and bag strengths: the only unit conversion of the
+ * service): an unknown unit is an error the card states, never a guess.
  */
 import type { ProtocolParameters } from '../config/parameters';
 import type { ChartedRate, MedicationFact, OrderFact } from './facts';
 import type { ConcentrationOrigin, RateArithmetic, RateReading } from './recommendation';
-import { GRAMS_PER_KG, KG_PER_POUND_AV, MS_PER_HOUR, MS_PER_MINUTE, roundTo } from './units';
+import { GRAMS_PER_KG, KG_PER_POUND_AV, MG_PER_GRAM, ML_PER_LITRE, MS_PER_HOUR, MS_PER_MINUTE, roundTo } from './units';
 
 /** What a rate unit measures: an amount (mg or mL), optionally per kg, per hour or per minute. */
 export interface RateUnit {
@@ -323,6 +324,32 @@ export function weightToKg(value: number, unit: string | null): WeightConversion
   if (factor === undefined) return { ok: false, error: 'unknown-unit', unit };
   if (!Number.isFinite(value) || value <= 0) return { ok: false, error: 'invalid-value' };
   return { ok: true, kg: value * factor };
+}
+
+/** Units of a bag strength's numerator in mg, and of its denominator in mL (UCUM codes and usual texts, lower-case). */
+const STRENGTH_MASS_UNITS: Readonly<Record<string, number>> = {
+  mg: 1,
+  g: MG_PER_GRAM,
+  ug: 1 / MG_PER_GRAM,
+  mcg: 1 / MG_PER_GRAM,
+};
+const STRENGTH_VOLUME_UNITS: Readonly<Record<string, number>> = { ml: 1, l: ML_PER_LITRE };
+
+/**
+ * A charted strength (a ratio: mass / volume) in mg/mL; null when it is not a mass per volume of the tables,
+ * or not a positive finite number.
+ */
+export function strengthToMgPerMl(
+  numeratorValue: number,
+  numeratorUnit: string,
+  denominatorValue: number,
+  denominatorUnit: string,
+): number | null {
+  const mg = STRENGTH_MASS_UNITS[normaliseUnit(numeratorUnit)];
+  const ml = STRENGTH_VOLUME_UNITS[normaliseUnit(denominatorUnit)];
+  if (mg === undefined || ml === undefined || denominatorValue === 0) return null;
+  const value = (numeratorValue * mg) / (denominatorValue * ml);
+  return Number.isFinite(value) ? value : null;
 }
 
 /** Rates are rounded to rateRounding (0.01 mg/kg/h). */

@@ -726,13 +726,13 @@ describe('psychotomimetic adverse effects', () => {
 });
 
 describe('encounters and consent', () => {
-  it('each encounter carries its class code and whether it is inpatient (IMP, ACUTE, NONAC)', async () => {
-    const encounter = (id: string, code: string | null): FhirResource =>
+  it('each encounter carries its class code and whether it is inpatient (IMP, ACUTE, NONAC; also without the system)', async () => {
+    const encounter = (id: string, code: string | null, system: string | null = SYSTEMS.actCode): FhirResource =>
       ({
         resourceType: 'Encounter',
         id,
         status: 'in-progress',
-        ...(code ? { class: { system: SYSTEMS.actCode, code } } : {}),
+        ...(code ? { class: { ...(system ? { system } : {}), code } } : {}),
         subject: { reference: 'Patient/p1' },
         period: { start: '2026-11-22T08:00:00Z' },
       }) as FhirResource;
@@ -743,6 +743,8 @@ describe('encounters and consent', () => {
         encounter('acute', 'ACUTE'),
         encounter('amb', 'AMB'),
         encounter('none', null),
+        encounter('bare-nonac', 'NONAC', null),
+        encounter('bare-amb', 'AMB', null),
       ),
     );
     expect(f.encounters.map((e) => [e.id, e.classCode, e.inpatient])).toEqual([
@@ -750,6 +752,8 @@ describe('encounters and consent', () => {
       ['acute', 'ACUTE', true],
       ['amb', 'AMB', false],
       ['none', null, false],
+      ['bare-nonac', 'NONAC', true],
+      ['bare-amb', 'AMB', false],
     ]);
     expect(f.encounters[0]).toMatchObject({ status: 'in-progress', start: '2026-11-22T08:00:00+00:00', end: null });
   });

@@ -60,7 +60,10 @@ describe('P0 out of scope', () => {
 
 describe('not started: when the candidate card shows on patient-view', () => {
   it.each(['IMP', 'ACUTE', 'NONAC'])('S3 shows when the context encounter is inpatient (class %s)', (classCode) => {
-    expect(run(patient().encounter({ classCode, inpatient: false })).action).toBe('start');
+    expect(run(patient().encounter({ classCode, inpatient: true })).action).toBe('start');
+  });
+  it("whether an encounter is inpatient is the CQL's judgement (facts.inpatient), never re-read from its class code", () => {
+    expect(run(patient().encounter({ classCode: 'IMP', inpatient: false })).action).toBe('none');
   });
   it('an outpatient context encounter (AMB) and no ketamine order: nothing shown (action none), said in a note', () => {
     const r = run(patient().encounter({ classCode: 'AMB', inpatient: false }));
