@@ -7,6 +7,7 @@ import type { ProtocolParameters } from '../config/parameters';
 import type {
   ConcentrationOrigin,
   Contraindication,
+  Note,
   OrderCheck,
   OrderRuleId,
   RateArithmetic,
@@ -22,8 +23,10 @@ import {
   RATE_UNIT,
   RULE_TITLES,
   VITAL_LABELS,
+  contraindicationText,
   effectWords,
   missingLine,
+  noteText,
   orderCheckMeaning,
   recommendationMeaning,
 } from './text';
@@ -210,7 +213,7 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
       const breach = v.breach
         ? ` **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${formatQuantity(n.plain(v.breach.limit), v.unit)}**`
         : '';
-      return `${VITAL_LABELS[v.kind]} ${formatQuantity(n.plain(v.value), v.unit)} (${formatTime(v.time)})${breach}`;
+      return `${VITAL_LABELS[v.kind].short} ${formatQuantity(n.plain(v.value), v.unit)} (${formatTime(v.time)})${breach}`;
     });
     lines.push(bullet(`Vital signs (within the last ${n.plain(params.vitalsMaxAgeHours)} h): ${each.join('; ')}`));
   }
@@ -340,17 +343,17 @@ function startChecklist(rec: Recommendation, ctx: DetailContext): string[] {
  */
 function contraindicationLines(rec: Recommendation): string[] {
   const running = rec.phase === 'titration' || rec.phase === 'taper';
-  const breaches = running ? rec.contraindications.filter((c) => c.code === 'vital-breach') : [];
+  const breaches: Contraindication[] = running ? rec.contraindications.filter((c) => c.code === 'vital-breach') : [];
   const others = rec.contraindications.filter((c) => !breaches.includes(c));
   const time = (c: Contraindication) => (c.time ? ` (${formatTime(c.time)})` : '');
   return [
     ...(breaches.length > 0
-      ? [heading('Vital-sign breach'), ...breaches.map((c) => bullet(`${esc(c.display)}${time(c)}`))]
+      ? [heading('Vital-sign breach'), ...breaches.map((c) => bullet(`${esc(contraindicationText(c))}${time(c)}`))]
       : []),
     ...(others.length > 0
       ? [
           heading('Contraindications'),
-          ...others.map((c) => bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(c.display)}${time(c)}`)),
+          ...others.map((c) => bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(contraindicationText(c))}${time(c)}`)),
         ]
       : []),
   ];
@@ -393,9 +396,9 @@ function reviewLines(rec: Recommendation, ctx: DetailContext): string[] {
   return [lines.join('  \n')];
 }
 
-function notesLines(notes: string[]): string[] {
+function notesLines(notes: Note[]): string[] {
   if (notes.length === 0) return [];
-  return [heading('Notes'), ...notes.map((note) => bullet(esc(note)))];
+  return [heading('Notes'), ...notes.map((note) => bullet(esc(noteText(note))))];
 }
 
 function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
@@ -441,7 +444,7 @@ function blockingLine(rec: Recommendation, ctx: DetailContext): string | null {
     return `${heading('Missing')}: ${items.join('; ')}`;
   }
   if (rec.contraindications.length > 0 && (rec.action === 'contraindicated' || rec.ruleId === 'A2'))
-    return `${heading(rec.ruleId === 'A2' ? 'Breach' : 'Contraindicated')}: ${rec.contraindications.map((c) => esc(c.display)).join('; ')}`;
+    return `${heading(rec.ruleId === 'A2' ? 'Breach' : 'Contraindicated')}: ${rec.contraindications.map((c) => esc(contraindicationText(c))).join('; ')}`;
   return null;
 }
 

@@ -6,13 +6,17 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { CautionCategory, VitalKind } from '../protocol/facts';
 import type {
+  Contraindication,
   ContraindicationCode,
   MissingCode,
+  Note,
   OrderCheck,
   OrderRuleId,
   Recommendation,
   RuleId,
+  VitalReading,
 } from '../protocol/recommendation';
+import { displayQuantity, displayTime, displayUnit } from '../protocol/display';
 import { SUMMARY_MAX_LENGTH } from '../contract/cds-hooks';
 import { escapeMarkdown, formatTime, plural, type Numbers } from './format';
 
@@ -246,13 +250,46 @@ export const CAUTION_LABELS: Record<CautionCategory, string> = {
   'ischemic-heart-disease': 'Ischemic heart disease',
 };
 
-export const VITAL_LABELS: Record<VitalKind, string> = {
-  sbp: 'Systolic blood pressure',
-  dbp: 'Diastolic blood pressure',
-  hr: 'Heart rate',
-  rr: 'Respiratory rate',
-  spo2: 'SpO2',
+/** How the cards name each vital sign: `name` in sentences (notes, breaches), `short` in the vital-signs line. */
+export const VITAL_LABELS: Readonly<Record<VitalKind, { name: string; short: string }>> = {
+  sbp: { name: 'Systolic blood pressure', short: 'Systolic blood pressure' },
+  dbp: { name: 'Diastolic blood pressure', short: 'Diastolic blood pressure' },
+  hr: { name: 'Heart rate', short: 'Heart rate' },
+  rr: { name: 'Respiratory rate', short: 'Respiratory rate' },
+  spo2: { name: 'Oxygen saturation', short: 'SpO2' },
 };
+
+/** A vital-sign reading against its limit: "Systolic blood pressure 190 mmHg (above 180 mmHg)". */
+function breachText(v: VitalReading): string {
+  const value = `${VITAL_LABELS[v.kind].name} ${displayQuantity(v.value, v.unit)}`;
+  if (!v.breach) return value;
+  return `${value} (${v.breach.bound === 'high' ? 'above' : 'below'} ${displayQuantity(v.breach.limit, v.unit)})`;
+}
+
+/** A contraindication in words: a vital-sign breach from its reading, any other as the core or the chart names it. */
+export function contraindicationText(c: Contraindication): string {
+  return c.code === 'vital-breach' ? breachText(c.vital) : c.display;
+}
+
+/** A note in words: the core's sentences as they are, a vital-sign note written here (plain text, unescaped). */
+export function noteText(note: Note): string {
+  if (typeof note === 'string') return note;
+  switch (note.vitalNote) {
+    case 'no-time':
+      return `A ${VITAL_LABELS[note.kind].name.toLowerCase()} has no readable time: not judged.`;
+    case 'after-now':
+      return `${VITAL_LABELS[note.kind].name} charted at ${displayTime(note.time)} is dated after the evaluation time: ignored.`;
+    case 'unit':
+      return `${VITAL_LABELS[note.kind].name} ${note.value} at ${displayTime(note.time)} is in unit "${note.unit}" (expected ${displayUnit(note.expectedUnit)}): not judged.`;
+    case 'too-old': {
+      const vitals = note.vitals.map(
+        (v) =>
+          `${VITAL_LABELS[v.kind].name.toLowerCase()} ${displayQuantity(v.value, v.unit)} (${displayTime(v.time)})`,
+      );
+      return `Not judged, older than ${note.maxAgeHours} h: ${vitals.join('; ')}.`;
+    }
+  }
+}
 
 /** Joins distinct labels: "weight, EKG and pregnancy test". */
 export function listOf(labels: string[]): string {

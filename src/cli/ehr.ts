@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
 import type { Card as CdsHooksCard, CdsContext, CdsRequest, CdsResponse, HookName } from '../contract/cds-hooks';
+import { loadKetamineMedication } from '../cards/medication';
+import { loadTerminology } from '../terminology';
 import { CliError, type FetchLike, httpRequest, joinUrl, outcomeText } from './http';
 import { clinicalStart } from './as-of';
 
@@ -31,10 +33,7 @@ type CdsHookRequest = CdsRequest & {
 export const RATE_UNITS = ['mg/kg/h', 'mg/h', 'mL/h'] as const;
 export type RateUnit = (typeof RATE_UNITS)[number];
 
-export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
 export const UCUM = 'http://unitsofmeasure.org';
-/** RxNorm ingredient code of ketamine (docs/clinical-specification.md §5). */
-export const KETAMINE_RXNORM = '6130';
 export const DEFAULT_USER = 'Practitioner/demo-clinician';
 /** How many `next` pages of a searchset the EHR follows before it stops. */
 export const MAX_PAGES = 20;
@@ -320,7 +319,9 @@ export async function findOpenEncounter(
     const end = e.period?.end ? Date.parse(e.period.end) : Number.POSITIVE_INFINITY;
     return !Number.isNaN(start) && start <= nowMs && nowMs < end;
   });
-  const inpatient = open.find((e) => ['IMP', 'ACUTE', 'NONAC'].includes(e.class?.code ?? ''));
+  // Inpatient as the service's CQL judges it: the class code is one of the inpatient value set's codes.
+  const inpatientClasses = loadTerminology().codes('inpatient-encounter-class');
+  const inpatient = open.find((e) => inpatientClasses.includes(e.class?.code ?? ''));
   return (inpatient ?? open[0])?.id;
 }
 
@@ -334,7 +335,10 @@ export interface DraftOrderInput {
   id?: string;
 }
 
-/** A draft ketamine infusion order as an EHR holds it before signing. */
+/**
+ * A draft ketamine infusion order as an EHR holds it before signing. The drug is the ordering concept of the
+ * Ketamine ValueSet (the one the cards' suggestions order; the codes live only in the ValueSets).
+ */
 export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
   return {
     resourceType: 'MedicationRequest',
@@ -342,7 +346,7 @@ export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
     status: 'draft',
     intent: 'order',
     medicationCodeableConcept: {
-      coding: [{ system: RXNORM, code: KETAMINE_RXNORM, display: 'ketamine' }],
+      coding: loadKetamineMedication().coding ?? [],
       text: 'Ketamine continuous IV infusion',
     },
     subject: { reference: `Patient/${input.patientId}` },
@@ -352,7 +356,6 @@ export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
     dosageInstruction: [
       {
         text: `Ketamine IV infusion at ${input.rate} ${input.unit}`,
-        route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous route' }] },
         doseAndRate: [
           {
             type: {

@@ -4,12 +4,13 @@
  */
 import type { HookName } from '../contract/cds-hooks';
 import type { ProtocolParameters } from '../config/parameters';
-import type { ClinicalFacts, EncounterFact, OrderFact } from './facts';
+import type { ClinicalFacts, OrderFact } from './facts';
 import { displayTime } from './display';
 import type {
   Action,
   Indicator,
   MissingItem,
+  Note,
   Phase,
   PainReading,
   RateArithmetic,
@@ -62,7 +63,7 @@ interface Context {
   params: ProtocolParameters;
   now: Date;
   nowMs: number;
-  notes: string[];
+  notes: Note[];
   weight: WeightRead | null;
   weightMissing: MissingItem | null;
   dosingWeightKg: number | null;
@@ -128,7 +129,7 @@ export function decide(
 
 function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Date, context: DecisionContext): Context {
   const nowMs = now.getTime();
-  const notes: string[] = [];
+  const notes: Note[] = [];
 
   for (const m of [...facts.administrations.map((a) => a.medication), ...facts.orders.map((o) => o.medication)]) {
     if (m.recognizedBy === 'text') {
@@ -307,7 +308,7 @@ function findActiveOrder(orders: readonly OrderFact[], draftIds: readonly string
 const isFresh = (timeMs: number, nowMs: number, maxAgeMs: number): boolean =>
   timeMs <= nowMs && nowMs - timeMs <= maxAgeMs;
 
-const pushOnce = (list: string[], note: string): void => {
+const pushOnce = (list: Note[], note: string): void => {
   if (!list.includes(note)) list.push(note);
 };
 
@@ -828,4 +829,13 @@ function baselineFor(c: Context, phase: Phase): PainReading | null {
   return last ? toReading(last) : null;
 }
 
-const dedupe = (list: string[]): string[] => [...new Set(list)];
+/** The notes without repeats (a vital-sign note is compared by its content). */
+function dedupe(list: Note[]): Note[] {
+  const seen = new Set<string>();
+  return list.filter((note) => {
+    const key = typeof note === 'string' ? note : JSON.stringify(note);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -22,21 +22,13 @@ export {
   type WeightConversion,
 } from './rates';
 export { buildInfusion, segmentAt, RUNNING_STATUSES, type InfusionState, type TimelineSegment } from './infusion';
-export {
-  findSustained,
-  latestPain,
-  normalisePain,
-  recentPain,
-  type SustainedResult,
-  type TimedPain,
-} from './pain';
+export { findSustained, latestPain, normalisePain, recentPain, type SustainedResult, type TimedPain } from './pain';
 export {
   classifyPregnancyTest,
   effectsDuringInfusion,
   findContraindications,
   judgeVitals,
   vitalLimits,
-  VITAL_LABELS,
   type PregnancyResult,
   type TimedEffect,
 } from './safety';

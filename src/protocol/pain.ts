@@ -47,10 +47,7 @@ export function normalisePain(
     const charted = unit === null ? String(s.value) : `${s.value} ${unit}`;
     let score: number;
     let converted = false;
-    if (
-      unit === MM ||
-      (s.vas && (unit === null || SCORE_UNITS.includes(unit)) && s.value > params.painScaleMax)
-    ) {
+    if (unit === MM || (s.vas && (unit === null || SCORE_UNITS.includes(unit)) && s.value > params.painScaleMax)) {
       score = s.value / params.vasMmPerPoint;
       converted = true;
     } else if (unit === null || SCORE_UNITS.includes(unit)) {

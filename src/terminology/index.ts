@@ -60,6 +60,8 @@ export interface Terminology {
   readonly valueSets: ReadonlyMap<ValueSetId, ValueSet>;
   /** Canonical url of a value set. */
   url(valueSetId: ValueSetId): string;
+  /** The codes of the value set's expansion, whatever their system. */
+  codes(valueSetId: ValueSetId): string[];
   /** Is system|code in the value set's expansion? */
   contains(valueSetId: ValueSetId, system: string | null | undefined, code: string | null | undefined): boolean;
   /** Is any coding of the concept (a CodeableConcept or a list of Codings) in the value set? */
@@ -212,6 +214,7 @@ function createTerminology(valueSets: Map<ValueSetId, ValueSet>): Terminology {
   return {
     valueSets,
     url: (id) => VALUE_SET_BASE_URL + id,
+    codes: (id) => (valueSets.get(id)?.expansion?.contains ?? []).flatMap((c) => (c.code ? [c.code] : [])),
     contains,
     inValueSet: (id, concept) => matchingCoding(id, concept) !== null,
     matchingCoding,

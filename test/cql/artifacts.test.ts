@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Library, PlanDefinition, PlanDefinitionAction } from 'fhir/r4';
 import { ENTRY_LIBRARIES, PLAN_DEFINITION_URL } from '../../src/cql';
 import { readElmDir } from '../../src/cql/elm';
+import { PROTOCOL_RULE_SYSTEM } from '../../src/cards/suggestions';
 import { RULE_IDS } from '../support/rule-ids';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -25,6 +26,13 @@ describe('the protocol PlanDefinition', () => {
     const parameters = read<{ protocolVersion: string }>('cds-hooks', 'protocol-parameters.json');
     expect(planDefinition.url).toBe(PLAN_DEFINITION_URL);
     expect(planDefinition.version).toBe(parameters.protocolVersion);
+  });
+
+  it('when it codes a rule, it uses the one code system of rule codes, the one the cards put in card.source.topic', () => {
+    const codings = allActions(planDefinition.action).flatMap((a) => (a.code ?? []).flatMap((c) => c.coding ?? []));
+    const ruleCodings = codings.filter((c) => (RULE_IDS as readonly string[]).includes(c.code ?? ''));
+    expect(ruleCodings.length).toBeGreaterThanOrEqual(RULE_IDS.length);
+    expect([...new Set(ruleCodings.map((c) => c.system))]).toEqual([PROTOCOL_RULE_SYSTEM]);
   });
 
   it('names every rule of docs/clinical-specification.md §3/§4 as an action', () => {

@@ -1038,7 +1038,7 @@ describe('a chart shows no future: values dated after now are ignored, with a no
     // v1.1: the only systolic pressure is dated after now, so there is no recent blood pressure: V1, not A2.
     expect(r.ruleId).toBe('V1');
     expect(r.vitals.map((v) => v.kind)).not.toContain('sbp');
-    expect(r.notes.join(' ')).toContain('dated after the evaluation time');
+    expect(r.notes).toContainEqual({ vitalNote: 'after-now', kind: 'sbp', time: m(-30) });
   });
 
   it('a hallucination dated after now is not counted, and said', () => {
