@@ -23,6 +23,8 @@ import type {
   Patient,
 } from 'fhir/r4';
 import type { ProtocolParameters } from '../config/parameters';
+import type { CdsContext } from '../contract/cds-hooks';
+import { renderTemplate } from '../fhir/prefetch-template';
 import { MS_PER_HOUR, MS_PER_MINUTE, roundTo } from '../protocol/units';
 
 export const PATIENT_ID = 'bench-patient-1';
@@ -334,19 +336,6 @@ export function rateAtStep(params: ProtocolParameters, step: number): number {
 
 // ----- prefetch: the resources each service query selects --------------------------------------
 
-type Tokens = Record<string, string | undefined>;
-
-/** `{{context.patientId}}` etc. replaced; null when a token has no value (the key then carries no data). */
-function render(template: string, tokens: Tokens): string | null {
-  let missing = false;
-  const out = template.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, name: string) => {
-    const v = tokens[name];
-    if (v === undefined) missing = true;
-    return v ?? '';
-  });
-  return missing ? null : out;
-}
-
 function codingsOf(resource: FhirResource): { system?: string; code?: string }[] {
   const r = resource as unknown as Record<string, { coding?: { system?: string; code?: string }[] } | undefined>;
   return [...(r.code?.coding ?? []), ...(r.medicationCodeableConcept?.coding ?? [])];
@@ -408,11 +397,11 @@ export function searchset(resources: FhirResource[], baseUrl = 'https://ehr.exam
 export function prefetchFor(
   templates: Record<string, string>,
   record: BenchRecord,
-  tokens: Tokens,
+  context: CdsContext,
 ): Record<string, FhirResource | null> {
   const prefetch: Record<string, FhirResource | null> = {};
   for (const [key, template] of Object.entries(templates)) {
-    const query = render(template, tokens);
+    const query = renderTemplate(template, { context });
     if (query === null) {
       prefetch[key] = null;
       continue;
@@ -449,11 +438,10 @@ export interface DiscoveredService {
   prefetch?: Record<string, string>;
 }
 
-const tokensOf = (record: BenchRecord): Tokens => ({
-  'context.patientId': record.patientId,
-  'context.encounterId': record.encounterId,
-  'context.userId': `Practitioner/${PRACTITIONER_ID}`,
-  userPractitionerId: PRACTITIONER_ID,
+const contextOf = (record: BenchRecord): CdsContext => ({
+  userId: `Practitioner/${PRACTITIONER_ID}`,
+  patientId: record.patientId,
+  encounterId: record.encounterId,
 });
 
 /** A fixed-format uuid from a label, so fixtures stay reproducible. */
@@ -475,7 +463,7 @@ export function patientViewRequest(
       patientId: record.patientId,
       encounterId: record.encounterId,
     },
-    prefetch: prefetchFor(service.prefetch ?? {}, record, tokensOf(record)),
+    prefetch: prefetchFor(service.prefetch ?? {}, record, contextOf(record)),
   };
 }
 
@@ -543,6 +531,6 @@ export function orderSignRequest(
       encounterId: record.encounterId,
       draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draftOrder(record, rate) }] },
     },
-    prefetch: prefetchFor(service.prefetch ?? {}, record, tokensOf(record)),
+    prefetch: prefetchFor(service.prefetch ?? {}, record, contextOf(record)),
   };
 }

@@ -1,13 +1,14 @@
 /**
  * The EHR's side of a CDS Hooks call, as the CLI (and the tests) play it: read discovery, render the
  * prefetch templates against the context, read them from the FHIR server, build draft orders, call the
- * service. Written from the CDS Hooks 2.0 spec, independently of the service's own code, so that it
- * checks the service rather than mirroring it.
+ * service. The CDS Hooks types and the template renderer are the service's own (src/contract,
+ * src/fhir/prefetch-template.ts): one definition of the contract; what the EHR does with them is written here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
 import type { Card as CdsHooksCard, CdsContext, CdsRequest, CdsResponse, HookName } from '../contract/cds-hooks';
 import { loadKetamineMedication } from '../cards/medication';
+import { renderTemplate } from '../fhir/prefetch-template';
 import { loadTerminology } from '../terminology';
 import { CliError, type FetchLike, httpRequest, joinUrl, outcomeText } from './http';
 import { clinicalStart } from './as-of';
@@ -109,36 +110,6 @@ export function pickService(services: DiscoveredService[], hook: HookName, servi
   }
   if (found.hook !== hook) throw new CliError(`Service ${found.id} is for hook ${found.hook}, not ${hook}`);
   return found;
-}
-
-const USER_TOKEN_TYPES: Record<string, string> = {
-  userPractitionerId: 'Practitioner',
-  userPractitionerRoleId: 'PractitionerRole',
-  userPatientId: 'Patient',
-  userRelatedPersonId: 'RelatedPerson',
-};
-
-/**
- * Render a prefetch template: `{{context.x}}` from the context's primitive fields and the user tokens
- * from `context.userId`. Null when a token has no value (the EHR then sends the key as null: no data).
- */
-export function renderTemplate(template: string, context: HookContext): string | null {
-  let missing = false;
-  const out = template.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_m, token: string) => {
-    let value: unknown;
-    if (token.startsWith('context.')) {
-      value = (context as unknown as Record<string, unknown>)[token.slice('context.'.length)];
-    } else if (USER_TOKEN_TYPES[token]) {
-      const [type, id] = context.userId.split('/');
-      value = type === USER_TOKEN_TYPES[token] ? id : undefined;
-    }
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      missing = true;
-      return '';
-    }
-    return encodeURIComponent(String(value));
-  });
-  return missing ? null : out;
 }
 
 /** GET {fhirBase}/{relative}; a searchset's `next` pages are merged into one Bundle. */
@@ -268,7 +239,7 @@ export async function fillPrefetch(
 ): Promise<Record<string, FhirResource | null>> {
   const entries = await Promise.all(
     Object.entries(templates).map(async ([key, template]): Promise<[string, FhirResource | null]> => {
-      const rendered = renderTemplate(template, context);
+      const rendered = renderTemplate(template, { context });
       if (rendered === null) return [key, null];
       const { status, resource } = await readPrefetchQuery(key, rendered, fhirBase, transport);
       if (status === 404) return [key, null];

@@ -7,17 +7,16 @@
  * the next.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, FhirResource } from 'fhir/r4';
 import { fillPrefetch, type HookContext } from '../../src/cli/ehr';
 import { startMemoryFhirServer } from '../../src/fhir/memory-server';
+import { loadDefinitions } from '../../src/service/definitions';
 import { loadExample, recordAt } from '../replay/record';
 import type { HookName } from '../../src/contract/cds-hooks';
 import type { Scenario } from './scenarios';
 
 export const GOLDEN_DIR = path.resolve(__dirname, '../fixtures/golden');
-export const SERVICES_DIR = path.resolve(__dirname, '../../cds-hooks/services');
 /** The base URL the golden EHR's FHIR server is said to have (never called: fhirServer is absent). */
 export const EHR_FHIR_BASE = 'https://ehr.example.org/fhir';
 export const GOLDEN_USER = 'Practitioner/golden-neurologist';
@@ -38,11 +37,11 @@ export interface GoldenRequest {
   prefetch: Record<string, FhirResource | null>;
 }
 
+/** The prefetch templates of the hook's service, as discovery lists them (cds-hooks/, loaded by the service's loader). */
 export function prefetchTemplates(hook: HookName): Record<string, string> {
-  const file = path.join(SERVICES_DIR, `${SERVICE_IDS[hook]}.json`);
-  const definition = JSON.parse(readFileSync(file, 'utf8')) as { hook: string; prefetch?: Record<string, string> };
-  if (definition.hook !== hook) throw new Error(`${file} is for hook ${definition.hook}, not ${hook}`);
-  return definition.prefetch ?? {};
+  const definition = loadDefinitions().get(SERVICE_IDS[hook]);
+  if (definition?.hook !== hook) throw new Error(`${SERVICE_IDS[hook]} is not the service of hook ${hook}`);
+  return { ...definition.prefetch };
 }
 
 /** A stable, v4-shaped uuid derived from a name (the same scenario always gets the same hookInstance). */
