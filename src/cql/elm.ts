@@ -14,11 +14,11 @@ import { optimizeElm } from './elm-optimize';
 
 export const DEFAULT_ELM_DIR = projectPath('fhir-resources', 'elm');
 
-/** The entry library of each hook. */
+/** The entry library of each hook: one for the three (they read the same record and need the same facts). */
 export const ENTRY_LIBRARIES: Readonly<Record<HookName, string>> = {
-  'patient-view': 'KetaminePatientView',
-  'order-select': 'KetamineOrderSelect',
-  'order-sign': 'KetamineOrderSign',
+  'patient-view': 'KetamineProtocol',
+  'order-select': 'KetamineProtocol',
+  'order-sign': 'KetamineProtocol',
 };
 
 interface ElmIdentifier {
