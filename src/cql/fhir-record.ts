@@ -56,12 +56,19 @@ interface TypeHierarchyEntry {
 
 type Json = Record<string, unknown>;
 
-/** The FHIR 4.0.1 model info as parsed by cql-exec-fhir (one parse, shared, read-only). */
+/**
+ * The FHIR 4.0.1 model info as parsed by cql-exec-fhir (one parse, shared, read-only), reached through its
+ * public API: FHIRWrapper.wrap() and FHIRObject.getTypeInfo() (both in its typings), and the class info's
+ * `modelInfo` getter, which cql-exec-fhir's own type hierarchy reads. test/cql/fhir-record.test.ts fails
+ * loudly when an upgrade changes that.
+ */
 export function loadFhirModelInfo(): ModelInfo {
-  const modelInfo = (FHIRWrapper.FHIRv401() as unknown as { _modelInfo?: ModelInfo })._modelInfo;
+  const typeInfo = FHIRWrapper.FHIRv401().wrap({ resourceType: 'Patient' }).getTypeInfo() as
+    { modelInfo?: ModelInfo } | undefined;
+  const modelInfo = typeInfo?.modelInfo;
   if (!modelInfo || typeof modelInfo.findClass !== 'function') {
     throw new Error(
-      'cql-exec-fhir no longer exposes its parsed model info (FHIRWrapper._modelInfo); check its version',
+      'cql-exec-fhir no longer gives its parsed model info (FHIRWrapper.wrap().getTypeInfo().modelInfo); check its version',
     );
   }
   return modelInfo;

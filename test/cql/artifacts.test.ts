@@ -121,12 +121,18 @@ describe('the generated ELM and Library resources', () => {
     }
   });
 
+  it("when a project library took HL7's name FHIRHelpers, a system loading both would clash: none does", () => {
+    const names = cqlFiles.map((f) => /^library\s+(\S+)/m.exec(readFileSync(path.join(CQL_DIR, f), 'utf8'))?.[1]);
+    expect(names).toContain('KetamineFHIRHelpers');
+    expect(names).not.toContain('FHIRHelpers');
+  });
+
   it('each Library depends on the libraries its CQL includes', () => {
     const library = read<Library>('fhir-resources', 'Library', 'KetaminePredicates.json');
     const dependsOn = (library.relatedArtifact ?? []).filter((r) => r.type === 'depends-on').map((r) => r.resource);
     expect(dependsOn).toEqual(
       expect.arrayContaining([
-        'https://ketamine-cds.example.org/fhir/Library/FHIRHelpers|4.0.1',
+        'https://ketamine-cds.example.org/fhir/Library/KetamineFHIRHelpers|1.0.0',
         'https://ketamine-cds.example.org/fhir/Library/KetamineCommon|1.0.0',
       ]),
     );
