@@ -91,12 +91,12 @@ describe('protocol numbers live only in the reviewed parameter file', () => {
 const VALUE_SET_DIR = path.resolve(__dirname, '../../fhir-resources/ValueSet');
 
 /**
- * Files of src/ that may still hold codes, each with the reason. The demo page is a mini EHR in the
- * browser that charts as a nurse would; it reads no ValueSet (yet).
+ * Files of src/ that may still hold codes, each with the reason (test data charted as an EHR charts; the
+ * chart builder itself is test/support/chart.ts). The demo page is a mini EHR in the browser that charts
+ * as a nurse would; it reads no ValueSet (yet).
  */
 const CODE_ALLOWED: Readonly<Record<string, string>> = {
-  'bench/fixtures.ts': 'charts the benchmark patient as an EHR would (test data)',
-  'scripts/make-examples.mjs': 'charts the example patients as an EHR would (test data)',
+  'scripts/make-examples.mjs': "the example patients' hand-written timelines and descriptions (test data)",
   'demo/public/js/record.js': 'the demo page: a mini EHR in the browser',
   'demo/public/js/main.js': 'the demo page: a mini EHR in the browser',
 };
@@ -175,8 +175,8 @@ describe('clinical codes live only in the ValueSets', () => {
 
   it('the scan itself finds codes (a guard against a scan that cannot fail)', () => {
     expect(known.has('72514-3')).toBe(true);
-    const probe = path.join(SRC, 'bench', 'fixtures.ts');
-    expect(codeLiterals(probe, known).some((l) => l.code === '72514-3')).toBe(true);
+    const probe = path.join(SRC, 'scripts', 'make-examples.mjs');
+    expect(codeLiterals(probe, known).some((l) => l.code === '38214-3')).toBe(true);
     const shapeOf = (code: string) => CODE_SHAPES.find(([, re]) => re.test(code))?.[0];
     expect(['11524-6', '260385009', '124171000119105', 'G43.719', '1048576'].map(shapeOf)).toEqual([
       'LOINC',

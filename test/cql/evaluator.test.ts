@@ -16,7 +16,7 @@ import {
   patient,
   quantity,
   SYSTEMS,
-} from './fixtures';
+} from '../support/chart';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 const evaluator = createEvaluator();

@@ -12,7 +12,7 @@ import { createEvaluatorPool, type EvaluatorPool } from '../../src/cql/pool';
 import { OperationOutcomeError } from '../../src/errors';
 import { callService } from '../../src/service/call-service';
 import { harness, PATIENT_VIEW, patientViewRequest } from '../support/service';
-import { bundle, concept, observation, patient, SYSTEMS } from './fixtures';
+import { bundle, concept, observation, patient, SYSTEMS } from '../support/chart';
 
 const HOOKS = Object.keys(ENTRY_LIBRARIES) as HookName[];
 /** Every example × scenario time × hook, twice: generous on a loaded machine (no timing is asserted). */

@@ -10,7 +10,7 @@ import type { HookName } from '../../src/contract/cds-hooks';
 import { readElmDir } from '../../src/cql/elm';
 import { retrievesOf, windowRecord } from '../../src/cql/window';
 import { loadTerminology } from '../../src/terminology';
-import { concept, observation, SYSTEMS } from './fixtures';
+import { concept, observation, SYSTEMS } from '../support/chart';
 
 const HOOKS = Object.keys(ENTRY_LIBRARIES) as HookName[];
 /** Every example × scenario time × hook, twice: generous on a loaded machine (no timing is asserted). */
