@@ -16,7 +16,15 @@ import type { CdsContext } from '../contract/cds-hooks';
 import { renderTemplate } from '../fhir/prefetch-template';
 import { MS_PER_HOUR, MS_PER_MINUTE, roundTo } from '../protocol/units';
 // The one chart builder (test data: the EHR's side), compiled into dist with the benchmark.
-import { chartBundle, COMORBIDITY, draftOrder, iso, MIGRAINE, offsetText, PAIN_NUMERIC } from '../../test/support/chart';
+import {
+  chartBundle,
+  COMORBIDITY,
+  draftOrder,
+  iso,
+  MIGRAINE,
+  offsetText,
+  PAIN_NUMERIC,
+} from '../../test/support/chart';
 
 const KEY = 'bench';
 export const PATIENT_ID = `${KEY}-patient`;
