@@ -27,9 +27,9 @@ import {
 } from '../../test/support/chart';
 
 const KEY = 'bench';
-export const PATIENT_ID = `${KEY}-patient`;
-export const ENCOUNTER_ID = `${KEY}-encounter`;
-export const ACTIVE_ORDER_ID = `${KEY}-order`;
+const PATIENT_ID = `${KEY}-patient`;
+const ENCOUNTER_ID = `${KEY}-encounter`;
+const ACTIVE_ORDER_ID = `${KEY}-order`;
 const DRAFT_ORDER_ID = `${KEY}-ketamine-draft-1`;
 const PRACTITIONER_ID = `${KEY}-practitioner-1`;
 
@@ -140,7 +140,10 @@ export function buildRecord(params: ProtocolParameters, now: Date, shape: Record
   };
 }
 
-/** The rate `step` escalation steps above the start rate (mg/kg/h), rounded as the protocol rounds. */
+/**
+ * The rate `step` escalation steps above the start rate (mg/kg/h), rounded as the protocol rounds.
+ * @public used by src/scripts/bench.mjs (through dist/, which knip does not follow)
+ */
 export function rateAtStep(params: ProtocolParameters, step: number): number {
   return roundTo(params.startRate + step * params.escalationStep, params.rateRounding);
 }
@@ -172,7 +175,7 @@ function timeOf(resource: FhirResource): number {
  * reference); any listed `code` (system|code); any listed `status`; `_sort=-…` newest first.
  * Other parameters (`_count`, `_include`…) are left to the caller.
  */
-export function searchRecord(resources: FhirResource[], type: string, query: URLSearchParams): FhirResource[] {
+function searchRecord(resources: FhirResource[], type: string, query: URLSearchParams): FhirResource[] {
   const codes = query.get('code')?.split(',') ?? null;
   const statuses = query.get('status')?.split(',') ?? null;
   const who = query.get('patient') ?? query.get('subject');
@@ -192,7 +195,7 @@ export function searchRecord(resources: FhirResource[], type: string, query: URL
   return selected;
 }
 
-export function searchset(resources: FhirResource[], baseUrl = 'https://ehr.example.org/fhir'): Bundle {
+function searchset(resources: FhirResource[], baseUrl = 'https://ehr.example.org/fhir'): Bundle {
   const entry: BundleEntry[] = resources.map((resource) => ({
     fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`,
     resource,
@@ -205,7 +208,7 @@ export function searchset(resources: FhirResource[], baseUrl = 'https://ehr.exam
  * A full prefetch for the given service prefetch templates: each key's query evaluated over the record.
  * `_count` is not applied (many EHRs ignore it in prefetch): every matching resource is sent.
  */
-export function prefetchFor(
+function prefetchFor(
   templates: Record<string, string>,
   record: BenchRecord,
   context: CdsContext,
@@ -228,7 +231,10 @@ export function prefetchFor(
   return prefetch;
 }
 
-/** Every record resource as a transaction of PUTs (for seeding an in-memory FHIR server). */
+/**
+ * Every record resource as a transaction of PUTs (for seeding an in-memory FHIR server).
+ * @public used by src/scripts/bench.mjs (through dist/, which knip does not follow)
+ */
 export function transactionOf(record: BenchRecord): Bundle {
   return {
     resourceType: 'Bundle',
@@ -256,7 +262,7 @@ const contextOf = (record: BenchRecord): CdsContext => ({
 });
 
 /** A fixed-format uuid from a label, so fixtures stay reproducible. */
-export function benchUuid(n: number): string {
+function benchUuid(n: number): string {
   return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 }
 

@@ -58,10 +58,10 @@ function blocks(parts: Array<string[] | string | null>): string {
 }
 
 /** Where a concentration came from, said after it. */
-export type OriginWords = Readonly<Record<ConcentrationOrigin, string>>;
+type OriginWords = Readonly<Record<ConcentrationOrigin, string>>;
 
 /** For a charted administration (the running rate). */
-export const CONCENTRATION_ORIGIN: OriginWords = {
+const CONCENTRATION_ORIGIN: OriginWords = {
   medication: 'strength of the administered Medication',
   order: 'strength of the ketamine order',
   'active-order': 'strength of the active ketamine order',
@@ -69,7 +69,7 @@ export const CONCENTRATION_ORIGIN: OriginWords = {
 };
 
 /** For a draft order on an order hook: its own Medication is the draft's, not an administered one. */
-export const DRAFT_CONCENTRATION_ORIGIN: OriginWords = {
+const DRAFT_CONCENTRATION_ORIGIN: OriginWords = {
   ...CONCENTRATION_ORIGIN,
   medication: "strength of the draft order's Medication",
   order: 'strength of the draft order',
@@ -83,7 +83,7 @@ const BASIS_UNIT: Record<RateReading['basis'], string> = { 'mg/kg/h': RATE_UNIT,
  * a charted form other than the per-hour one is shown first ("42 mg / 2 h = 21 mg/h ÷ 70 kg = …").
  * Null when the chart already says the rate in mg/kg/h.
  */
-export function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string | null {
+function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string | null {
   const amount =
     r.basis === 'mL/h'
       ? n.volume(r.amountPerHour)
@@ -106,7 +106,7 @@ export function readingLine(r: RateReading, n: Numbers, origins: OriginWords = C
  * "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)";
  * a hold (no change) reads "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg = …".
  */
-export function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string {
+function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string {
   const unchanged = n.rate(a.fromRate) === n.rate(a.toRate) && !a.becameStop;
   const step = a.step === null || n.rate(Math.abs(a.step)) === n.rate(0) ? null : a.step;
   const stepText = step === null ? '' : ` (${step > 0 ? '+' : '−'}${n.rate(Math.abs(step))} ${RATE_UNIT})`;
@@ -409,7 +409,7 @@ function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
 }
 
 /** What the protocol recommends, in a few words with the rate ("increase to 0.3 mg/kg/h"). */
-export function actionWords(rec: Recommendation, n: Numbers): string {
+function actionWords(rec: Recommendation, n: Numbers): string {
   const r = (value: number | null) => (value === null ? 'an unknown rate' : `${n.rate(value)} ${RATE_UNIT}`);
   switch (rec.action) {
     case 'start':

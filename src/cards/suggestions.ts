@@ -15,14 +15,14 @@ import { RATE_UNIT } from './text';
 
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 export const DOSE_RATE_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/dose-rate-type';
-export const CODE_SYSTEM_BASE = 'https://ketamine-cds.example.org/fhir/CodeSystem';
+const CODE_SYSTEM_BASE = 'https://ketamine-cds.example.org/fhir/CodeSystem';
 export const OVERRIDE_REASON_SYSTEM = `${CODE_SYSTEM_BASE}/override-reason`;
 export const PROTOCOL_RULE_SYSTEM = `${CODE_SYSTEM_BASE}/protocol-rule`;
 
 const DOSE_UNIT = 'mg/h';
 
 /** Offered on every card that has suggestions: the reviewed list in cds-hooks/override-reasons.json. */
-export const OVERRIDE_REASONS: readonly OverrideReason[] = Object.freeze(loadOverrideReasons());
+const OVERRIDE_REASONS: readonly OverrideReason[] = Object.freeze(loadOverrideReasons());
 
 function loadOverrideReasons(): OverrideReason[] {
   const file = path.join(packageRoot(), 'cds-hooks', 'override-reasons.json');
@@ -64,7 +64,7 @@ function doseRateType(code: 'ordered' | 'calculated') {
 }
 
 /** doseAndRate[0] ordered in mg/kg/h; doseAndRate[1] calculated in mg/h when a weight is known. */
-export function rateEntries(rate: number, mg: { mgPerHour: number } | null): DosageDoseAndRate[] {
+function rateEntries(rate: number, mg: { mgPerHour: number } | null): DosageDoseAndRate[] {
   const entries: DosageDoseAndRate[] = [
     {
       type: doseRateType('ordered'),
@@ -80,7 +80,7 @@ export function rateEntries(rate: number, mg: { mgPerHour: number } | null): Dos
   return entries;
 }
 
-export function dosageText(
+function dosageText(
   rate: number,
   mg: { mgPerHour: number; weightKg: number } | null,
   n: Numbers,
@@ -104,7 +104,7 @@ export interface OrderContext {
 const protocolName = (ctx: OrderContext) => `IV ketamine protocol v${ctx.protocolVersion}`;
 
 /** The protocol's PlanDefinition at this version: "<url>|<version>". */
-export const protocolCanonical = (ctx: Pick<OrderContext, 'planDefinitionUrl' | 'protocolVersion'>): string =>
+const protocolCanonical = (ctx: Pick<OrderContext, 'planDefinitionUrl' | 'protocolVersion'>): string =>
   `${ctx.planDefinitionUrl}|${ctx.protocolVersion}`;
 
 /** A draft order at `rate`, traceable to the protocol version (instantiatesCanonical). */

@@ -121,9 +121,9 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
 }
 
 /** Which maximum holds (T7) or lowers (A3) the rate. */
-export type MaxRateReason = NonNullable<Recommendation['maxRateReason']>;
+type MaxRateReason = NonNullable<Recommendation['maxRateReason']>;
 
-export function maxRateReasonOf(rec: Recommendation): MaxRateReason {
+function maxRateReasonOf(rec: Recommendation): MaxRateReason {
   return rec.maxRateReason ?? (rec.action === 'hold' ? 'hard-max' : 'above-hard-max');
 }
 
@@ -179,7 +179,7 @@ export function orderCheckMeaning(
 }
 
 /** Short names of missing items (for summaries). */
-export const MISSING_SHORT: Record<MissingCode, string> = {
+const MISSING_SHORT: Record<MissingCode, string> = {
   'weight-missing': 'weight',
   'weight-stale': 'weight',
   'weight-unreadable': 'weight',
@@ -292,7 +292,7 @@ export function noteText(note: Note): string {
 }
 
 /** Joins distinct labels: "weight, EKG and pregnancy test". */
-export function listOf(labels: string[]): string {
+function listOf(labels: string[]): string {
   const distinct = [...new Set(labels)];
   const last = distinct.pop();
   if (last === undefined) return '';
@@ -305,7 +305,7 @@ const length = (text: string): number => [...text].length;
  * `prefix + list + suffix` within the summary limit: when the whole list does not fit, as many labels
  * as fit and "and N more", so the count stays visible ("psychosis, ketamine allergy and 3 more").
  */
-export function fitList(prefix: string, labels: string[], suffix = '', max = SUMMARY_MAX_LENGTH): string {
+function fitList(prefix: string, labels: string[], suffix = '', max = SUMMARY_MAX_LENGTH): string {
   const distinct = [...new Set(labels)];
   const full = `${prefix}${listOf(distinct)}${suffix}`;
   if (length(full) <= max) return full;

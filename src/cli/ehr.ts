@@ -34,10 +34,10 @@ type CdsHookRequest = CdsRequest & {
 export const RATE_UNITS = ['mg/kg/h', 'mg/h', 'mL/h'] as const;
 export type RateUnit = (typeof RATE_UNITS)[number];
 
-export const UCUM = 'http://unitsofmeasure.org';
+const UCUM = 'http://unitsofmeasure.org';
 export const DEFAULT_USER = 'Practitioner/demo-clinician';
 /** How many `next` pages of a searchset the EHR follows before it stops. */
-export const MAX_PAGES = 20;
+const MAX_PAGES = 20;
 
 export interface Transport {
   fetch?: FetchLike;
@@ -52,7 +52,7 @@ export interface Transport {
  * (`http://internal:8080/fhir?_getpages=…`) into absolute links. A link on another origin is followed on
  * the origin of the base the user gave (same path and query), and the user is told once.
  */
-export function nextOnBase(next: string, fhirBase: string, transport: Transport = {}): string {
+function nextOnBase(next: string, fhirBase: string, transport: Transport = {}): string {
   let target: URL;
   let base: URL;
   try {
@@ -113,7 +113,7 @@ export function pickService(services: DiscoveredService[], hook: HookName, servi
 }
 
 /** GET {fhirBase}/{relative}; a searchset's `next` pages are merged into one Bundle. */
-export async function fhirRead(
+async function fhirRead(
   fhirBase: string,
   relative: string,
   transport: Transport = {},
@@ -342,7 +342,7 @@ export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
   };
 }
 
-export function draftOrdersBundle(orders: MedicationRequest[]): Bundle {
+function draftOrdersBundle(orders: MedicationRequest[]): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'collection',

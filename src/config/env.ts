@@ -71,12 +71,10 @@ export class ConfigError extends Error {
   }
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
 /** The static defaults, as declared in the settings schema (src/config/settings.schema.json). */
 const declared = <T extends string | number>(name: string): T => SETTINGS[name]?.default as T;
 
-export const DEFAULTS = {
+const DEFAULTS = {
   port: declared<number>('PORT'),
   requestLimit: declared<string>('REQUEST_LIMIT'),
   deadlineMs: declared<number>('DEADLINE_MS'),
@@ -99,7 +97,7 @@ export const DEFAULTS = {
 const ON = ['on', 'true', '1', 'yes'];
 
 /** True when the runtime knows this IANA zone name (Intl throws a RangeError otherwise). */
-export function isTimeZone(name: string): boolean {
+function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;

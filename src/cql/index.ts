@@ -23,7 +23,7 @@ import { RecordProviderFactory } from './data-provider';
 import { FACT_DEFINES, toClinicalFacts, type DefineResults } from './to-facts';
 
 export { DEFAULT_ELM_DIR, ENTRY_LIBRARIES, ElmLoadError } from './elm';
-export { FACT_DEFINES, isoOf, concentrationMgPerMl } from './to-facts';
+export { FACT_DEFINES } from './to-facts';
 export { prepareBundle } from './prepare';
 
 /** Canonical URL of the protocol's PlanDefinition (fhir-resources/PlanDefinition/ketamine-protocol.json). */

@@ -43,7 +43,7 @@ export const FACT_DEFINES = [
   'Active Treatment Consent',
 ] as const;
 
-export type FactDefine = (typeof FACT_DEFINES)[number];
+type FactDefine = (typeof FACT_DEFINES)[number];
 export type DefineResults = Partial<Record<FactDefine, unknown>>;
 
 type Row = Record<string, unknown>;
@@ -65,7 +65,7 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
 /** A CQL DateTime or Date (or an ISO string) as an ISO 8601 string, as precise as charted. */
-export function isoOf(value: unknown): string | null {
+function isoOf(value: unknown): string | null {
   if (value == null) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && typeof (value as { toString?: unknown }).toString === 'function') {
@@ -119,7 +119,7 @@ function chartedRate(value: unknown): ChartedRate | null {
 }
 
 /** A charted strength (ratio) in mg/mL (src/protocol/rates.ts); null when it is not a mass per volume. */
-export function concentrationMgPerMl(strength: unknown): number | null {
+function concentrationMgPerMl(strength: unknown): number | null {
   const ratio = row(strength);
   const numerator = row(ratio?.['numerator']);
   const denominator = row(ratio?.['denominator']);

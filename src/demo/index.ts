@@ -7,7 +7,7 @@
  * The CDS service treats /fhir as any EHR's FHIR server: the page sends `fhirServer` and prefetch.
  */
 import path from 'node:path';
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Bundle } from 'fhir/r4';
 import { loadParameters } from '../config/parameters';
 import type { Logger } from '../log';
@@ -16,8 +16,6 @@ import { asTransaction, type ExampleEntry, patientIdOf, readBundle, readManifest
 import { parseMoment, placeExample } from '../cli/timeline';
 import { examplesDir, packageRoot } from '../config/paths';
 import { DEMO_NOW_HEADER } from './clock';
-
-export { demoClockFor, demoNowOf, parseDemoNow, DEMO_NOW_HEADER } from './clock';
 
 export interface DemoOptions {
   /** Where the example bundles are (default fhir-resources/examples). */
@@ -42,7 +40,7 @@ export interface DemoOptions {
 }
 
 /** The moment the demo's examples are live at when start-up does not say. */
-export const DEMO_DEFAULT_MOMENT = 'titration';
+const DEMO_DEFAULT_MOMENT = 'titration';
 
 export interface Demo {
   /** Mount at the app's root, before its not-found handler. */
@@ -177,13 +175,6 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   router.use(page);
 
   return { router, fhir, examples, reset };
-}
-
-/** Create the demo and mount it on `app` (call it before the app's not-found and error handlers). */
-export async function mountDemo(app: Express | Router, options: DemoOptions = {}): Promise<Demo> {
-  const demo = await createDemo(options);
-  app.use(demo.router);
-  return demo;
 }
 
 /**

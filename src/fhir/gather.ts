@@ -67,13 +67,13 @@ export interface FetchBudget extends ByteLimits {
 
 const MIB = 1024 * 1024;
 /** Defaults of the fetch budget (settings FHIR_MAX_RESPONSE_BYTES, FHIR_MAX_CALL_BYTES, PREFETCH_MAX_ENTRIES). */
-export const FETCH_BUDGET_DEFAULTS: FetchBudget = {
+const FETCH_BUDGET_DEFAULTS: FetchBudget = {
   maxResponseBytes: 4 * MIB,
   maxCallBytes: 16 * MIB,
   maxEntries: 5000,
 };
 /** Requests of one call in flight at a time (the keys are fetched in parallel up to this). */
-export const MAX_REQUESTS_PER_CALL = 6;
+const MAX_REQUESTS_PER_CALL = 6;
 
 /** Why a key could not be fetched, for the 412 diagnostics and the log (never the upstream body). */
 class FetchFailure extends Error {

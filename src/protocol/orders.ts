@@ -178,7 +178,7 @@ export function checkDraftOrder(
 }
 
 /** Most severe first (v1.1): the order in which findings are listed, the first one names the card. */
-export const ORDER_SEVERITY: readonly OrderRuleId[] = ['O1', 'O0', 'O3', 'O2', 'O4', 'O5', 'O6'];
+const ORDER_SEVERITY: readonly OrderRuleId[] = ['O1', 'O0', 'O3', 'O2', 'O4', 'O5', 'O6'];
 
 /**
  * A finding's place in ORDER_SEVERITY. O0 for an unreadable running rate (the draft itself is readable)

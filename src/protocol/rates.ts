@@ -16,7 +16,7 @@ export interface RateUnit {
   per: 'h' | 'min';
 }
 
-export type RateBasis = 'mg/kg/h' | 'mg/h' | 'mL/h';
+type RateBasis = 'mg/kg/h' | 'mg/h' | 'mL/h';
 
 export type RateConversion =
   | {
@@ -297,7 +297,7 @@ export function toRateReading(
 }
 
 /** The charted strength when there is a usable one, else the defaultConcentration parameter. */
-export function pickConcentration(
+function pickConcentration(
   charted: number | null,
   params: ProtocolParameters,
 ): { value: number; source: 'charted' | 'default' } {
@@ -363,11 +363,11 @@ export const sameRate = (a: number, b: number, params: ProtocolParameters): bool
 export const rateAbove = (a: number, b: number, params: ProtocolParameters): boolean => a - b > params.rateTolerance;
 
 /** mg/kg/h → mg/h at a weight, rounded to doseRounding. */
-export const mgPerHourAt = (rate: number, weightKg: number, params: ProtocolParameters): number =>
+const mgPerHourAt = (rate: number, weightKg: number, params: ProtocolParameters): number =>
   roundTo(rate * weightKg, params.doseRounding);
 
 /** mg/kg/h → mL/h at a weight and concentration, rounded to volumeRounding. */
-export const mlPerHourAt = (
+const mlPerHourAt = (
   rate: number,
   weightKg: number,
   concentrationMgPerMl: number,

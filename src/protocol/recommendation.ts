@@ -126,7 +126,7 @@ export interface Segment {
   administrationIds: string[];
 }
 
-export interface InfusionSummary {
+interface InfusionSummary {
   segments: Segment[];
   /** Start of the first segment in the lookback window. */
   startedAt: string | null;

@@ -22,7 +22,7 @@ const VITAL_UNITS: Readonly<Record<VitalKind, { unit: string; accepted: readonly
 };
 
 /** The thresholds of a vital: above `high` or below `low` is a breach. */
-export function vitalLimits(kind: VitalKind, params: ProtocolParameters): { high: number | null; low: number | null } {
+function vitalLimits(kind: VitalKind, params: ProtocolParameters): { high: number | null; low: number | null } {
   switch (kind) {
     case 'sbp':
       return { high: params.sbpHigh, low: params.sbpLow };
@@ -160,7 +160,7 @@ export function findContraindications(
 }
 
 /** How a card names a counted effect (v1.1): psychotomimetic only when coded so. */
-export function effectName(fact: AdverseEffectFact): string {
+function effectName(fact: AdverseEffectFact): string {
   return fact.via === 'psychotomimetic-code' ? 'A psychotomimetic effect' : 'An adverse effect attributed to ketamine';
 }
 

@@ -14,7 +14,7 @@ export function roundTo(value: number, step: number): number {
 }
 
 /** Number of decimals a step has (0.01 → 2, 0.1 → 1, 1 → 0). */
-export function decimalsOf(step: number): number {
+function decimalsOf(step: number): number {
   const text = String(step);
   const dot = text.indexOf('.');
   return dot < 0 ? 0 : text.length - dot - 1;

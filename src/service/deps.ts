@@ -19,7 +19,7 @@ import type { AuditRow } from '../store';
 import type { Definitions } from './definitions';
 import type { CdsRequest, HookName, ServiceDefinition } from '../contract/cds-hooks';
 
-export type { Card, CdsResponse };
+export type { CdsResponse };
 
 /** The modules the flow calls, in the order it calls them. */
 export interface Steps {
@@ -38,7 +38,7 @@ export interface Steps {
   assertConformant(response: CdsResponse): void;
 }
 
-export interface ServiceConfigForCalls {
+interface ServiceConfigForCalls {
   /** Time budget of one call (ms), CH-B2. */
   deadlineMs: number;
   fhirServerAllowlist: string[];
@@ -55,7 +55,7 @@ export interface ServiceConfigForCalls {
 }
 
 /** Fixed inputs of buildCards loaded once at startup (else the card module reads its own defaults). */
-export type CardDefaults = Pick<CardInput, 'evidence' | 'medication' | 'sourceLabel'>;
+type CardDefaults = Pick<CardInput, 'evidence' | 'medication' | 'sourceLabel'>;
 
 export interface ServiceDeps {
   definitions: Definitions;

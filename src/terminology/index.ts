@@ -53,7 +53,7 @@ export const DEFAULT_VALUE_SET_DIR = projectPath('fhir-resources', 'ValueSet');
 export const KETAMINE_TEXT_PATTERN = '[\\s\\S]*\\b(ketamin|ketalar)[\\s\\S]*';
 const KETAMINE_TEXT = new RegExp(`^${KETAMINE_TEXT_PATTERN}$`);
 
-export type KetamineRecognition = 'code' | 'text' | null;
+type KetamineRecognition = 'code' | 'text' | null;
 
 export interface Terminology {
   /** The loaded ValueSet resources, by id. */

@@ -86,7 +86,7 @@ const stripPrefix = (value: string, type: string): string =>
   value.startsWith(`${type}/`) ? value.slice(type.length + 1) : value;
 
 /** `Type/id` of each draftOrders entry that has an id. */
-export function draftOrderReferences(draftOrders: Bundle | undefined): Set<string> {
+function draftOrderReferences(draftOrders: Bundle | undefined): Set<string> {
   const refs = new Set<string>();
   for (const entry of draftOrders?.entry ?? []) {
     const resource = entry?.resource;

@@ -18,8 +18,8 @@ import type { Scenario } from './scenarios';
 
 export const GOLDEN_DIR = path.resolve(__dirname, '../fixtures/golden');
 /** The base URL the golden EHR's FHIR server is said to have (never called: fhirServer is absent). */
-export const EHR_FHIR_BASE = 'https://ehr.example.org/fhir';
-export const GOLDEN_USER = 'Practitioner/golden-neurologist';
+const EHR_FHIR_BASE = 'https://ehr.example.org/fhir';
+const GOLDEN_USER = 'Practitioner/golden-neurologist';
 
 export const SERVICE_IDS: Record<HookName, string> = {
   'patient-view': 'ketamine-protocol-patient-view',
@@ -45,7 +45,7 @@ export function prefetchTemplates(hook: HookName): Record<string, string> {
 }
 
 /** A stable, v4-shaped uuid derived from a name (the same scenario always gets the same hookInstance). */
-export function nameUuid(name: string): string {
+function nameUuid(name: string): string {
   const h = createHash('sha256').update(name).digest('hex');
   const variant = ((parseInt(h.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;

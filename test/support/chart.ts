@@ -218,12 +218,12 @@ export interface ChartSpec {
   timeline: ReadonlyArray<readonly unknown[]>;
 }
 
-export const LOINC = 'http://loinc.org';
-export const SNOMED = 'http://snomed.info/sct';
-export const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
-export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-export const UCUM = 'http://unitsofmeasure.org';
-export const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+const LOINC = 'http://loinc.org';
+const SNOMED = 'http://snomed.info/sct';
+const ICD10CM = 'http://hl7.org/fhir/sid/icd-10-cm';
+const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+const UCUM = 'http://unitsofmeasure.org';
+const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 const OBS_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const MRN_SYSTEM = 'https://ketamine-cds.example.org/fhir/sid/example-mrn';
 
@@ -237,7 +237,7 @@ const META = {
 // ---------------------------------------------------------------------------------------------------
 
 const KETAMINE_INFUSION = concept(RXNORM, KETAMINE_RXNORM, 'ketamine', 'Ketamine IV infusion');
-export const IV_ROUTE = { coding: [{ system: SNOMED, code: '47625008', display: 'Intravenous route' }] };
+const IV_ROUTE = { coding: [{ system: SNOMED, code: '47625008', display: 'Intravenous route' }] };
 
 export const MIGRAINE = {
   coding: [

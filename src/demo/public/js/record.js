@@ -12,7 +12,7 @@ export const SYSTEMS = {
 };
 
 // docs/clinical-specification.md §5 (the codes the service's value sets hold).
-export const CODES = {
+const CODES = {
   pain: ['72514-3', '38214-3', '38208-5'],
   weight: ['29463-7', '3141-9'],
   bpPanel: '85354-9',
@@ -32,7 +32,7 @@ export const CODES = {
 
 const codesOf = (concept) => (concept?.coding ?? []).map((c) => c.code).filter(Boolean);
 const hasCode = (concept, list) => codesOf(concept).some((c) => list.includes(c));
-export const conceptText = (concept) =>
+const conceptText = (concept) =>
   concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? codesOf(concept)[0] ?? '';
 
 /** The clinical start time of a resource (when it happened), in ms. */
@@ -57,7 +57,7 @@ export function clinicalStart(r) {
  * The resource as the EHR held it at `nowMs`: null when it happened later; an administration or encounter
  * that ended later is shown as still running then. Resources without a time (Patient…) are kept.
  */
-export function asOf(resource, nowMs) {
+function asOf(resource, nowMs) {
   const start = clinicalStart(resource);
   if (start !== null && start > nowMs) return null;
   if (
@@ -126,7 +126,7 @@ export async function loadRecord(fhir, patientId, signal) {
   };
 }
 
-export function isKetamine(resource) {
+function isKetamine(resource) {
   const concept = resource.medicationCodeableConcept;
   if (concept) return hasCode(concept, CODES.ketamine) || /ketamine/i.test(conceptText(concept));
   return (
@@ -171,7 +171,7 @@ function painScore(o) {
 }
 
 /** A rate in mg/kg/h from a dosage (`rateQuantity` or `rateRatio`), or null with the reason. */
-export function rateOf(dosage, weightKg, concentration) {
+function rateOf(dosage, weightKg, concentration) {
   let value;
   let unit;
   if (dosage?.rateQuantity) {
