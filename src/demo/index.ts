@@ -2,7 +2,7 @@
  * "Try it in five minutes": the embedded demo. In the service's own process (unless DEMO=off) it serves
  *   /fhir          an in-memory FHIR R4 server seeded with fhir-resources/examples (CapabilityStatement at /fhir/metadata)
  *   /              the sandbox page (src/demo/public/): a mini EHR that calls the CDS service exactly as an EHR would
- *   /demo/api/*    read-only helpers for the page (examples manifest, protocol parameters) and a data reset
+ *   /demo/api/*    read-only helpers for the page (examples manifest, protocol parameters, value sets) and a data reset
  *   /vendor/*      Chart.js, marked and DOMPurify from node_modules (no CDN)
  * The CDS service treats /fhir as any EHR's FHIR server: the page sends `fhirServer` and prefetch.
  */
@@ -15,6 +15,7 @@ import { createMemoryFhir, type MemoryFhir } from '../fhir/memory-server';
 import { asTransaction, type ExampleEntry, patientIdOf, readBundle, readManifest } from '../cli/examples';
 import { parseMoment, placeExample } from '../cli/timeline';
 import { examplesDir, packageRoot } from '../config/paths';
+import { loadTerminology } from '../terminology';
 import { DEMO_NOW_HEADER } from './clock';
 
 export interface DemoOptions {
@@ -129,6 +130,17 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   const api = express.Router();
   api.get('/config', (_req, res) => {
     res.json({ fhirPath, cdsPath, demoNowHeader: DEMO_NOW_HEADER, timeZone: options.timeZone ?? 'UTC' });
+  });
+  // The codes the page recognises and charts: the service's value sets (the page holds none of its own).
+  const terminology = loadTerminology();
+  const valueSets = Object.fromEntries(
+    [...terminology.valueSets].map(([id, vs]) => [
+      id,
+      (vs.expansion?.contains ?? []).map(({ system, code, display }) => ({ system, code, display })),
+    ]),
+  );
+  api.get('/value-sets', (_req, res) => {
+    res.json(valueSets);
   });
   api.get('/examples', (_req, res) => {
     res.json(examples);

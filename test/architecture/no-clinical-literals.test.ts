@@ -92,13 +92,10 @@ const VALUE_SET_DIR = path.resolve(__dirname, '../../fhir-resources/ValueSet');
 
 /**
  * Files of src/ that may still hold codes, each with the reason (test data charted as an EHR charts; the
- * chart builder itself is test/support/chart.ts). The demo page is a mini EHR in the browser that charts
- * as a nurse would; it reads no ValueSet (yet).
+ * chart builder itself is test/support/chart.ts; the demo page reads the ValueSets from demo/api/value-sets).
  */
 const CODE_ALLOWED: Readonly<Record<string, string>> = {
   'scripts/make-examples.mjs': "the example patients' hand-written timelines and descriptions (test data)",
-  'demo/public/js/record.js': 'the demo page: a mini EHR in the browser',
-  'demo/public/js/main.js': 'the demo page: a mini EHR in the browser',
 };
 
 /** Every code of every ValueSet (compose and expansion). */
