@@ -4,7 +4,7 @@
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
 
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'req.headers.authorization',
   'headers.authorization',
   'authorization',

@@ -1,41 +1,37 @@
 /**
  * Deterministic fixtures for the benchmark (`npm run bench`, src/scripts/bench.mjs): one inpatient with
- * refractory chronic migraine mid-titration of an IV ketamine infusion, charted the way an EHR charts it
- * (hourly pain scores and vitals, a MedicationAdministration per bag/rate change, weight, EKG, pregnancy
- * test, conditions, encounter), and the CDS Hooks requests built from it.
+ * refractory chronic migraine mid-titration of an IV ketamine infusion, charted by the one chart builder
+ * (test/support/chart.ts, the examples' and the tests': hourly pain scores and vitals, a
+ * MedicationAdministration per rate change, weight, EKG, pregnancy test, conditions, encounter), and the
+ * CDS Hooks requests built from it.
  *
  * Every rate comes from the protocol parameters (start rate + k × escalation step), so the fixture follows
  * the parameter file; every time is relative to `now`, so the same `now` gives byte-identical fixtures.
  * Prefetch keys and queries are read from the service definitions (the discovery document), so the keys
  * always match the service; each key gets the resources its query selects (type, `code`, `status`).
  */
-import type {
-  AllergyIntolerance,
-  Bundle,
-  BundleEntry,
-  Condition,
-  Consent,
-  Encounter,
-  FhirResource,
-  MedicationAdministration,
-  MedicationRequest,
-  Observation,
-  Patient,
-} from 'fhir/r4';
+import type { Bundle, BundleEntry, FhirResource, MedicationRequest } from 'fhir/r4';
 import type { ProtocolParameters } from '../config/parameters';
+import type { CdsContext } from '../contract/cds-hooks';
+import { renderTemplate } from '../fhir/prefetch-template';
 import { MS_PER_HOUR, MS_PER_MINUTE, roundTo } from '../protocol/units';
+// The one chart builder (test data: the EHR's side), compiled into dist with the benchmark.
+import {
+  chartBundle,
+  COMORBIDITY,
+  draftOrder,
+  iso,
+  MIGRAINE,
+  offsetText,
+  PAIN_NUMERIC,
+} from '../../test/support/chart';
 
-export const PATIENT_ID = 'bench-patient-1';
-export const ENCOUNTER_ID = 'bench-encounter-1';
-export const ACTIVE_ORDER_ID = 'bench-ketamine-order-1';
-export const DRAFT_ORDER_ID = 'bench-ketamine-draft-1';
-export const PRACTITIONER_ID = 'bench-practitioner-1';
-
-const LOINC = 'http://loinc.org';
-const SNOMED = 'http://snomed.info/sct';
-const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
-const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-const UCUM = 'http://unitsofmeasure.org';
+const KEY = 'bench';
+const PATIENT_ID = `${KEY}-patient`;
+const ENCOUNTER_ID = `${KEY}-encounter`;
+const ACTIVE_ORDER_ID = `${KEY}-order`;
+const DRAFT_ORDER_ID = `${KEY}-ketamine-draft-1`;
+const PRACTITIONER_ID = `${KEY}-practitioner-1`;
 
 /** How long the record is, and how many administrations chart the infusion. */
 export interface RecordShape {
@@ -76,243 +72,60 @@ export interface BenchRecord {
   counts: Record<string, number>;
 }
 
-const ref = (type: string, id: string) => ({ reference: `${type}/${id}` });
-const quantity = (value: number, unit: string, code = unit) => ({ value, unit, system: UCUM, code });
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /** A small deterministic wobble in [0, span) from an index (no randomness: fixtures are reproducible). */
 const wobble = (i: number, span: number, salt: number) => ((((i + 1) * (salt * 2 + 7)) % span) + span) % span;
 
-function observation(
-  id: string,
-  code: string,
-  display: string,
-  atMs: number,
-  value: Partial<Observation>,
-  category = 'vital-signs',
-): Observation {
-  return {
-    resourceType: 'Observation',
-    id,
-    status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
-    code: { coding: [{ system: LOINC, code, display }], text: display },
-    subject: ref('Patient', PATIENT_ID),
-    encounter: ref('Encounter', ENCOUNTER_ID),
-    effectiveDateTime: iso(atMs),
-    ...value,
-  };
-}
-
-export function ketamineConcept() {
-  return {
-    coding: [{ system: RXNORM, code: '6130', display: 'ketamine' }],
-    text: 'ketamine 1 mg/mL in sodium chloride 0.9% infusion',
-  };
-}
-
 /**
- * The patient's record at `now`: an adult woman admitted (historyHours + 2 h) ago, with a weight, an EKG
- * and a negative pregnancy test charted an hour before the infusion started; `administrations` ketamine administrations one
- * cadence apart, the rate raised one escalation step at a time, the last one (in progress) being the rate
- * change to the current rate one cadence ago (≥ minHoursBetweenChanges, not overdue); hourly pain scores
- * all above target (no sustained relief: still titrating) and hourly normal vitals.
- * The protocol's answer on patient-view: T8, increase by one step.
+ * The patient's record at `now`, charted by the chart builder: an adult woman admitted (historyHours + 2 h)
+ * ago, with a weight, an EKG, a negative pregnancy test and the consent charted an hour before the infusion
+ * started; `administrations` ketamine administrations one cadence apart, the rate raised one escalation step
+ * at a time, the last one (in progress) being the rate change to the current rate one cadence ago
+ * (≥ minHoursBetweenChanges, not overdue); hourly pain scores all above target (no sustained relief: still
+ * titrating), each with normal vitals. The protocol's answer on patient-view: T8, increase by one step.
  */
 export function buildRecord(params: ProtocolParameters, now: Date, shape: RecordShape = TYPICAL): BenchRecord {
   const nowMs = now.getTime();
-  const hoursAgo = (h: number) => nowMs - Math.round(h * MS_PER_HOUR);
+  const cadenceMs = Math.round(shape.administrationEveryHours * MS_PER_HOUR);
+  const startMs = nowMs - cadenceMs * shape.administrations;
+  /** The offset of a time from the infusion start, as the chart timeline writes it. */
+  const off = (ms: number) => offsetText(ms - startMs);
   const rateAt = (step: number) => rateAtStep(params, step);
-  const resources: FhirResource[] = [];
-  const admittedHoursAgo = shape.historyHours + 2;
-  const admittedMs = hoursAgo(admittedHoursAgo);
-
-  const patient: Patient = {
-    resourceType: 'Patient',
-    id: PATIENT_ID,
-    identifier: [{ system: 'urn:oid:2.16.840.1.113883.19.5', value: 'BENCH-0001' }],
-    name: [{ family: 'Bench', given: ['Synthetic'] }],
-    gender: 'female',
-    birthDate: '1984-05-17',
-  };
-  const encounter: Encounter = {
-    resourceType: 'Encounter',
-    id: ENCOUNTER_ID,
-    status: 'in-progress',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP', display: 'inpatient encounter' },
-    subject: ref('Patient', PATIENT_ID),
-    period: { start: iso(admittedMs) },
-    reasonCode: [{ coding: [{ system: ICD10, code: 'G43.719' }], text: 'Chronic migraine, intractable' }],
-  };
-  const condition = (id: string, system: string, code: string, display: string, onset: string): Condition => ({
-    resourceType: 'Condition',
-    id,
-    clinicalStatus: {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }],
-    },
-    verificationStatus: {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }],
-    },
-    category: [
-      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] },
-    ],
-    code: { coding: [{ system, code, display }], text: display },
-    subject: ref('Patient', PATIENT_ID),
-    onsetDateTime: onset,
-  });
-  const allergy: AllergyIntolerance = {
-    resourceType: 'AllergyIntolerance',
-    id: 'bench-allergy-1',
-    clinicalStatus: {
-      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }],
-    },
-    code: { coding: [{ system: RXNORM, code: '7980', display: 'penicillin G' }], text: 'penicillin' },
-    patient: ref('Patient', PATIENT_ID),
-  };
-  resources.push(
-    patient,
-    encounter,
-    condition(
-      'bench-condition-1',
-      ICD10,
-      'G43.719',
-      'Chronic migraine without aura, intractable, without status migrainosus',
-      '2019-03-01',
-    ),
-    condition(
-      'bench-condition-2',
-      ICD10,
-      'G44.41',
-      'Drug-induced headache, not elsewhere classified, intractable',
-      '2023-09-12',
-    ),
-    allergy,
-  );
-
-  // Work-up an hour before the infusion started: weight, EKG, pregnancy test (within their windows), consent.
-  const firstAdministrationHoursAgo = shape.administrationEveryHours * shape.administrations;
-  const workupMs = hoursAgo(firstAdministrationHoursAgo + 1);
-  resources.push(
-    observation('bench-weight-1', '29463-7', 'Body weight', workupMs, { valueQuantity: quantity(68, 'kg') }),
-    observation(
-      'bench-ekg-1',
-      '11524-6',
-      'EKG study',
-      workupMs,
-      { valueString: 'Normal sinus rhythm, QTc 421 ms' },
-      'procedure',
-    ),
-    observation(
-      'bench-hcg-1',
-      '2106-3',
-      'Choriogonadotropin (pregnancy test) [Presence] in Urine',
-      workupMs,
-      { valueCodeableConcept: { coding: [{ system: SNOMED, code: '260385009', display: 'Negative' }] } },
-      'laboratory',
-    ),
-  );
-  const consent: Consent = {
-    resourceType: 'Consent',
-    id: 'bench-consent-1',
-    status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'treatment' }] },
-    category: [{ coding: [{ system: LOINC, code: '59284-0', display: 'Patient Consent' }] }],
-    patient: ref('Patient', PATIENT_ID),
-    dateTime: iso(workupMs),
-  };
-  resources.push(consent);
-
-  // The active order and its administrations: every administration starts one cadence after the previous,
-  // the last one (in progress) is the one rate change that brought the infusion to the current rate.
   const currentRate = rateAt(shape.currentStep);
-  const order: MedicationRequest = {
-    resourceType: 'MedicationRequest',
-    id: ACTIVE_ORDER_ID,
-    status: 'active',
-    intent: 'order',
-    medicationCodeableConcept: ketamineConcept(),
-    subject: ref('Patient', PATIENT_ID),
-    encounter: ref('Encounter', ENCOUNTER_ID),
-    authoredOn: iso(hoursAgo(firstAdministrationHoursAgo)),
-    requester: ref('Practitioner', PRACTITIONER_ID),
-    dosageInstruction: [
-      {
-        text: 'Titrate per IV ketamine protocol',
-        route: { coding: [{ system: SNOMED, code: '47625008', display: 'Intravenous route' }] },
-        doseAndRate: [{ rateQuantity: quantity(currentRate, 'mg/kg/h') }],
-      },
-    ],
-  };
-  resources.push(order);
-  const n = shape.administrations;
-  const lastStartHoursAgo = shape.administrationEveryHours;
-  for (let i = 0; i < n; i++) {
-    const startMs = hoursAgo(lastStartHoursAgo + (n - 1 - i) * shape.administrationEveryHours);
-    const last = i === n - 1;
-    const step = last ? shape.currentStep : Math.floor((i * shape.currentStep) / Math.max(n - 1, 1));
-    const administration: MedicationAdministration = {
-      resourceType: 'MedicationAdministration',
-      id: `bench-admin-${String(i + 1).padStart(3, '0')}`,
-      status: last ? 'in-progress' : 'completed',
-      medicationCodeableConcept: ketamineConcept(),
-      subject: ref('Patient', PATIENT_ID),
-      context: ref('Encounter', ENCOUNTER_ID),
-      effectivePeriod: last
-        ? { start: iso(startMs) }
-        : { start: iso(startMs), end: iso(startMs + Math.round(shape.administrationEveryHours * MS_PER_HOUR)) },
-      request: ref('MedicationRequest', ACTIVE_ORDER_ID),
-      dosage: {
-        route: { coding: [{ system: SNOMED, code: '47625008', display: 'Intravenous route' }] },
-        rateQuantity: quantity(rateAt(step), 'mg/kg/h'),
-      },
-    };
-    resources.push(administration);
-  }
 
-  // Hourly pain scores (all above target: no sustained relief yet) and hourly vitals, newest first in time.
+  const timeline: Array<readonly unknown[]> = [
+    [off(startMs - MS_PER_HOUR), 'weight', 68],
+    [off(startMs - MS_PER_HOUR), 'ekg', 'Observation'],
+    [off(startMs - MS_PER_HOUR), 'pregnancy-test', 'negative'],
+    [off(startMs - MS_PER_HOUR), 'consent'],
+    [off(startMs), 'order', currentRate],
+  ];
+  const n = shape.administrations;
+  for (let i = 0; i < n; i++) {
+    const step = i === n - 1 ? shape.currentStep : Math.floor((i * shape.currentStep) / Math.max(n - 1, 1));
+    timeline.push([off(startMs + i * cadenceMs), 'rate', rateAt(step)]);
+  }
+  // Hourly pain scores, all above target (no sustained relief yet), each with normal vitals.
   const painFloor = params.targetPain + 1;
   const painSpan = params.painScaleMax - painFloor - 1;
-  for (let i = 0; i < shape.historyHours; i++) {
-    const atMs = nowMs - 20 * MS_PER_MINUTE - i * MS_PER_HOUR;
-    resources.push(
-      observation(
-        `bench-pain-${String(i + 1).padStart(3, '0')}`,
-        '72514-3',
-        'Pain severity - 0-10 verbal numeric rating [Score] - Reported',
-        atMs,
-        { valueQuantity: quantity(painFloor + wobble(i, painSpan, 3), '{score}') },
-        'survey',
-      ),
-    );
-  }
-  for (let i = 0; i < shape.historyHours; i++) {
-    const atMs = nowMs - 15 * MS_PER_MINUTE - i * MS_PER_HOUR;
-    const k = String(i + 1).padStart(3, '0');
-    resources.push(
-      observation(`bench-bp-${k}`, '85354-9', 'Blood pressure panel with all children optional', atMs, {
-        component: [
-          {
-            code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }] },
-            valueQuantity: quantity(112 + wobble(i, 18, 5), 'mm[Hg]', 'mm[Hg]'),
-          },
-          {
-            code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }] },
-            valueQuantity: quantity(68 + wobble(i, 12, 2), 'mm[Hg]', 'mm[Hg]'),
-          },
-        ],
-      }),
-      observation(`bench-hr-${k}`, '8867-4', 'Heart rate', atMs, {
-        valueQuantity: quantity(68 + wobble(i, 20, 4), '/min'),
-      }),
-      observation(`bench-rr-${k}`, '9279-1', 'Respiratory rate', atMs, {
-        valueQuantity: quantity(13 + wobble(i, 5, 1), '/min'),
-      }),
-      observation(`bench-spo2-${k}`, '59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry', atMs, {
-        valueQuantity: quantity(95 + wobble(i, 4, 6), '%'),
-      }),
-    );
-  }
+  for (let i = shape.historyHours - 1; i >= 0; i--)
+    timeline.push([off(nowMs - 20 * MS_PER_MINUTE - i * MS_PER_HOUR), 'pain', painFloor + wobble(i, painSpan, 3)]);
 
+  const chart = chartBundle({
+    key: KEY,
+    mrn: 'BENCH-0001',
+    admission: iso(nowMs - (shape.historyHours + 2) * MS_PER_HOUR),
+    start: iso(startMs),
+    patient: { family: 'Bench', given: 'Synthetic', gender: 'female', birthDate: '1984-05-17' },
+    conditions: [
+      { key: 'migraine', code: MIGRAINE, onsetAge: 20 },
+      { key: 'depression', code: COMORBIDITY.depression },
+    ],
+    chart: { unit: 'mg/kg/h' },
+    painCode: PAIN_NUMERIC,
+    bp: 'panel',
+    timeline,
+  });
+  const resources = (chart.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
   const counts: Record<string, number> = {};
   for (const r of resources) counts[r.resourceType] = (counts[r.resourceType] ?? 0) + 1;
   return {
@@ -327,25 +140,15 @@ export function buildRecord(params: ProtocolParameters, now: Date, shape: Record
   };
 }
 
-/** The rate `step` escalation steps above the start rate (mg/kg/h), rounded as the protocol rounds. */
+/**
+ * The rate `step` escalation steps above the start rate (mg/kg/h), rounded as the protocol rounds.
+ * @public used by src/scripts/bench.mjs (through dist/, which knip does not follow)
+ */
 export function rateAtStep(params: ProtocolParameters, step: number): number {
   return roundTo(params.startRate + step * params.escalationStep, params.rateRounding);
 }
 
 // ----- prefetch: the resources each service query selects --------------------------------------
-
-type Tokens = Record<string, string | undefined>;
-
-/** `{{context.patientId}}` etc. replaced; null when a token has no value (the key then carries no data). */
-function render(template: string, tokens: Tokens): string | null {
-  let missing = false;
-  const out = template.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, name: string) => {
-    const v = tokens[name];
-    if (v === undefined) missing = true;
-    return v ?? '';
-  });
-  return missing ? null : out;
-}
 
 function codingsOf(resource: FhirResource): { system?: string; code?: string }[] {
   const r = resource as unknown as Record<string, { coding?: { system?: string; code?: string }[] } | undefined>;
@@ -372,7 +175,7 @@ function timeOf(resource: FhirResource): number {
  * reference); any listed `code` (system|code); any listed `status`; `_sort=-…` newest first.
  * Other parameters (`_count`, `_include`…) are left to the caller.
  */
-export function searchRecord(resources: FhirResource[], type: string, query: URLSearchParams): FhirResource[] {
+function searchRecord(resources: FhirResource[], type: string, query: URLSearchParams): FhirResource[] {
   const codes = query.get('code')?.split(',') ?? null;
   const statuses = query.get('status')?.split(',') ?? null;
   const who = query.get('patient') ?? query.get('subject');
@@ -392,7 +195,7 @@ export function searchRecord(resources: FhirResource[], type: string, query: URL
   return selected;
 }
 
-export function searchset(resources: FhirResource[], baseUrl = 'https://ehr.example.org/fhir'): Bundle {
+function searchset(resources: FhirResource[], baseUrl = 'https://ehr.example.org/fhir'): Bundle {
   const entry: BundleEntry[] = resources.map((resource) => ({
     fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`,
     resource,
@@ -405,14 +208,14 @@ export function searchset(resources: FhirResource[], baseUrl = 'https://ehr.exam
  * A full prefetch for the given service prefetch templates: each key's query evaluated over the record.
  * `_count` is not applied (many EHRs ignore it in prefetch): every matching resource is sent.
  */
-export function prefetchFor(
+function prefetchFor(
   templates: Record<string, string>,
   record: BenchRecord,
-  tokens: Tokens,
+  context: CdsContext,
 ): Record<string, FhirResource | null> {
   const prefetch: Record<string, FhirResource | null> = {};
   for (const [key, template] of Object.entries(templates)) {
-    const query = render(template, tokens);
+    const query = renderTemplate(template, { context });
     if (query === null) {
       prefetch[key] = null;
       continue;
@@ -428,7 +231,10 @@ export function prefetchFor(
   return prefetch;
 }
 
-/** Every record resource as a transaction of PUTs (for seeding an in-memory FHIR server). */
+/**
+ * Every record resource as a transaction of PUTs (for seeding an in-memory FHIR server).
+ * @public used by src/scripts/bench.mjs (through dist/, which knip does not follow)
+ */
 export function transactionOf(record: BenchRecord): Bundle {
   return {
     resourceType: 'Bundle',
@@ -449,15 +255,14 @@ export interface DiscoveredService {
   prefetch?: Record<string, string>;
 }
 
-const tokensOf = (record: BenchRecord): Tokens => ({
-  'context.patientId': record.patientId,
-  'context.encounterId': record.encounterId,
-  'context.userId': `Practitioner/${PRACTITIONER_ID}`,
-  userPractitionerId: PRACTITIONER_ID,
+const contextOf = (record: BenchRecord): CdsContext => ({
+  userId: `Practitioner/${PRACTITIONER_ID}`,
+  patientId: record.patientId,
+  encounterId: record.encounterId,
 });
 
 /** A fixed-format uuid from a label, so fixtures stay reproducible. */
-export function benchUuid(n: number): string {
+function benchUuid(n: number): string {
   return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 }
 
@@ -475,7 +280,7 @@ export function patientViewRequest(
       patientId: record.patientId,
       encounterId: record.encounterId,
     },
-    prefetch: prefetchFor(service.prefetch ?? {}, record, tokensOf(record)),
+    prefetch: prefetchFor(service.prefetch ?? {}, record, contextOf(record)),
   };
 }
 
@@ -505,26 +310,16 @@ export function patientViewFallbackRequest(
   };
 }
 
-/** The draft ketamine order an order-sign request carries, at `rate` mg/kg/h. */
-export function draftOrder(record: BenchRecord, rate: number): MedicationRequest {
-  return {
-    resourceType: 'MedicationRequest',
+/** The draft ketamine order an order-sign request carries, at `rate` mg/kg/h (the chart builder's). */
+function benchDraft(record: BenchRecord, rate: number): MedicationRequest {
+  return draftOrder({
     id: DRAFT_ORDER_ID,
-    status: 'draft',
-    intent: 'order',
-    medicationCodeableConcept: ketamineConcept(),
-    subject: ref('Patient', record.patientId),
-    encounter: ref('Encounter', record.encounterId),
+    patientId: record.patientId,
+    encounterId: record.encounterId,
     authoredOn: record.now.toISOString(),
-    priorPrescription: ref('MedicationRequest', ACTIVE_ORDER_ID),
-    dosageInstruction: [
-      {
-        text: 'IV ketamine infusion',
-        route: { coding: [{ system: SNOMED, code: '47625008', display: 'Intravenous route' }] },
-        doseAndRate: [{ rateQuantity: quantity(rate, 'mg/kg/h') }],
-      },
-    ],
-  };
+    rate: { value: rate, unit: 'mg/kg/h' },
+    priorOrderId: ACTIVE_ORDER_ID,
+  });
 }
 
 /** order-sign with a full prefetch and one draft ketamine order at `rate` mg/kg/h. */
@@ -541,8 +336,8 @@ export function orderSignRequest(
       userId: `Practitioner/${PRACTITIONER_ID}`,
       patientId: record.patientId,
       encounterId: record.encounterId,
-      draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: draftOrder(record, rate) }] },
+      draftOrders: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: benchDraft(record, rate) }] },
     },
-    prefetch: prefetchFor(service.prefetch ?? {}, record, tokensOf(record)),
+    prefetch: prefetchFor(service.prefetch ?? {}, record, contextOf(record)),
   };
 }

@@ -30,7 +30,7 @@ export interface ReportDataOptions {
 export const REPORT_DATA_DEFAULTS = { calls: 1_000_000, start: '2025-01-01T00:00:00.000Z' };
 
 /** The schema version the file is written at: before the report tables (migration 3). */
-export const PRE_REPORT_SCHEMA = 2;
+const PRE_REPORT_SCHEMA = 2;
 
 const MS_PER_YEAR = 365 * 86_400_000;
 const PER_MILLE = 1000;

@@ -8,8 +8,7 @@
 import type { CodeableConcept, MedicationRequest } from 'fhir/r4';
 import { loadParameters, type ProtocolParameters } from '../config/parameters';
 import type { OrderCheck, OrderRuleId, Recommendation } from '../protocol/recommendation';
-import type { HookName } from '../service/types';
-import { SUMMARY_MAX_LENGTH } from '../validation/response';
+import { SUMMARY_MAX_LENGTH, type HookName } from '../contract/cds-hooks';
 import { orderCheckDetail, recommendationDetail, type DetailContext, type Evidence } from './detail';
 import { escapeMarkdown, numbers } from './format';
 import { loadKetamineMedication } from './medication';
@@ -26,7 +25,8 @@ import {
   type OrderContext,
 } from './suggestions';
 import { orderCheckSummary, recommendationSummary, RATE_UNIT, RULE_TITLES } from './text';
-import type { Action, Card, CardIndicator, KetamineProtocolExtension, Suggestion } from './types';
+import type { Action, CardIndicator, Suggestion } from '../contract/cds-hooks';
+import type { Card, KetamineProtocolExtension } from './types';
 
 export interface CardInput {
   hook: HookName;

@@ -7,6 +7,7 @@ import type { ProtocolParameters } from '../config/parameters';
 import type {
   ConcentrationOrigin,
   Contraindication,
+  Note,
   OrderCheck,
   OrderRuleId,
   RateArithmetic,
@@ -22,8 +23,10 @@ import {
   RATE_UNIT,
   RULE_TITLES,
   VITAL_LABELS,
+  contraindicationText,
   effectWords,
   missingLine,
+  noteText,
   orderCheckMeaning,
   recommendationMeaning,
 } from './text';
@@ -55,10 +58,10 @@ function blocks(parts: Array<string[] | string | null>): string {
 }
 
 /** Where a concentration came from, said after it. */
-export type OriginWords = Readonly<Record<ConcentrationOrigin, string>>;
+type OriginWords = Readonly<Record<ConcentrationOrigin, string>>;
 
 /** For a charted administration (the running rate). */
-export const CONCENTRATION_ORIGIN: OriginWords = {
+const CONCENTRATION_ORIGIN: OriginWords = {
   medication: 'strength of the administered Medication',
   order: 'strength of the ketamine order',
   'active-order': 'strength of the active ketamine order',
@@ -66,7 +69,7 @@ export const CONCENTRATION_ORIGIN: OriginWords = {
 };
 
 /** For a draft order on an order hook: its own Medication is the draft's, not an administered one. */
-export const DRAFT_CONCENTRATION_ORIGIN: OriginWords = {
+const DRAFT_CONCENTRATION_ORIGIN: OriginWords = {
   ...CONCENTRATION_ORIGIN,
   medication: "strength of the draft order's Medication",
   order: 'strength of the draft order',
@@ -80,7 +83,7 @@ const BASIS_UNIT: Record<RateReading['basis'], string> = { 'mg/kg/h': RATE_UNIT,
  * a charted form other than the per-hour one is shown first ("42 mg / 2 h = 21 mg/h ÷ 70 kg = …").
  * Null when the chart already says the rate in mg/kg/h.
  */
-export function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string | null {
+function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string | null {
   const amount =
     r.basis === 'mL/h'
       ? n.volume(r.amountPerHour)
@@ -103,7 +106,7 @@ export function readingLine(r: RateReading, n: Numbers, origins: OriginWords = C
  * "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)";
  * a hold (no change) reads "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg = …".
  */
-export function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string {
+function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string {
   const unchanged = n.rate(a.fromRate) === n.rate(a.toRate) && !a.becameStop;
   const step = a.step === null || n.rate(Math.abs(a.step)) === n.rate(0) ? null : a.step;
   const stepText = step === null ? '' : ` (${step > 0 ? '+' : '−'}${n.rate(Math.abs(step))} ${RATE_UNIT})`;
@@ -210,7 +213,7 @@ function inputLines(rec: Recommendation, ctx: DetailContext): string[] {
       const breach = v.breach
         ? ` **${v.breach.bound === 'high' ? 'above' : 'below'} the limit of ${formatQuantity(n.plain(v.breach.limit), v.unit)}**`
         : '';
-      return `${VITAL_LABELS[v.kind]} ${formatQuantity(n.plain(v.value), v.unit)} (${formatTime(v.time)})${breach}`;
+      return `${VITAL_LABELS[v.kind].short} ${formatQuantity(n.plain(v.value), v.unit)} (${formatTime(v.time)})${breach}`;
     });
     lines.push(bullet(`Vital signs (within the last ${n.plain(params.vitalsMaxAgeHours)} h): ${each.join('; ')}`));
   }
@@ -340,17 +343,17 @@ function startChecklist(rec: Recommendation, ctx: DetailContext): string[] {
  */
 function contraindicationLines(rec: Recommendation): string[] {
   const running = rec.phase === 'titration' || rec.phase === 'taper';
-  const breaches = running ? rec.contraindications.filter((c) => c.code === 'vital-breach') : [];
+  const breaches: Contraindication[] = running ? rec.contraindications.filter((c) => c.code === 'vital-breach') : [];
   const others = rec.contraindications.filter((c) => !breaches.includes(c));
   const time = (c: Contraindication) => (c.time ? ` (${formatTime(c.time)})` : '');
   return [
     ...(breaches.length > 0
-      ? [heading('Vital-sign breach'), ...breaches.map((c) => bullet(`${esc(c.display)}${time(c)}`))]
+      ? [heading('Vital-sign breach'), ...breaches.map((c) => bullet(`${esc(contraindicationText(c))}${time(c)}`))]
       : []),
     ...(others.length > 0
       ? [
           heading('Contraindications'),
-          ...others.map((c) => bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(c.display)}${time(c)}`)),
+          ...others.map((c) => bullet(`${CONTRAINDICATION_LABELS[c.code]}: ${esc(contraindicationText(c))}${time(c)}`)),
         ]
       : []),
   ];
@@ -393,9 +396,9 @@ function reviewLines(rec: Recommendation, ctx: DetailContext): string[] {
   return [lines.join('  \n')];
 }
 
-function notesLines(notes: string[]): string[] {
+function notesLines(notes: Note[]): string[] {
   if (notes.length === 0) return [];
-  return [heading('Notes'), ...notes.map((note) => bullet(esc(note)))];
+  return [heading('Notes'), ...notes.map((note) => bullet(esc(noteText(note))))];
 }
 
 function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
@@ -406,7 +409,7 @@ function evidenceLine(rec: Recommendation, ctx: DetailContext): string {
 }
 
 /** What the protocol recommends, in a few words with the rate ("increase to 0.3 mg/kg/h"). */
-export function actionWords(rec: Recommendation, n: Numbers): string {
+function actionWords(rec: Recommendation, n: Numbers): string {
   const r = (value: number | null) => (value === null ? 'an unknown rate' : `${n.rate(value)} ${RATE_UNIT}`);
   switch (rec.action) {
     case 'start':
@@ -441,7 +444,7 @@ function blockingLine(rec: Recommendation, ctx: DetailContext): string | null {
     return `${heading('Missing')}: ${items.join('; ')}`;
   }
   if (rec.contraindications.length > 0 && (rec.action === 'contraindicated' || rec.ruleId === 'A2'))
-    return `${heading(rec.ruleId === 'A2' ? 'Breach' : 'Contraindicated')}: ${rec.contraindications.map((c) => esc(c.display)).join('; ')}`;
+    return `${heading(rec.ruleId === 'A2' ? 'Breach' : 'Contraindicated')}: ${rec.contraindications.map((c) => esc(contraindicationText(c))).join('; ')}`;
   return null;
 }
 

@@ -4,11 +4,11 @@
  * ordering concept from it instead of keeping a second copy of the codes.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { CodeableConcept, ValueSet, ValueSetComposeIncludeConcept } from 'fhir/r4';
+import { projectPath } from '../config/paths';
 
 export const RXNORM_SYSTEM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-export const KETAMINE_VALUESET_FILE = path.resolve(__dirname, '../../fhir-resources/ValueSet/ketamine.json');
+export const KETAMINE_VALUESET_FILE = projectPath('fhir-resources', 'ValueSet', 'ketamine.json');
 
 const INGREDIENT_NAME = 'ketamine';
 

@@ -10,12 +10,12 @@ import type { ProtocolParameters } from '../config/parameters';
 import type { RateArithmetic } from '../protocol/recommendation';
 import { roundTo } from '../protocol/units';
 import type { Numbers } from './format';
-import type { Action, OverrideReason } from './types';
+import type { Action, OverrideReason } from '../contract/cds-hooks';
 import { RATE_UNIT } from './text';
 
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 export const DOSE_RATE_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/dose-rate-type';
-export const CODE_SYSTEM_BASE = 'https://ketamine-cds.example.org/fhir/CodeSystem';
+const CODE_SYSTEM_BASE = 'https://ketamine-cds.example.org/fhir/CodeSystem';
 export const OVERRIDE_REASON_SYSTEM = `${CODE_SYSTEM_BASE}/override-reason`;
 export const PROTOCOL_RULE_SYSTEM = `${CODE_SYSTEM_BASE}/protocol-rule`;
 
@@ -64,7 +64,7 @@ function doseRateType(code: 'ordered' | 'calculated') {
 }
 
 /** doseAndRate[0] ordered in mg/kg/h; doseAndRate[1] calculated in mg/h when a weight is known. */
-export function rateEntries(rate: number, mg: { mgPerHour: number } | null): DosageDoseAndRate[] {
+function rateEntries(rate: number, mg: { mgPerHour: number } | null): DosageDoseAndRate[] {
   const entries: DosageDoseAndRate[] = [
     {
       type: doseRateType('ordered'),
@@ -80,7 +80,7 @@ export function rateEntries(rate: number, mg: { mgPerHour: number } | null): Dos
   return entries;
 }
 
-export function dosageText(
+function dosageText(
   rate: number,
   mg: { mgPerHour: number; weightKg: number } | null,
   n: Numbers,
@@ -104,7 +104,7 @@ export interface OrderContext {
 const protocolName = (ctx: OrderContext) => `IV ketamine protocol v${ctx.protocolVersion}`;
 
 /** The protocol's PlanDefinition at this version: "<url>|<version>". */
-export const protocolCanonical = (ctx: Pick<OrderContext, 'planDefinitionUrl' | 'protocolVersion'>): string =>
+const protocolCanonical = (ctx: Pick<OrderContext, 'planDefinitionUrl' | 'protocolVersion'>): string =>
   `${ctx.planDefinitionUrl}|${ctx.protocolVersion}`;
 
 /** A draft order at `rate`, traceable to the protocol version (instantiatesCanonical). */

@@ -6,14 +6,18 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { CautionCategory, VitalKind } from '../protocol/facts';
 import type {
+  Contraindication,
   ContraindicationCode,
   MissingCode,
+  Note,
   OrderCheck,
   OrderRuleId,
   Recommendation,
   RuleId,
+  VitalReading,
 } from '../protocol/recommendation';
-import { SUMMARY_MAX_LENGTH } from '../validation/response';
+import { displayQuantity, displayTime, displayUnit } from '../protocol/display';
+import { SUMMARY_MAX_LENGTH } from '../contract/cds-hooks';
 import { escapeMarkdown, formatTime, plural, type Numbers } from './format';
 
 export const RATE_UNIT = 'mg/kg/h';
@@ -117,9 +121,9 @@ export function ruleMeaning(ruleId: RuleId | OrderRuleId, p: ProtocolParameters,
 }
 
 /** Which maximum holds (T7) or lowers (A3) the rate. */
-export type MaxRateReason = NonNullable<Recommendation['maxRateReason']>;
+type MaxRateReason = NonNullable<Recommendation['maxRateReason']>;
 
-export function maxRateReasonOf(rec: Recommendation): MaxRateReason {
+function maxRateReasonOf(rec: Recommendation): MaxRateReason {
   return rec.maxRateReason ?? (rec.action === 'hold' ? 'hard-max' : 'above-hard-max');
 }
 
@@ -175,7 +179,7 @@ export function orderCheckMeaning(
 }
 
 /** Short names of missing items (for summaries). */
-export const MISSING_SHORT: Record<MissingCode, string> = {
+const MISSING_SHORT: Record<MissingCode, string> = {
   'weight-missing': 'weight',
   'weight-stale': 'weight',
   'weight-unreadable': 'weight',
@@ -246,16 +250,49 @@ export const CAUTION_LABELS: Record<CautionCategory, string> = {
   'ischemic-heart-disease': 'Ischemic heart disease',
 };
 
-export const VITAL_LABELS: Record<VitalKind, string> = {
-  sbp: 'Systolic blood pressure',
-  dbp: 'Diastolic blood pressure',
-  hr: 'Heart rate',
-  rr: 'Respiratory rate',
-  spo2: 'SpO2',
+/** How the cards name each vital sign: `name` in sentences (notes, breaches), `short` in the vital-signs line. */
+export const VITAL_LABELS: Readonly<Record<VitalKind, { name: string; short: string }>> = {
+  sbp: { name: 'Systolic blood pressure', short: 'Systolic blood pressure' },
+  dbp: { name: 'Diastolic blood pressure', short: 'Diastolic blood pressure' },
+  hr: { name: 'Heart rate', short: 'Heart rate' },
+  rr: { name: 'Respiratory rate', short: 'Respiratory rate' },
+  spo2: { name: 'Oxygen saturation', short: 'SpO2' },
 };
 
+/** A vital-sign reading against its limit: "Systolic blood pressure 190 mmHg (above 180 mmHg)". */
+function breachText(v: VitalReading): string {
+  const value = `${VITAL_LABELS[v.kind].name} ${displayQuantity(v.value, v.unit)}`;
+  if (!v.breach) return value;
+  return `${value} (${v.breach.bound === 'high' ? 'above' : 'below'} ${displayQuantity(v.breach.limit, v.unit)})`;
+}
+
+/** A contraindication in words: a vital-sign breach from its reading, any other as the core or the chart names it. */
+export function contraindicationText(c: Contraindication): string {
+  return c.code === 'vital-breach' ? breachText(c.vital) : c.display;
+}
+
+/** A note in words: the core's sentences as they are, a vital-sign note written here (plain text, unescaped). */
+export function noteText(note: Note): string {
+  if (typeof note === 'string') return note;
+  switch (note.vitalNote) {
+    case 'no-time':
+      return `A ${VITAL_LABELS[note.kind].name.toLowerCase()} has no readable time: not judged.`;
+    case 'after-now':
+      return `${VITAL_LABELS[note.kind].name} charted at ${displayTime(note.time)} is dated after the evaluation time: ignored.`;
+    case 'unit':
+      return `${VITAL_LABELS[note.kind].name} ${note.value} at ${displayTime(note.time)} is in unit "${note.unit}" (expected ${displayUnit(note.expectedUnit)}): not judged.`;
+    case 'too-old': {
+      const vitals = note.vitals.map(
+        (v) =>
+          `${VITAL_LABELS[v.kind].name.toLowerCase()} ${displayQuantity(v.value, v.unit)} (${displayTime(v.time)})`,
+      );
+      return `Not judged, older than ${note.maxAgeHours} h: ${vitals.join('; ')}.`;
+    }
+  }
+}
+
 /** Joins distinct labels: "weight, EKG and pregnancy test". */
-export function listOf(labels: string[]): string {
+function listOf(labels: string[]): string {
   const distinct = [...new Set(labels)];
   const last = distinct.pop();
   if (last === undefined) return '';
@@ -268,7 +305,7 @@ const length = (text: string): number => [...text].length;
  * `prefix + list + suffix` within the summary limit: when the whole list does not fit, as many labels
  * as fit and "and N more", so the count stays visible ("psychosis, ketamine allergy and 3 more").
  */
-export function fitList(prefix: string, labels: string[], suffix = '', max = SUMMARY_MAX_LENGTH): string {
+function fitList(prefix: string, labels: string[], suffix = '', max = SUMMARY_MAX_LENGTH): string {
   const distinct = [...new Set(labels)];
   const full = `${prefix}${listOf(distinct)}${suffix}`;
   if (length(full) <= max) return full;

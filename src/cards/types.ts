@@ -1,53 +1,9 @@
 /**
- * CDS Hooks 2.0 response types (https://cds-hooks.hl7.org/2.0/#cds-service-response), plus the
- * machine-readable `ketamine-protocol` card extension of docs/clinical-specification.md §6.
- *
- * Optional fields are omitted, never null/""/[]/{} (src/validation/response.ts enforces it).
+ * The cards this service sends: CDS Hooks 2.0 cards (src/contract/cds-hooks.ts) carrying the
+ * machine-readable `ketamine-protocol` extension of docs/clinical-specification.md §6.
  */
-import type { Coding, FhirResource } from 'fhir/r4';
+import type { Card as CdsHooksCard, CdsResponse as CdsHooksResponse } from '../contract/cds-hooks';
 import type { Action as ProtocolAction, OrderRuleId, Phase, RuleId } from '../protocol/recommendation';
-
-export type CardIndicator = 'info' | 'warning' | 'critical';
-export type SelectionBehavior = 'at-most-one' | 'any';
-export type ActionType = 'create' | 'update' | 'delete';
-
-/** Card.source: who the advice comes from. `url`/`icon` are absolute URLs. */
-export interface Source {
-  label: string;
-  url?: string;
-  icon?: string;
-  topic?: Coding;
-}
-
-/**
- * Suggestion action. `create`/`update` carry a whole FHIR resource; `delete` carries
- * `resourceId` as a relative reference (`MedicationRequest/123`).
- */
-export interface Action {
-  type: ActionType;
-  description: string;
-  resource?: FhirResource;
-  resourceId?: string;
-}
-
-export interface Suggestion {
-  label: string;
-  uuid?: string;
-  isRecommended?: boolean;
-  actions?: Action[];
-}
-
-export interface Link {
-  label: string;
-  url: string;
-  type: 'absolute' | 'smart';
-  /** Only with type `smart`. */
-  appContext?: string;
-  autolaunchable?: boolean;
-}
-
-/** Override reasons are Codings that carry system, code and display. */
-export type OverrideReason = Coding & { system: string; code: string; display: string };
 
 /** docs/clinical-specification.md §6: read by the EHR, the demo page and tests without parsing text. */
 export interface KetamineProtocolExtension {
@@ -66,29 +22,13 @@ export interface KetamineProtocolExtension {
   protocolVersion: string;
 }
 
-export interface CardExtension {
+interface CardExtension {
   'ketamine-protocol': KetamineProtocolExtension;
   [key: string]: unknown;
 }
 
-export interface Card {
-  uuid?: string;
-  /** < 140 characters. */
-  summary: string;
-  /** GitHub-flavored Markdown. */
-  detail?: string;
-  indicator: CardIndicator;
-  source: Source;
-  suggestions?: Suggestion[];
-  /** Required when there are suggestions. */
-  selectionBehavior?: SelectionBehavior;
-  overrideReasons?: OverrideReason[];
-  links?: Link[];
-  extension?: CardExtension;
-}
+/** A card of this service. */
+export type Card = CdsHooksCard<CardExtension>;
 
-export interface CdsResponse {
-  cards: Card[];
-  /** Present only when non-empty. */
-  systemActions?: Action[];
-}
+/** The response of one hook call. */
+export type CdsResponse = CdsHooksResponse<Card>;

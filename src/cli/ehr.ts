@@ -1,16 +1,17 @@
 /**
  * The EHR's side of a CDS Hooks call, as the CLI (and the tests) play it: read discovery, render the
  * prefetch templates against the context, read them from the FHIR server, build draft orders, call the
- * service. Written from the CDS Hooks 2.0 spec, independently of the service's own code, so that it
- * checks the service rather than mirroring it.
+ * service. The CDS Hooks types and the template renderer are the service's own (src/contract,
+ * src/fhir/prefetch-template.ts): one definition of the contract; what the EHR does with them is written here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Encounter, FhirResource, MedicationRequest } from 'fhir/r4';
+import type { Card as CdsHooksCard, CdsContext, CdsRequest, CdsResponse, HookName } from '../contract/cds-hooks';
+import { loadKetamineMedication } from '../cards/medication';
+import { renderTemplate } from '../fhir/prefetch-template';
+import { loadTerminology } from '../terminology';
 import { CliError, type FetchLike, httpRequest, joinUrl, outcomeText } from './http';
 import { clinicalStart } from './as-of';
-
-export type HookName = 'patient-view' | 'order-select' | 'order-sign';
-export const HOOKS: readonly HookName[] = ['patient-view', 'order-select', 'order-sign'];
 
 export interface DiscoveredService {
   id: string;
@@ -20,32 +21,23 @@ export interface DiscoveredService {
   prefetch?: Record<string, string>;
 }
 
-export interface HookContext {
-  userId: string;
-  patientId: string;
-  encounterId?: string;
-  selections?: string[];
-  draftOrders?: Bundle;
-}
+/** The hook context as this EHR sends it: always with the user. */
+export type HookContext = CdsContext & { userId: string };
 
-export interface CdsHookRequest {
-  hook: HookName;
-  hookInstance: string;
+/** A request as this EHR sends it: always with fhirServer and a prefetch. */
+type CdsHookRequest = CdsRequest & {
   fhirServer: string;
   context: HookContext;
   prefetch: Record<string, FhirResource | null>;
-}
+};
 
 export const RATE_UNITS = ['mg/kg/h', 'mg/h', 'mL/h'] as const;
 export type RateUnit = (typeof RATE_UNITS)[number];
 
-export const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-export const UCUM = 'http://unitsofmeasure.org';
-/** RxNorm ingredient code of ketamine (docs/clinical-specification.md §5). */
-export const KETAMINE_RXNORM = '6130';
+const UCUM = 'http://unitsofmeasure.org';
 export const DEFAULT_USER = 'Practitioner/demo-clinician';
 /** How many `next` pages of a searchset the EHR follows before it stops. */
-export const MAX_PAGES = 20;
+const MAX_PAGES = 20;
 
 export interface Transport {
   fetch?: FetchLike;
@@ -60,7 +52,7 @@ export interface Transport {
  * (`http://internal:8080/fhir?_getpages=…`) into absolute links. A link on another origin is followed on
  * the origin of the base the user gave (same path and query), and the user is told once.
  */
-export function nextOnBase(next: string, fhirBase: string, transport: Transport = {}): string {
+function nextOnBase(next: string, fhirBase: string, transport: Transport = {}): string {
   let target: URL;
   let base: URL;
   try {
@@ -120,38 +112,8 @@ export function pickService(services: DiscoveredService[], hook: HookName, servi
   return found;
 }
 
-const USER_TOKEN_TYPES: Record<string, string> = {
-  userPractitionerId: 'Practitioner',
-  userPractitionerRoleId: 'PractitionerRole',
-  userPatientId: 'Patient',
-  userRelatedPersonId: 'RelatedPerson',
-};
-
-/**
- * Render a prefetch template: `{{context.x}}` from the context's primitive fields and the user tokens
- * from `context.userId`. Null when a token has no value (the EHR then sends the key as null: no data).
- */
-export function renderTemplate(template: string, context: HookContext): string | null {
-  let missing = false;
-  const out = template.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_m, token: string) => {
-    let value: unknown;
-    if (token.startsWith('context.')) {
-      value = (context as unknown as Record<string, unknown>)[token.slice('context.'.length)];
-    } else if (USER_TOKEN_TYPES[token]) {
-      const [type, id] = context.userId.split('/');
-      value = type === USER_TOKEN_TYPES[token] ? id : undefined;
-    }
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      missing = true;
-      return '';
-    }
-    return encodeURIComponent(String(value));
-  });
-  return missing ? null : out;
-}
-
 /** GET {fhirBase}/{relative}; a searchset's `next` pages are merged into one Bundle. */
-export async function fhirRead(
+async function fhirRead(
   fhirBase: string,
   relative: string,
   transport: Transport = {},
@@ -277,7 +239,7 @@ export async function fillPrefetch(
 ): Promise<Record<string, FhirResource | null>> {
   const entries = await Promise.all(
     Object.entries(templates).map(async ([key, template]): Promise<[string, FhirResource | null]> => {
-      const rendered = renderTemplate(template, context);
+      const rendered = renderTemplate(template, { context });
       if (rendered === null) return [key, null];
       const { status, resource } = await readPrefetchQuery(key, rendered, fhirBase, transport);
       if (status === 404) return [key, null];
@@ -328,7 +290,9 @@ export async function findOpenEncounter(
     const end = e.period?.end ? Date.parse(e.period.end) : Number.POSITIVE_INFINITY;
     return !Number.isNaN(start) && start <= nowMs && nowMs < end;
   });
-  const inpatient = open.find((e) => ['IMP', 'ACUTE', 'NONAC'].includes(e.class?.code ?? ''));
+  // Inpatient as the service's CQL judges it: the class code is one of the inpatient value set's codes.
+  const inpatientClasses = loadTerminology().codes('inpatient-encounter-class');
+  const inpatient = open.find((e) => inpatientClasses.includes(e.class?.code ?? ''));
   return (inpatient ?? open[0])?.id;
 }
 
@@ -342,7 +306,10 @@ export interface DraftOrderInput {
   id?: string;
 }
 
-/** A draft ketamine infusion order as an EHR holds it before signing. */
+/**
+ * A draft ketamine infusion order as an EHR holds it before signing. The drug is the ordering concept of the
+ * Ketamine ValueSet (the one the cards' suggestions order; the codes live only in the ValueSets).
+ */
 export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
   return {
     resourceType: 'MedicationRequest',
@@ -350,7 +317,7 @@ export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
     status: 'draft',
     intent: 'order',
     medicationCodeableConcept: {
-      coding: [{ system: RXNORM, code: KETAMINE_RXNORM, display: 'ketamine' }],
+      coding: loadKetamineMedication().coding ?? [],
       text: 'Ketamine continuous IV infusion',
     },
     subject: { reference: `Patient/${input.patientId}` },
@@ -360,7 +327,6 @@ export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
     dosageInstruction: [
       {
         text: `Ketamine IV infusion at ${input.rate} ${input.unit}`,
-        route: { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous route' }] },
         doseAndRate: [
           {
             type: {
@@ -376,7 +342,7 @@ export function buildDraftOrder(input: DraftOrderInput): MedicationRequest {
   };
 }
 
-export function draftOrdersBundle(orders: MedicationRequest[]): Bundle {
+function draftOrdersBundle(orders: MedicationRequest[]): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'collection',
@@ -404,29 +370,9 @@ export function buildContext(input: BuildRequestInput): HookContext {
   return context;
 }
 
-export interface CardsResponse {
-  cards: Card[];
-  systemActions?: unknown[];
-}
-
-/** What the CLI reads of a card (CDS Hooks 2.0 + the ketamine-protocol extension). */
-export interface Card {
-  uuid?: string;
-  summary: string;
-  detail?: string;
-  indicator: string;
-  source?: { label?: string; url?: string; topic?: { code?: string; display?: string } };
-  suggestions?: Array<{
-    label: string;
-    uuid?: string;
-    isRecommended?: boolean;
-    actions?: Array<{ type: string; description?: string; resource?: FhirResource; resourceId?: string }>;
-  }>;
-  selectionBehavior?: string;
-  overrideReasons?: Array<{ code?: string; system?: string; display?: string }>;
-  links?: Array<{ label: string; url: string; type?: string }>;
-  extension?: { 'ketamine-protocol'?: Record<string, unknown> } & Record<string, unknown>;
-}
+/** What the CLI reads of a card: CDS Hooks 2.0 (src/contract) and, unchecked, the ketamine-protocol extension. */
+export type Card = CdsHooksCard<{ 'ketamine-protocol'?: Record<string, unknown> }>;
+export type CardsResponse = CdsResponse<Card>;
 
 /** POST the request to {serviceBase}/{id}; non-200 answers become clear errors. */
 export async function callService(

@@ -26,7 +26,7 @@ export interface ExampleEntry {
   scenarioTimes?: ScenarioTime[];
 }
 
-export const MANIFEST_FILE = 'index.json';
+const MANIFEST_FILE = 'index.json';
 
 /** The manifest; without an index.json, every *.json bundle in the folder (titled by its file name). */
 export function readManifest(dir: string): ExampleEntry[] {

@@ -23,7 +23,7 @@ export interface HttpResult {
 
 export type FetchLike = typeof fetch;
 
-export const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_TIMEOUT_MS = 15_000;
 
 const NETWORK_REASONS: Record<string, string> = {
   ECONNREFUSED: 'connection refused: is it running?',

@@ -13,8 +13,8 @@ import type { JWK } from 'jose' with { 'resolution-mode': 'import' };
 
 const loadJose = () => import('jose');
 
-export const ALG = 'ES384';
-export const JWKS_PATH = '/.well-known/jwks.json';
+const ALG = 'ES384';
+const JWKS_PATH = '/.well-known/jwks.json';
 export const DEFAULT_JWKS_PORT = 3099;
 /** Lifetime of a signed call, as the CDS Hooks Sandbox uses (seconds). */
 export const TOKEN_LIFETIME_SECONDS = 300;

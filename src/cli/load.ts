@@ -45,7 +45,7 @@ export interface LoadOptions {
  * The bundle as the EHR holds it at `nowMs`: resources charted later become DELETE entries (a previous
  * load at a later moment may have put them there), running administrations/encounters are in progress.
  */
-export function asHeldAt(bundle: Bundle, nowMs: number): Bundle {
+function asHeldAt(bundle: Bundle, nowMs: number): Bundle {
   const entry: BundleEntry[] = (bundle.entry ?? []).map((e) => {
     const resource = e.resource as FhirResource | undefined;
     if (!resource) return e;
@@ -57,7 +57,7 @@ export function asHeldAt(bundle: Bundle, nowMs: number): Bundle {
 }
 
 /** What a refusal most likely means on a public FHIR server, in words ('' when nothing is known). */
-export function refusalHint(status: number, detail: string): string {
+function refusalHint(status: number, detail: string): string {
   if (status === 405 || /client.{0,40}(assign|id)|ID\[|create.{0,40}with.{0,20}id/i.test(detail))
     return (
       '. The server does not accept client-assigned ids (PUT Patient/<id>): the examples keep their ids so that ' +

@@ -44,7 +44,7 @@ function protocolLine(card: Card): string | null {
   return parts.join(' · ');
 }
 
-export function formatCard(card: Card, index: number, style: Style): string {
+function formatCard(card: Card, index: number, style: Style): string {
   const lines: string[] = [];
   const label = `[${card.indicator.toUpperCase()}]`;
   lines.push(`${style.indicator(card.indicator, `${index + 1}. ${label}`)} ${style.bold(card.summary)}`);

@@ -11,8 +11,6 @@ import {
   discover,
   fillPrefetch,
   findOpenEncounter,
-  HOOKS,
-  type HookName,
   newHookInstance,
   pickService,
   RATE_UNITS,
@@ -20,6 +18,7 @@ import {
   type Transport,
   DEFAULT_USER,
 } from './ehr';
+import { HOOKS, type HookName } from '../contract/cds-hooks';
 import { prefetchAsOf } from './as-of';
 import { CliError, type FetchLike } from './http';
 import {
@@ -35,7 +34,7 @@ import { loadExamples } from './load';
 import { MomentError, MOMENT_NAMES, parseMoment, type Moment } from './timeline';
 import { ANSI, formatResponse, PLAIN } from './print';
 
-export const DEFAULT_SERVICE_BASE = 'http://localhost:3000/cds-services';
+const DEFAULT_SERVICE_BASE = 'http://localhost:3000/cds-services';
 /** The demo-only scenario clock header (honoured by the service only when it runs in demo mode). */
 export const DEMO_NOW_HEADER = 'X-Demo-Now';
 
@@ -49,11 +48,11 @@ export interface CliIo {
 }
 
 /** The environment variable holding the default JWKS port (e.g. when 3099 is taken). */
-export const JWKS_PORT_ENV = 'KETAMINE_CDS_JWKS_PORT';
+const JWKS_PORT_ENV = 'KETAMINE_CDS_JWKS_PORT';
 /** The environment variable holding the default --service. */
-export const SERVICE_ENV = 'KETAMINE_CDS_SERVICE';
+const SERVICE_ENV = 'KETAMINE_CDS_SERVICE';
 
-export const USAGE = `ketamine-cds: play the EHR against the ketamine protocol CDS service
+const USAGE = `ketamine-cds: play the EHR against the ketamine protocol CDS service
 
 Usage:
   ketamine-cds load --fhir <base> [--at <moment>] [--patient <id,...>] [--examples <dir>]

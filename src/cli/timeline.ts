@@ -16,7 +16,7 @@ import type { Bundle } from 'fhir/r4';
 import type { ExampleEntry, ScenarioTime } from './examples';
 
 export const MOMENT_NAMES = ['work-up', 'titration', 'target', 'taper', 'done'] as const;
-export type MomentName = (typeof MOMENT_NAMES)[number];
+type MomentName = (typeof MOMENT_NAMES)[number];
 const ANCHORS = ['first', 'admission', 'infusion'] as const;
 type Anchor = MomentName | (typeof ANCHORS)[number];
 
@@ -232,7 +232,7 @@ export function shiftTimes<T>(value: T, offsetMs: number, key = ''): T {
 }
 
 /** The manifest entry's own times moved with its bundle (what the demo page offers as chips). */
-export function shiftEntry(entry: ExampleEntry, offsetMs: number): ExampleEntry {
+function shiftEntry(entry: ExampleEntry, offsetMs: number): ExampleEntry {
   const move = (iso: unknown) =>
     typeof iso === 'string' && ms(iso) !== null
       ? new Date((ms(iso) as number) + offsetMs).toISOString().replace('.000Z', 'Z')

@@ -73,12 +73,10 @@ export class ConfigError extends Error {
   }
 }
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
 /** The static defaults, as declared in the settings schema (src/config/settings.schema.json). */
 const declared = <T extends string | number>(name: string): T => SETTINGS[name]?.default as T;
 
-export const DEFAULTS = {
+const DEFAULTS = {
   port: declared<number>('PORT'),
   requestLimit: declared<string>('REQUEST_LIMIT'),
   deadlineMs: declared<number>('DEADLINE_MS'),
@@ -101,10 +99,10 @@ export const DEFAULTS = {
 const ON = ['on', 'true', '1', 'yes'];
 
 /** Shortest REPORTS_TOKEN accepted (a guessable report credential is refused at startup). */
-export const REPORTS_TOKEN_MIN_LENGTH = 32;
+const REPORTS_TOKEN_MIN_LENGTH = 32;
 
 /** True when the runtime knows this IANA zone name (Intl throws a RangeError otherwise). */
-export function isTimeZone(name: string): boolean {
+function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;

@@ -49,10 +49,10 @@ export const PARAMETER_NAMES = [
   'gapToleranceMinutes',
 ] as const;
 
-export type ParameterName = (typeof PARAMETER_NAMES)[number];
-export type Provenance = 'seed' | 'literature' | 'safety';
+type ParameterName = (typeof PARAMETER_NAMES)[number];
+type Provenance = 'seed' | 'literature' | 'safety';
 
-export interface ParameterEntry {
+interface ParameterEntry {
   value: number;
   unit: string;
   provenance: Provenance;
@@ -82,7 +82,7 @@ export class ParameterFileError extends Error {
 }
 
 // From the project root (not __dirname): the same paths under ts (src/config) and once built (dist/src/config).
-export const DEFAULT_PARAMETER_FILE = path.join(packageRoot(), 'cds-hooks', 'protocol-parameters.json');
+const DEFAULT_PARAMETER_FILE = path.join(packageRoot(), 'cds-hooks', 'protocol-parameters.json');
 const SCHEMA_FILE = path.join(packageRoot(), 'cds-hooks', 'protocol-parameters.schema.json');
 
 /** Relations the schema cannot express; each failing one is reported by name. */

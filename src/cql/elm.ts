@@ -9,17 +9,16 @@ import path from 'node:path';
 import { Library, Repository } from 'cql-execution';
 import type { TerminologyProvider } from 'cql-execution';
 import { projectPath } from '../config/paths';
+import type { HookName } from '../contract/cds-hooks';
 import { optimizeElm } from './elm-optimize';
 
 export const DEFAULT_ELM_DIR = projectPath('fhir-resources', 'elm');
 
-export type CqlHook = 'patient-view' | 'order-select' | 'order-sign';
-
-/** The entry library of each hook. */
-export const ENTRY_LIBRARIES: Readonly<Record<CqlHook, string>> = {
-  'patient-view': 'KetaminePatientView',
-  'order-select': 'KetamineOrderSelect',
-  'order-sign': 'KetamineOrderSign',
+/** The entry library of each hook: one for the three (they read the same record and need the same facts). */
+export const ENTRY_LIBRARIES: Readonly<Record<HookName, string>> = {
+  'patient-view': 'KetamineProtocol',
+  'order-select': 'KetamineProtocol',
+  'order-sign': 'KetamineProtocol',
 };
 
 interface ElmIdentifier {
@@ -97,7 +96,7 @@ function reachable(name: string, elm: Map<string, ElmJson>, problems: string[], 
 }
 
 export interface LoadedEntry {
-  hook: CqlHook;
+  hook: HookName;
   name: string;
   version: string | undefined;
   library: Library;
@@ -115,7 +114,7 @@ export function loadEntryLibraries(options: {
   codeService: TerminologyProvider;
   /** Run the ELM through optimizeElm (default true; false runs the translator's ELM as is). */
   optimize?: boolean;
-}): Record<CqlHook, LoadedEntry> {
+}): Record<HookName, LoadedEntry> {
   const elm = readElmDir(options.elmDir);
   const problems: string[] = [];
 
@@ -126,7 +125,7 @@ export function loadEntryLibraries(options: {
     }
   }
 
-  const hooks = Object.keys(ENTRY_LIBRARIES) as CqlHook[];
+  const hooks = Object.keys(ENTRY_LIBRARIES) as HookName[];
   for (const hook of hooks) {
     const name = ENTRY_LIBRARIES[hook];
     const lib = elm.get(name);
@@ -173,7 +172,7 @@ export function loadEntryLibraries(options: {
   const runnable = new Map([...elm].map(([name, json]) => [name, structuredClone(json)]));
   if (options.optimize !== false) optimizeElm([...runnable.values()]);
   const repository = new Repository(Object.fromEntries(runnable));
-  const entries = {} as Record<CqlHook, LoadedEntry>;
+  const entries = {} as Record<HookName, LoadedEntry>;
   for (const hook of hooks) {
     const json = runnable.get(ENTRY_LIBRARIES[hook]) as ElmJson;
     entries[hook] = {

@@ -16,13 +16,14 @@ import type { Bundle } from 'fhir/r4';
 import { DateTime, Executor } from 'cql-execution';
 import type { ClinicalFacts } from '../protocol/facts';
 import { KETAMINE_TEXT_PATTERN, loadTerminology, type Terminology } from '../terminology';
-import { DEFAULT_ELM_DIR, ENTRY_LIBRARIES, loadEntryLibraries, type CqlHook } from './elm';
+import type { HookName } from '../contract/cds-hooks';
+import { DEFAULT_ELM_DIR, ENTRY_LIBRARIES, loadEntryLibraries } from './elm';
 import { prepareBundle } from './prepare';
 import { RecordProviderFactory } from './data-provider';
 import { FACT_DEFINES, toClinicalFacts, type DefineResults } from './to-facts';
 
-export { DEFAULT_ELM_DIR, ENTRY_LIBRARIES, ElmLoadError, type CqlHook } from './elm';
-export { FACT_DEFINES, isoOf, concentrationMgPerMl } from './to-facts';
+export { DEFAULT_ELM_DIR, ENTRY_LIBRARIES, ElmLoadError } from './elm';
+export { FACT_DEFINES } from './to-facts';
 export { prepareBundle } from './prepare';
 
 /** Canonical URL of the protocol's PlanDefinition (fhir-resources/PlanDefinition/ketamine-protocol.json). */
@@ -47,12 +48,13 @@ export interface EvaluatorOptions {
 export interface Evaluator {
   /**
    * ClinicalFacts of the patient in `bundle` (any bundle type; its entries' resources are the record) at `now`.
-   * In process the evaluation runs to its end once started; `signal` only keeps a call that already gave up
-   * from starting one.
+   * `signal` fires when the call gives up (deadline). In process the evaluation runs to its end once
+   * started and `signal` only keeps a call that already gave up from starting one; the worker pool
+   * (./pool.ts) rejects at once with the signal's reason.
    */
-  evaluate(bundle: Bundle, now: Date, hook: CqlHook, signal?: AbortSignal): Promise<ClinicalFacts>;
+  evaluate(bundle: Bundle, now: Date, hook: HookName, signal?: AbortSignal): Promise<ClinicalFacts>;
   /** The entry library run for each hook (name and version), for audit and the Library resources. */
-  readonly libraries: Readonly<Record<CqlHook, { name: string; version: string | undefined }>>;
+  readonly libraries: Readonly<Record<HookName, { name: string; version: string | undefined }>>;
   readonly terminology: Terminology;
 }
 
@@ -85,8 +87,8 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
     codeService: terminology.codeService,
     optimize: options.optimizeElm !== false,
   });
-  const executors = {} as Record<CqlHook, Executor>;
-  for (const hook of Object.keys(ENTRY_LIBRARIES) as CqlHook[]) {
+  const executors = {} as Record<HookName, Executor>;
+  for (const hook of Object.keys(ENTRY_LIBRARIES) as HookName[]) {
     executors[hook] = new Executor(entries[hook].library, terminology.codeService, { ...CQL_PARAMETERS });
   }
   const records = new RecordProviderFactory();
@@ -95,11 +97,11 @@ export function createEvaluator(options: EvaluatorOptions = {}): Evaluator {
   return {
     terminology,
     libraries: Object.fromEntries(
-      (Object.keys(entries) as CqlHook[]).map((hook) => [
+      (Object.keys(entries) as HookName[]).map((hook) => [
         hook,
         { name: entries[hook].name, version: entries[hook].version },
       ]),
-    ) as Record<CqlHook, { name: string; version: string | undefined }>,
+    ) as Record<HookName, { name: string; version: string | undefined }>,
 
     async evaluate(bundle, now, hook, signal) {
       const executor = executors[hook];

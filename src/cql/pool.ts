@@ -16,10 +16,9 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Bundle } from 'fhir/r4';
 import { OperationOutcomeError } from '../errors';
 import type { ClinicalFacts } from '../protocol/facts';
-import type { CqlHook, EvaluatorOptions } from './index';
+import type { Evaluator, EvaluatorOptions } from './index';
 import type { WorkerError, WorkerReply, WorkerTask } from './worker';
 
 export interface PoolOptions extends Pick<EvaluatorOptions, 'elmDir' | 'optimizeElm'> {
@@ -29,9 +28,8 @@ export interface PoolOptions extends Pick<EvaluatorOptions, 'elmDir' | 'optimize
   worker?: { entry: string; data?: unknown };
 }
 
-export interface EvaluatorPool {
-  /** ClinicalFacts of the record, from a worker; rejects with the signal's reason when the call gives up first. */
-  evaluate(bundle: Bundle, now: Date, hook: CqlHook, signal?: AbortSignal): Promise<ClinicalFacts>;
+/** Evaluations in worker threads: the same `evaluate` as the in-process Evaluator. */
+export interface EvaluatorPool extends Pick<Evaluator, 'evaluate'> {
   /** Resolves once every worker has loaded the ELM and the value sets; rejects when they cannot. */
   readonly ready: Promise<void>;
   readonly size: number;

@@ -1,9 +1,9 @@
 /**
  * From the values the entry library's defines return (cql-execution tuples, lists, DateTime/Date
  * objects, numbers) to ClinicalFacts (src/protocol/facts.ts): plain JSON with ISO times. No protocol
- * number is applied here; only unit conversion of a charted strength to mg/mL (UCUM, via cql-execution).
+ * number is applied here; a charted strength is converted to mg/mL by the unit tables of the decision core
+ * (src/protocol/rates.ts, the one place units are converted).
  */
-import { Quantity } from 'cql-execution';
 import type {
   AdministrationFact,
   AdverseEffectFact,
@@ -21,6 +21,7 @@ import type {
   VitalKind,
   WeightFact,
 } from '../protocol/facts';
+import { strengthToMgPerMl } from '../protocol/rates';
 
 /** The defines every entry library exposes, read into ClinicalFacts. */
 export const FACT_DEFINES = [
@@ -42,7 +43,7 @@ export const FACT_DEFINES = [
   'Active Treatment Consent',
 ] as const;
 
-export type FactDefine = (typeof FACT_DEFINES)[number];
+type FactDefine = (typeof FACT_DEFINES)[number];
 export type DefineResults = Partial<Record<FactDefine, unknown>>;
 
 type Row = Record<string, unknown>;
@@ -64,7 +65,7 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
 /** A CQL DateTime or Date (or an ISO string) as an ISO 8601 string, as precise as charted. */
-export function isoOf(value: unknown): string | null {
+function isoOf(value: unknown): string | null {
   if (value == null) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && typeof (value as { toString?: unknown }).toString === 'function') {
@@ -117,8 +118,8 @@ function chartedRate(value: unknown): ChartedRate | null {
   return null;
 }
 
-/** A charted strength (ratio) in mg/mL by UCUM conversion; null when it is not a mass per volume. */
-export function concentrationMgPerMl(strength: unknown): number | null {
+/** A charted strength (ratio) in mg/mL (src/protocol/rates.ts); null when it is not a mass per volume. */
+function concentrationMgPerMl(strength: unknown): number | null {
   const ratio = row(strength);
   const numerator = row(ratio?.['numerator']);
   const denominator = row(ratio?.['denominator']);
@@ -126,17 +127,8 @@ export function concentrationMgPerMl(strength: unknown): number | null {
   const dValue = num(denominator?.['value']);
   const nUnit = str(numerator?.['unit']);
   const dUnit = str(denominator?.['unit']);
-  if (nValue === null || dValue === null || !nUnit || !dUnit || dValue === 0) return null;
-  try {
-    const mg = new Quantity(nValue, nUnit).convertUnit('mg');
-    const ml = new Quantity(dValue, dUnit).convertUnit('mL');
-    const mgValue = num(mg?.value);
-    const mlValue = num(ml?.value);
-    if (mgValue === null || mlValue === null || mlValue === 0) return null;
-    return mgValue / mlValue;
-  } catch {
-    return null;
-  }
+  if (nValue === null || dValue === null || !nUnit || !dUnit) return null;
+  return strengthToMgPerMl(nValue, nUnit, dValue, dUnit);
 }
 
 function medicationFact(value: unknown): MedicationFact {
@@ -174,7 +166,14 @@ function order(r: Row): OrderFact {
 function pain(r: Row): PainFact | null {
   const time = isoOf(r['time']);
   if (!time) return null;
-  return { id: str(r['id']) ?? '', time, code: str(r['code']) ?? '', value: num(r['value']), unit: str(r['unit']) };
+  return {
+    id: str(r['id']) ?? '',
+    time,
+    code: str(r['code']) ?? '',
+    vas: r['vas'] === true,
+    value: num(r['value']),
+    unit: str(r['unit']),
+  };
 }
 
 function weight(value: unknown): WeightFact | null {

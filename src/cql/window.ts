@@ -117,14 +117,14 @@ export function retrievesOf(elm: ReadonlyMap<string, ElmJson>, terminology: Term
   return readable ? byType : null;
 }
 
-export interface WindowOptions {
+interface WindowOptions {
   /** Directory of ELM JSON files (default fhir-resources/elm). */
   elmDir?: string;
   terminology?: Terminology;
 }
 
 /** The window over the libraries in `elmDir`: a record → the part of it the libraries can retrieve. */
-export function createRecordWindow(options: WindowOptions = {}): (bundle: Bundle) => Bundle {
+function createRecordWindow(options: WindowOptions = {}): (bundle: Bundle) => Bundle {
   const retrieves = retrievesOf(
     readElmDir(options.elmDir ?? DEFAULT_ELM_DIR),
     options.terminology ?? loadTerminology(),

@@ -9,7 +9,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4';
 import { OperationOutcomeError } from '../errors';
-import { createEvaluator, type CqlHook, type EvaluatorOptions } from './index';
+import type { HookName } from '../contract/cds-hooks';
+import { createEvaluator, type EvaluatorOptions } from './index';
 
 export interface WorkerTask {
   id: number;
@@ -19,7 +20,7 @@ export interface WorkerTask {
    */
   bundle: string;
   now: number;
-  hook: CqlHook;
+  hook: HookName;
 }
 
 /** An error as it crosses the thread boundary (a structured clone keeps no class). */

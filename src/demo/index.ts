@@ -2,12 +2,12 @@
  * "Try it in five minutes": the embedded demo. In the service's own process (unless DEMO=off) it serves
  *   /fhir          an in-memory FHIR R4 server seeded with fhir-resources/examples (CapabilityStatement at /fhir/metadata)
  *   /              the sandbox page (src/demo/public/): a mini EHR that calls the CDS service exactly as an EHR would
- *   /demo/api/*    read-only helpers for the page (examples manifest, protocol parameters) and a data reset
+ *   /demo/api/*    read-only helpers for the page (examples manifest, protocol parameters, value sets) and a data reset
  *   /vendor/*      Chart.js, marked and DOMPurify from node_modules (no CDN)
  * The CDS service treats /fhir as any EHR's FHIR server: the page sends `fhirServer` and prefetch.
  */
 import path from 'node:path';
-import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Bundle } from 'fhir/r4';
 import { loadParameters } from '../config/parameters';
 import type { Logger } from '../log';
@@ -15,9 +15,8 @@ import { createMemoryFhir, type MemoryFhir } from '../fhir/memory-server';
 import { asTransaction, type ExampleEntry, patientIdOf, readBundle, readManifest } from '../cli/examples';
 import { parseMoment, placeExample } from '../cli/timeline';
 import { examplesDir, packageRoot } from '../config/paths';
+import { loadTerminology } from '../terminology';
 import { DEMO_NOW_HEADER } from './clock';
-
-export { demoClockFor, demoNowOf, parseDemoNow, DEMO_NOW_HEADER } from './clock';
 
 export interface DemoOptions {
   /** Where the example bundles are (default fhir-resources/examples). */
@@ -42,7 +41,7 @@ export interface DemoOptions {
 }
 
 /** The moment the demo's examples are live at when start-up does not say. */
-export const DEMO_DEFAULT_MOMENT = 'titration';
+const DEMO_DEFAULT_MOMENT = 'titration';
 
 export interface Demo {
   /** Mount at the app's root, before its not-found handler. */
@@ -132,6 +131,17 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   api.get('/config', (_req, res) => {
     res.json({ fhirPath, cdsPath, demoNowHeader: DEMO_NOW_HEADER, timeZone: options.timeZone ?? 'UTC' });
   });
+  // The codes the page recognises and charts: the service's value sets (the page holds none of its own).
+  const terminology = loadTerminology();
+  const valueSets = Object.fromEntries(
+    [...terminology.valueSets].map(([id, vs]) => [
+      id,
+      (vs.expansion?.contains ?? []).map(({ system, code, display }) => ({ system, code, display })),
+    ]),
+  );
+  api.get('/value-sets', (_req, res) => {
+    res.json(valueSets);
+  });
   api.get('/examples', (_req, res) => {
     res.json(examples);
   });
@@ -177,13 +187,6 @@ export async function createDemo(options: DemoOptions = {}): Promise<Demo> {
   router.use(page);
 
   return { router, fhir, examples, reset };
-}
-
-/** Create the demo and mount it on `app` (call it before the app's not-found and error handlers). */
-export async function mountDemo(app: Express | Router, options: DemoOptions = {}): Promise<Demo> {
-  const demo = await createDemo(options);
-  app.use(demo.router);
-  return demo;
 }
 
 /**

@@ -35,7 +35,7 @@ function isPathWithin(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }
 
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   if (host === 'localhost' || host === '[::1]') return true;
   // URL has already normalized IPv4 spellings (127.1, 0x7f.0.0.1…) to dotted decimal.

@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 /** Open connections per FHIR origin across all calls (more requests wait for a free one). */
-export const MAX_SOCKETS_PER_ORIGIN = 32;
+const MAX_SOCKETS_PER_ORIGIN = 32;
 /** Idle keep-alive connections kept per origin. */
 const MAX_FREE_SOCKETS = 8;
 /** Idle keep-alive connections are closed after this long (below typical server keep-alive timeouts). */

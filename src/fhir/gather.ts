@@ -27,10 +27,19 @@ import type { Bundle, FhirResource } from 'fhir/r4';
 import { badRequest, OperationOutcomeError, preconditionFailed, tooLarge } from '../errors';
 import type { Logger } from '../log';
 import { assertTokenPatientMatches } from '../security/fhir-authorization';
-import type { CdsRequest, GatheredRecord, PrefetchSource, ServiceDefinition } from '../service/types';
+import type { CdsRequest, ServiceDefinition } from '../contract/cds-hooks';
 import { isAllowedFhirServer, isUnderBase, normalizeBaseUrl } from './allowlist';
 import { CallBudget, FetchError, getJson, limitConcurrency, type ByteLimits } from './fetch-json';
 import { renderTemplate } from './prefetch-template';
+
+/** How each prefetch key was obtained (for logs/audit; never the data itself). */
+export type PrefetchSource = 'prefetch' | 'null' | 'fetched' | 'outcome-refetched';
+
+/** The patient's record as gathered for one call: every resource from prefetch or the FHIR server. */
+export interface GatheredRecord {
+  resources: FhirResource[];
+  sources: Record<string, PrefetchSource>;
+}
 
 export interface GatherDeps {
   /** Allowed FHIR base URLs (origin + path prefix); empty = loopback hosts only (CH-J7). */
@@ -58,13 +67,13 @@ export interface FetchBudget extends ByteLimits {
 
 const MIB = 1024 * 1024;
 /** Defaults of the fetch budget (settings FHIR_MAX_RESPONSE_BYTES, FHIR_MAX_CALL_BYTES, PREFETCH_MAX_ENTRIES). */
-export const FETCH_BUDGET_DEFAULTS: FetchBudget = {
+const FETCH_BUDGET_DEFAULTS: FetchBudget = {
   maxResponseBytes: 4 * MIB,
   maxCallBytes: 16 * MIB,
   maxEntries: 5000,
 };
 /** Requests of one call in flight at a time (the keys are fetched in parallel up to this). */
-export const MAX_REQUESTS_PER_CALL = 6;
+const MAX_REQUESTS_PER_CALL = 6;
 
 /** Why a key could not be fetched, for the 412 diagnostics and the log (never the upstream body). */
 class FetchFailure extends Error {

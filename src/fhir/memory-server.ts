@@ -51,7 +51,7 @@ export interface MemoryFhirOptions {
   bodyLimit?: string;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   /** Path and query relative to the FHIR base, e.g. `/Observation?patient=1`. */
   url: string;
@@ -328,7 +328,7 @@ export function checkSearchQuery(resourceType: string, query: SearchQuery): { qu
 }
 
 /** URL query and form body of a POST _search as one query (FHIR: both count, values add up). */
-export function mergeQueries(...queries: SearchQuery[]): SearchQuery {
+function mergeQueries(...queries: SearchQuery[]): SearchQuery {
   const out: SearchQuery = {};
   for (const query of queries)
     for (const [key, value] of Object.entries(query)) {
@@ -385,7 +385,7 @@ function referencesIn(value: unknown, out: Set<string>): Set<string> {
  *   as FHIR says (the stock search matches none): it is searched as `subject=Patient/123,Group/123,…`.
  * Searches with `_include`/`_revinclude` keep the stock path (their included entries follow the page).
  */
-export class MemoryFhirRepository extends MemoryRepository {
+class MemoryFhirRepository extends MemoryRepository {
   /** type → referenced id → ids of the resources of that type referencing it. */
   private readonly byReference = new Map<string, Map<string, Set<string>>>();
   /** type → resource id → the referenced ids it was indexed under. */

@@ -14,7 +14,7 @@
 import type { FhirResource } from 'fhir/r4';
 import type { SetAsideItem, SetAsideSummary } from '../protocol/recommendation';
 
-export type { SetAsideItem, SetAsideSummary };
+export type { SetAsideSummary };
 
 export const NOTHING_SET_ASIDE: SetAsideSummary = Object.freeze({ otherPatient: 0, unreadable: 0, items: [] });
 

@@ -1,19 +1,20 @@
 /**
- * Prefetch templates (CDS Hooks 2.0 §Prefetch template): rendering a template against a request, and
- * checking at startup that a template stays in the recommended subset (CH-D3).
+ * Prefetch templates (CDS Hooks 2.0 §Prefetch template): rendering a template against a request's context
+ * (the one renderer: the service's fallback fetch, the CLI playing the EHR and the benchmark's prefetch all
+ * use it), and checking at startup that a template stays in the recommended subset (CH-D3).
  *
  * Tokens: `{{context.<root primitive field>}}`, `{{userPractitionerId}}`, `{{userPractitionerRoleId}}`,
  * `{{userPatientId}}`, `{{userRelatedPersonId}}` (the last four derived from `context.userId`, `Type/id`).
  */
 import { badRequest } from '../errors';
-import type { CdsRequest } from '../service/types';
+import type { CdsRequest } from '../contract/cds-hooks';
 
 /** Every `{{…}}` occurrence; the captured name is checked against the allowed tokens. */
 const TOKEN = /\{\{([^{}]*)\}\}/g;
 const CONTEXT_TOKEN = /^context\.([A-Za-z][A-Za-z0-9_]*)$/;
 
 /** User tokens → the resource type `context.userId` must name for the token to have a value. */
-export const USER_TOKENS = {
+const USER_TOKENS = {
   userPractitionerId: 'Practitioner',
   userPractitionerRoleId: 'PractitionerRole',
   userPatientId: 'Patient',
@@ -48,7 +49,7 @@ function userIdOfType(userId: unknown, type: string): string | undefined {
 }
 
 /** The raw (unencoded) value of one token, or undefined when the request carries none. */
-function tokenValue(name: string, request: CdsRequest): string | undefined {
+function tokenValue(name: string, request: Pick<CdsRequest, 'context'>): string | undefined {
   if (isUserToken(name)) return userIdOfType(request.context.userId, USER_TOKENS[name]);
   const field = CONTEXT_TOKEN.exec(name)?.[1];
   if (field === undefined) return undefined;
@@ -64,7 +65,7 @@ function tokenValue(name: string, request: CdsRequest): string | undefined {
  * has no value in this request (the key then simply yields no data). A value that would make a path
  * dot-segment (`.`/`..`) is a bad request: it could walk out of the resource path.
  */
-export function renderTemplate(template: string, request: CdsRequest): string | null {
+export function renderTemplate(template: string, request: Pick<CdsRequest, 'context'>): string | null {
   let missing = false;
   const rendered = template.replace(TOKEN, (_whole, name: string) => {
     const value = tokenValue(name, request);

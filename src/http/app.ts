@@ -32,7 +32,7 @@ import { apiContentSecurityPolicy, securityHeaders } from './security-headers';
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json'];
 
-export interface HttpConfig {
+interface HttpConfig {
   /** External base URL, no trailing slash: the JWT audience is this + the path called. */
   publicBaseUrl: string;
   requestLimitBytes: number;

@@ -22,7 +22,7 @@ function outcomeFor(code: string | undefined): OperationOutcomeError {
 }
 
 /** The raw HTTP/1.1 response for a parser-level error: status line, JSON headers, the OperationOutcome. */
-export function clientErrorResponse(code: string | undefined): string {
+function clientErrorResponse(code: string | undefined): string {
   const error = outcomeFor(code);
   const body = JSON.stringify(error.outcome);
   return [

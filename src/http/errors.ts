@@ -12,7 +12,7 @@ const unsupportedMediaType = (diagnostics: string) =>
   new OperationOutcomeError('not-supported', diagnostics, { status: 415 });
 
 /** Errors of body-parser / http-errors carry a `type` and a `status`; everything else is ours or a bug. */
-export function toHttpError(err: unknown): OperationOutcomeError {
+function toHttpError(err: unknown): OperationOutcomeError {
   if (err instanceof OperationOutcomeError) return err;
   const { type, status } = (typeof err === 'object' && err !== null ? err : {}) as { type?: unknown; status?: unknown };
   switch (type) {

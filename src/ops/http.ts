@@ -7,16 +7,13 @@
  *   /metrics      Prometheus text format (metrics.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { OperationOutcomeError } from '../errors';
 import { logLocals } from '../http/logging';
 import type { Metrics } from './metrics';
 
-export const REQUEST_ID_HEADER = 'X-Request-Id';
+const REQUEST_ID_HEADER = 'X-Request-Id';
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The request id of this response (set by requestId()). */
-export const requestIdOf = (res: Response): string | undefined => logLocals(res).requestId;
 
 export function requestId(generate: () => string = randomUUID): RequestHandler {
   return (req, res, next) => {
@@ -56,7 +53,7 @@ export interface ReadinessCheck {
 }
 
 /** A check slower than this counts as failed (a hung database must not hang the probe). */
-export const READINESS_TIMEOUT_MS = 2_000;
+const READINESS_TIMEOUT_MS = 2_000;
 
 export function readinessHandler(checks: ReadinessCheck[], timeoutMs = READINESS_TIMEOUT_MS): RequestHandler {
   return async (_req, res) => {

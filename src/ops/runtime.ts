@@ -3,7 +3,7 @@
  * (end of life since April 2026) still runs the service where it is the machine's only Node, with a
  * warning at startup.
  */
-export const MIN_SUPPORTED_NODE_MAJOR = 22;
+const MIN_SUPPORTED_NODE_MAJOR = 22;
 
 /** The startup warning for an unsupported Node version, or null. */
 export function nodeVersionWarning(version: string): string | null {

@@ -68,8 +68,10 @@ export interface OrderFact {
 export interface PainFact {
   id: string;
   time: string;
-  /** LOINC code (72514-3, 38214-3, 38208-5). */
+  /** The code of the score's coding in the pain-score ValueSet. */
   code: string;
+  /** Is that coding a visual analogue score (ValueSet pain-score-vas: it may be charted in mm)? */
+  vas: boolean;
   /** valueQuantity.value or valueInteger; null when the value is not a number (the core says so). */
   value: number | null;
   /** UCUM code/unit of the value (`{score}`, `mm`, …); null for valueInteger. */
@@ -114,8 +116,9 @@ export interface EkgFact {
 export interface EncounterFact {
   id: string;
   status: string;
-  /** Encounter.class.code (v3 ActCode: IMP, ACUTE, NONAC are inpatient). */
+  /** Encounter.class.code, as charted. */
   classCode: string | null;
+  /** Judged by the CQL only: the class code is in the inpatient-encounter-class ValueSet. */
   inpatient: boolean;
   start: string | null;
   end: string | null;

@@ -1,46 +1,10 @@
 /** The pure decision core: facts in, recommendation out (docs/clinical-specification.md §2–§4, §6). */
 export type * from './facts';
 export type * from './recommendation';
-export { decide, INPATIENT_CLASSES, type DecisionContext, type Hook } from './decide';
-export { checkDraftOrder, type DraftOrder } from './orders';
-export {
-  convertRate,
-  describeChartedRate,
-  mgPerHourAt,
-  mlPerHourAt,
-  parseRateUnit,
-  parseRatioUnits,
-  pickConcentration,
-  rateAbove,
-  rateArithmetic,
-  roundRate,
-  sameRate,
-  weightToKg,
-  type RateBasis,
-  type RateConversion,
-  type RateUnit,
-  type WeightConversion,
-} from './rates';
-export { buildInfusion, segmentAt, RUNNING_STATUSES, type InfusionState, type TimelineSegment } from './infusion';
-export {
-  findSustained,
-  latestPain,
-  normalisePain,
-  recentPain,
-  PAIN_NUMERIC,
-  PAIN_SEVERITY,
-  PAIN_VAS,
-  type SustainedResult,
-  type TimedPain,
-} from './pain';
-export {
-  classifyPregnancyTest,
-  effectsDuringInfusion,
-  findContraindications,
-  judgeVitals,
-  vitalLimits,
-  VITAL_LABELS,
-  type PregnancyResult,
-  type TimedEffect,
-} from './safety';
+export { decide } from './decide';
+export { checkDraftOrder } from './orders';
+export { convertRate } from './rates';
+export { buildInfusion } from './infusion';
+export { normalisePain } from './pain';
+export { judgeVitals } from './safety';
 export * from './units';

@@ -16,7 +16,7 @@ import { concentrationOf, convertRate, roundRate, sameRate, toRateReading, unrea
 import { MS_PER_DAY, MS_PER_MINUTE, isoAt, toMs } from './units';
 
 /** Statuses whose rate counts as running (FHIR MedicationAdministration.status). */
-export const RUNNING_STATUSES: readonly string[] = ['in-progress', 'completed'];
+const RUNNING_STATUSES: readonly string[] = ['in-progress', 'completed'];
 
 /** One stretch of the timeline: a readable rate (mg/kg/h, rounded) or an unreadable one (rate null). */
 export interface TimelineSegment {

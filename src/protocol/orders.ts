@@ -7,7 +7,7 @@
 import type { ProtocolParameters } from '../config/parameters';
 import type { ChartedRate } from './facts';
 import type { Indicator, OrderCheck, OrderFinding, OrderRuleId, RateReading, Recommendation } from './recommendation';
-import type { Hook } from './decide';
+import type { HookName } from '../contract/cds-hooks';
 import {
   convertRate,
   describeChartedRate,
@@ -30,7 +30,7 @@ export function checkDraftOrder(
   draft: DraftOrder,
   rec: Recommendation,
   params: ProtocolParameters,
-  hook: Hook,
+  hook: HookName,
 ): OrderCheck {
   const notes: string[] = [];
   const draftCharted = draft.rate ? describeChartedRate(draft.rate) : null;
@@ -178,7 +178,7 @@ export function checkDraftOrder(
 }
 
 /** Most severe first (v1.1): the order in which findings are listed, the first one names the card. */
-export const ORDER_SEVERITY: readonly OrderRuleId[] = ['O1', 'O0', 'O3', 'O2', 'O4', 'O5', 'O6'];
+const ORDER_SEVERITY: readonly OrderRuleId[] = ['O1', 'O0', 'O3', 'O2', 'O4', 'O5', 'O6'];
 
 /**
  * A finding's place in ORDER_SEVERITY. O0 for an unreadable running rate (the draft itself is readable)

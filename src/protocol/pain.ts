@@ -8,12 +8,6 @@ import type { PainReading, SustainedRun } from './recommendation';
 import { displayQuantity, displayTime } from './display';
 import { MS_PER_HOUR, hoursBetween, isoAt, toMs } from './units';
 
-/** LOINC pain codes of the protocol (§5). 38214-3 is the VAS, which may be charted in mm. */
-export const PAIN_NUMERIC = '72514-3';
-export const PAIN_VAS = '38214-3';
-export const PAIN_SEVERITY = '38208-5';
-const PAIN_CODES: readonly string[] = [PAIN_NUMERIC, PAIN_VAS, PAIN_SEVERITY];
-
 /** Units read as points on the 0–10 scale; `mm` is a VAS in millimetres. Anything else is not a score. */
 const SCORE_UNITS: readonly string[] = ['{score}', '1', '{#}', 'score', '{points}'];
 const MM = 'mm';
@@ -22,7 +16,11 @@ export interface TimedPain extends PainReading {
   timeMs: number;
 }
 
-/** Normalise charted pain scores, oldest first; values that cannot be read as 0–10 are left out and said. */
+/**
+ * Normalise charted pain scores, oldest first; values that cannot be read as 0–10 are left out and said.
+ * The scores are those the CQL read with a code of the pain-score ValueSet; `vas` (ValueSet pain-score-vas)
+ * marks a visual analogue score, which may be charted in mm.
+ */
 export function normalisePain(
   scores: readonly PainFact[],
   params: ProtocolParameters,
@@ -41,10 +39,6 @@ export function normalisePain(
       notes.push(`The pain score charted at ${displayTime(s.time)} is dated after the evaluation time: ignored.`);
       continue;
     }
-    if (!PAIN_CODES.includes(s.code)) {
-      notes.push(`The pain score charted at ${displayTime(s.time)} uses another scale (code ${s.code}): ignored.`);
-      continue;
-    }
     if (s.value === null || !Number.isFinite(s.value)) {
       notes.push(`The pain score charted at ${displayTime(s.time)} has no numeric value: ignored.`);
       continue;
@@ -53,10 +47,7 @@ export function normalisePain(
     const charted = unit === null ? String(s.value) : `${s.value} ${unit}`;
     let score: number;
     let converted = false;
-    if (
-      unit === MM ||
-      (s.code === PAIN_VAS && (unit === null || SCORE_UNITS.includes(unit)) && s.value > params.painScaleMax)
-    ) {
+    if (unit === MM || (s.vas && (unit === null || SCORE_UNITS.includes(unit)) && s.value > params.painScaleMax)) {
       score = s.value / params.vasMmPerPoint;
       converted = true;
     } else if (unit === null || SCORE_UNITS.includes(unit)) {

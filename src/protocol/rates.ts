@@ -1,12 +1,13 @@
 /**
  * Rate arithmetic (docs/clinical-specification.md §2, §6): a charted ketamine rate (mg/kg/h, mg/h or mL/h, as a quantity
  * or a ratio) to mg/kg/h, and back from mg/kg/h to mg/h and mL/h for the arithmetic shown on cards.
- * Units are read from an explicit table: an unknown unit is an error the card states, never a guess.
+ * Units are read from explicit tables (rates, weights and bag strengths: the only unit conversion of the
+ * service): an unknown unit is an error the card states, never a guess.
  */
 import type { ProtocolParameters } from '../config/parameters';
 import type { ChartedRate, MedicationFact, OrderFact } from './facts';
 import type { ConcentrationOrigin, RateArithmetic, RateReading } from './recommendation';
-import { GRAMS_PER_KG, KG_PER_POUND_AV, MS_PER_HOUR, MS_PER_MINUTE, roundTo } from './units';
+import { GRAMS_PER_KG, KG_PER_POUND_AV, MG_PER_GRAM, ML_PER_LITRE, MS_PER_HOUR, MS_PER_MINUTE, roundTo } from './units';
 
 /** What a rate unit measures: an amount (mg or mL), optionally per kg, per hour or per minute. */
 export interface RateUnit {
@@ -15,7 +16,7 @@ export interface RateUnit {
   per: 'h' | 'min';
 }
 
-export type RateBasis = 'mg/kg/h' | 'mg/h' | 'mL/h';
+type RateBasis = 'mg/kg/h' | 'mg/h' | 'mL/h';
 
 export type RateConversion =
   | {
@@ -296,7 +297,7 @@ export function toRateReading(
 }
 
 /** The charted strength when there is a usable one, else the defaultConcentration parameter. */
-export function pickConcentration(
+function pickConcentration(
   charted: number | null,
   params: ProtocolParameters,
 ): { value: number; source: 'charted' | 'default' } {
@@ -325,6 +326,32 @@ export function weightToKg(value: number, unit: string | null): WeightConversion
   return { ok: true, kg: value * factor };
 }
 
+/** Units of a bag strength's numerator in mg, and of its denominator in mL (UCUM codes and usual texts, lower-case). */
+const STRENGTH_MASS_UNITS: Readonly<Record<string, number>> = {
+  mg: 1,
+  g: MG_PER_GRAM,
+  ug: 1 / MG_PER_GRAM,
+  mcg: 1 / MG_PER_GRAM,
+};
+const STRENGTH_VOLUME_UNITS: Readonly<Record<string, number>> = { ml: 1, l: ML_PER_LITRE };
+
+/**
+ * A charted strength (a ratio: mass / volume) in mg/mL; null when it is not a mass per volume of the tables,
+ * or not a positive finite number.
+ */
+export function strengthToMgPerMl(
+  numeratorValue: number,
+  numeratorUnit: string,
+  denominatorValue: number,
+  denominatorUnit: string,
+): number | null {
+  const mg = STRENGTH_MASS_UNITS[normaliseUnit(numeratorUnit)];
+  const ml = STRENGTH_VOLUME_UNITS[normaliseUnit(denominatorUnit)];
+  if (mg === undefined || ml === undefined || denominatorValue === 0) return null;
+  const value = (numeratorValue * mg) / (denominatorValue * ml);
+  return Number.isFinite(value) ? value : null;
+}
+
 /** Rates are rounded to rateRounding (0.01 mg/kg/h). */
 export const roundRate = (rate: number, params: ProtocolParameters): number => roundTo(rate, params.rateRounding);
 
@@ -336,11 +363,11 @@ export const sameRate = (a: number, b: number, params: ProtocolParameters): bool
 export const rateAbove = (a: number, b: number, params: ProtocolParameters): boolean => a - b > params.rateTolerance;
 
 /** mg/kg/h → mg/h at a weight, rounded to doseRounding. */
-export const mgPerHourAt = (rate: number, weightKg: number, params: ProtocolParameters): number =>
+const mgPerHourAt = (rate: number, weightKg: number, params: ProtocolParameters): number =>
   roundTo(rate * weightKg, params.doseRounding);
 
 /** mg/kg/h → mL/h at a weight and concentration, rounded to volumeRounding. */
-export const mlPerHourAt = (
+const mlPerHourAt = (
   rate: number,
   weightKg: number,
   concentrationMgPerMl: number,

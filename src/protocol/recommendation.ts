@@ -75,11 +75,27 @@ export type ContraindicationCode =
   | 'under-min-age'
   | 'vital-breach';
 
-export interface Contraindication {
-  code: ContraindicationCode;
-  display: string;
-  time: string | null;
-}
+/** A contraindication to a start. A vital-sign breach carries the reading; the cards put it in words. */
+export type Contraindication =
+  | { code: Exclude<ContraindicationCode, 'vital-breach'>; display: string; time: string | null }
+  | { code: 'vital-breach'; vital: VitalReading; time: string };
+
+/**
+ * A vital sign the core could not judge: the core says what, the cards put it in words (the names of the
+ * vitals are wording, kept in src/cards/text.ts only).
+ */
+export type VitalNote =
+  | { vitalNote: 'no-time'; kind: VitalKind }
+  | { vitalNote: 'after-now'; kind: VitalKind; time: string }
+  | { vitalNote: 'unit'; kind: VitalKind; value: number; unit: string; expectedUnit: string; time: string }
+  | {
+      vitalNote: 'too-old';
+      maxAgeHours: number;
+      vitals: Array<{ kind: VitalKind; value: number; unit: string | null; time: string }>;
+    };
+
+/** A note of the card: a sentence of the core, or a vital-sign note. */
+export type Note = string | VitalNote;
 
 /** A judged vital sign (latest of its kind within vitalsMaxAgeHours). */
 export interface VitalReading {
@@ -110,7 +126,7 @@ export interface Segment {
   administrationIds: string[];
 }
 
-export interface InfusionSummary {
+interface InfusionSummary {
   segments: Segment[];
   /** Start of the first segment in the lookback window. */
   startedAt: string | null;
@@ -248,7 +264,7 @@ export interface Recommendation {
   /** Dosing weight used for arithmetic (kg), when fresh. */
   weightKg: number | null;
   /** Things read but not used, said in the card (unrecognised code, ignored pain scale, unknown unit…). */
-  notes: string[];
+  notes: Note[];
   /** What was set aside before evaluation (another patient's resources, unreadable entries). */
   setAside: SetAsideSummary;
   protocolVersion: string;

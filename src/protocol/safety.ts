@@ -5,8 +5,8 @@
  */
 import type { ProtocolParameters } from '../config/parameters';
 import type { AdverseEffectFact, ClinicalFacts, PregnancyTestFact, VitalFact, VitalKind } from './facts';
-import type { Contraindication, VitalReading } from './recommendation';
-import { displayQuantity, displayTime, displayUnit } from './display';
+import type { Contraindication, VitalNote, VitalReading } from './recommendation';
+import { displayTime } from './display';
 import type { InfusionState } from './infusion';
 import { segmentAt } from './infusion';
 import { roundRate } from './rates';
@@ -21,16 +21,8 @@ const VITAL_UNITS: Readonly<Record<VitalKind, { unit: string; accepted: readonly
   spo2: { unit: '%', accepted: ['%'] },
 };
 
-export const VITAL_LABELS: Readonly<Record<VitalKind, string>> = {
-  sbp: 'Systolic blood pressure',
-  dbp: 'Diastolic blood pressure',
-  hr: 'Heart rate',
-  rr: 'Respiratory rate',
-  spo2: 'Oxygen saturation',
-};
-
 /** The thresholds of a vital: above `high` or below `low` is a breach. */
-export function vitalLimits(kind: VitalKind, params: ProtocolParameters): { high: number | null; low: number | null } {
+function vitalLimits(kind: VitalKind, params: ProtocolParameters): { high: number | null; low: number | null } {
   switch (kind) {
     case 'sbp':
       return { high: params.sbpHigh, low: params.sbpLow };
@@ -53,39 +45,41 @@ export function judgeVitals(
   vitals: readonly VitalFact[],
   params: ProtocolParameters,
   now: Date,
-): { readings: VitalReading[]; breaches: VitalReading[]; notes: string[] } {
+): { readings: VitalReading[]; breaches: VitalReading[]; notes: VitalNote[] } {
   const nowMs = now.getTime();
-  const notes: string[] = [];
+  const notes: VitalNote[] = [];
   const latest = new Map<VitalKind, { fact: VitalFact; timeMs: number }>();
   for (const v of vitals) {
     const timeMs = toMs(v.time);
     if (timeMs === null) {
-      notes.push(`A ${VITAL_LABELS[v.kind].toLowerCase()} has no readable time: not judged.`);
+      notes.push({ vitalNote: 'no-time', kind: v.kind });
       continue;
     }
     if (timeMs > nowMs) {
       // A chart shows no future: a value dated after now is a charting error, never judged as recent.
-      notes.push(
-        `${VITAL_LABELS[v.kind]} charted at ${displayTime(v.time)} is dated after the evaluation time: ignored.`,
-      );
+      notes.push({ vitalNote: 'after-now', kind: v.kind, time: v.time });
       continue;
     }
     const known = latest.get(v.kind);
     if (!known || timeMs > known.timeMs) latest.set(v.kind, { fact: v, timeMs });
   }
   const readings: VitalReading[] = [];
-  const stale: string[] = [];
+  const stale: Extract<VitalNote, { vitalNote: 'too-old' }>['vitals'] = [];
   for (const { fact, timeMs } of latest.values()) {
     const spec = VITAL_UNITS[fact.kind];
-    const label = VITAL_LABELS[fact.kind];
     if ((nowMs - timeMs) / MS_PER_HOUR > params.vitalsMaxAgeHours) {
-      stale.push(`${label.toLowerCase()} ${displayQuantity(fact.value, fact.unit)} (${displayTime(fact.time)})`);
+      stale.push({ kind: fact.kind, value: fact.value, unit: fact.unit, time: fact.time });
       continue;
     }
     if (fact.unit !== null && !spec.accepted.includes(fact.unit.trim())) {
-      notes.push(
-        `${label} ${fact.value} at ${displayTime(fact.time)} is in unit "${fact.unit}" (expected ${displayUnit(spec.unit)}): not judged.`,
-      );
+      notes.push({
+        vitalNote: 'unit',
+        kind: fact.kind,
+        value: fact.value,
+        unit: fact.unit,
+        expectedUnit: spec.unit,
+        time: fact.time,
+      });
       continue;
     }
     if (!Number.isFinite(fact.value)) continue;
@@ -96,7 +90,7 @@ export function judgeVitals(
     readings.push({ kind: fact.kind, value: fact.value, unit: spec.unit, time: fact.time, breach });
   }
   // One line for every vital too old to judge (a card reads in seconds, v1.1).
-  if (stale.length > 0) notes.push(`Not judged, older than ${params.vitalsMaxAgeHours} h: ${stale.join('; ')}.`);
+  if (stale.length > 0) notes.push({ vitalNote: 'too-old', maxAgeHours: params.vitalsMaxAgeHours, vitals: stale });
   const order: VitalKind[] = ['sbp', 'dbp', 'hr', 'rr', 'spo2'];
   readings.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
   return { readings, breaches: readings.filter((r) => r.breach !== null), notes };
@@ -161,19 +155,12 @@ export function findContraindications(
       time: null,
     });
   }
-  for (const v of vitalBreaches) {
-    if (!v.breach) continue;
-    found.push({
-      code: 'vital-breach',
-      display: `${VITAL_LABELS[v.kind]} ${displayQuantity(v.value, v.unit)} (${v.breach.bound === 'high' ? 'above' : 'below'} ${displayQuantity(v.breach.limit, v.unit)})`,
-      time: v.time,
-    });
-  }
+  for (const v of vitalBreaches) if (v.breach) found.push({ code: 'vital-breach', vital: v, time: v.time });
   return found;
 }
 
 /** How a card names a counted effect (v1.1): psychotomimetic only when coded so. */
-export function effectName(fact: AdverseEffectFact): string {
+function effectName(fact: AdverseEffectFact): string {
   return fact.via === 'psychotomimetic-code' ? 'A psychotomimetic effect' : 'An adverse effect attributed to ketamine';
 }
 

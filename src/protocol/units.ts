@@ -14,7 +14,7 @@ export function roundTo(value: number, step: number): number {
 }
 
 /** Number of decimals a step has (0.01 → 2, 0.1 → 1, 1 → 0). */
-export function decimalsOf(step: number): number {
+function decimalsOf(step: number): number {
   const text = String(step);
   const dot = text.indexOf('.');
   return dot < 0 ? 0 : text.length - dot - 1;
@@ -30,7 +30,9 @@ export function toMs(iso: string | null | undefined): number | null {
 export const hoursBetween = (fromMs: number, toMs_: number): number => (toMs_ - fromMs) / MS_PER_HOUR;
 export const isoAt = (ms: number): string => new Date(ms).toISOString();
 
-/** Mass units (definitions, not protocol numbers): used to convert a charted weight to kg. */
+/** Mass and volume units (definitions, not protocol numbers): a charted weight to kg, a bag strength to mg/mL. */
 export const GRAMS_PER_KG = 1000;
+export const MG_PER_GRAM = 1000;
+export const ML_PER_LITRE = 1000;
 /** The international avoirdupois pound (UCUM [lb_av]), exactly, in kg. */
 export const KG_PER_POUND_AV = 0.45359237;

@@ -25,7 +25,7 @@ import type {
 import { weekOf } from './queries';
 
 /** The 0.975 quantile of the standard normal distribution (two-sided 95 %). */
-export const Z_95 = 1.959963984540054;
+const Z_95 = 1.959963984540054;
 const DECIMALS = 4;
 const MS_PER_WEEK = 604_800_000;
 
@@ -35,7 +35,7 @@ const round = (value: number, decimals = DECIMALS): number => {
 };
 
 /** Wilson score interval of successes out of n (null when n is 0), rounded to 4 decimals. */
-export function wilson(successes: number, n: number, z = Z_95): Rate | null {
+function wilson(successes: number, n: number, z = Z_95): Rate | null {
   if (n <= 0) return null;
   const p = successes / n;
   const z2 = z * z;

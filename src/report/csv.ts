@@ -9,7 +9,7 @@ import type { EffectivenessReport, FeedbackCounts, ReasonCount } from './types';
 
 const REASON_CODES = OVERRIDE_REASONS.map((r) => r.code);
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'rule_id',
   'indicator',
   'cards_shown',

@@ -112,7 +112,7 @@ function day(req: Request, name: string): string | null {
 }
 
 /** The period and version asked for; 400 naming the parameter when one is unreadable. */
-export function reportQuery(req: Request): ReportQuery {
+function reportQuery(req: Request): ReportQuery {
   const from = day(req, 'from');
   const to = day(req, 'to');
   if (from !== null && to !== null && from > to) throw badRequest('from must not be after to', ['from', 'to']);

@@ -31,7 +31,7 @@ const MS_PER_DAY = 86_400_000;
 const DAYS_AFTER_MONDAY = [6, 0, 1, 2, 3, 4, 5]; // by getUTCDay(): Sunday is the 7th day of its ISO week
 
 /** The UTC day (YYYY-MM-DD) of an ISO 8601 instant. */
-export function utcDay(at: string): string {
+function utcDay(at: string): string {
   const ms = Date.parse(at);
   return Number.isNaN(ms) ? at.slice(0, 10) : new Date(ms).toISOString().slice(0, 10);
 }
@@ -226,12 +226,7 @@ const LAST_DAY = '9999-12-31';
 const PERIOD = `day >= ? AND day <= ? AND (CAST(? AS TEXT) IS NULL OR protocol_version = ?)`;
 
 /** The parameters of PERIOD. */
-export const periodParams = (q: ReportQuery): unknown[] => [
-  q.from ?? FIRST_DAY,
-  q.to ?? LAST_DAY,
-  q.version,
-  q.version,
-];
+const periodParams = (q: ReportQuery): unknown[] => [q.from ?? FIRST_DAY, q.to ?? LAST_DAY, q.version, q.version];
 
 export interface ReportStatements {
   /** → CardsRow[] (PERIOD parameters). */

@@ -96,7 +96,7 @@ export interface RuleRow extends FeedbackCounts {
   medianSecondsToFeedback: number | null;
 }
 
-export interface HookRow extends FeedbackCounts {
+interface HookRow extends FeedbackCounts {
   hook: string;
   calls: number;
   degraded: number;
@@ -109,7 +109,7 @@ export interface WeekRow extends FeedbackCounts {
   calls: number;
 }
 
-export interface VersionRow extends FeedbackCounts {
+interface VersionRow extends FeedbackCounts {
   protocolVersion: string;
   calls: number;
 }

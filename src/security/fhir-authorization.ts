@@ -6,7 +6,7 @@
  */
 import { badRequest } from '../errors';
 import { normalizeContextId } from '../fhir/prefetch-template';
-import type { CdsRequest } from '../service/types';
+import type { CdsRequest } from '../contract/cds-hooks';
 
 /** Throws a 400 OperationOutcomeError when fhirAuthorization.patient names another patient than the context. */
 export function assertTokenPatientMatches(request: Pick<CdsRequest, 'fhirAuthorization' | 'context'>): void {

@@ -15,21 +15,21 @@ import { createLogger, type Logger } from '../log';
 import { canonicalUrl, keyUrlProblem, type TrustedIssuer } from './trusted-issuers';
 import { createMemoryReplayCache, type ReplayCache } from './replay-cache';
 
-export { parseTrustedIssuers, TrustedIssuersError, type TrustedIssuer } from './trusted-issuers';
-export { createMemoryReplayCache, type ReplayCache, type ClaimResult } from './replay-cache';
+export { parseTrustedIssuers, TrustedIssuersError } from './trusted-issuers';
+export { createMemoryReplayCache } from './replay-cache';
 
 /** The only signing algorithms CDS Hooks 2.0 clients use; `none` and every HMAC alg are refused. */
-export const ACCEPTED_ALGORITHMS = ['ES384', 'RS384'] as const;
+const ACCEPTED_ALGORITHMS = ['ES384', 'RS384'] as const;
 /** Tolerated clock difference between the EHR and this service (not a clinical number). */
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 /** After a JWKS fetch, an unknown kid triggers a refetch only after this long (key rotation vs kid spraying). */
-export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
+const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
 /** Longest accepted token lifetime exp − iat (the clock skew is added): CDS clients mint short-lived tokens. */
-export const DEFAULT_MAX_LIFETIME_SECONDS = 300;
+const DEFAULT_MAX_LIFETIME_SECONDS = 300;
 /** A JWKS fetch that takes longer fails (the EHR drops late cards anyway). */
-export const DEFAULT_JWKS_TIMEOUT_MS = 2_000;
+const DEFAULT_JWKS_TIMEOUT_MS = 2_000;
 /** Cached keys are refetched after this long even without an unknown kid. */
-export const DEFAULT_JWKS_MAX_AGE_MS = 600_000;
+const DEFAULT_JWKS_MAX_AGE_MS = 600_000;
 
 const MS_PER_SECOND = 1000;
 const BEARER = /^Bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)[ ]*$/i;
@@ -51,14 +51,14 @@ export interface AuthenticatorConfig {
   jwksMaxAgeMs?: number;
 }
 
-export interface AuthenticationRequest {
+interface AuthenticationRequest {
   /** The raw Authorization header, if any. */
   authorization: string | undefined;
   /** The exact URL that was called, built from the configured public base URL (never from Host). */
   audience: string;
 }
 
-export interface AuthenticatedClient {
+interface AuthenticatedClient {
   iss: string;
   sub?: string;
   tenant?: string;
@@ -68,7 +68,7 @@ export interface AuthenticatedClient {
 export type Authenticate = (req: AuthenticationRequest) => Promise<AuthenticatedClient>;
 
 /** Why a token was refused: logged, never sent to the client. */
-export type RejectReason =
+type RejectReason =
   | 'missing-header'
   | 'not-bearer'
   | 'malformed'

@@ -22,7 +22,7 @@ export interface MemoryReplayCache extends ReplayCache {
 }
 
 /** Bound on remembered jtis; only validly signed tokens from trusted issuers ever reach the cache. */
-export const DEFAULT_REPLAY_CACHE_MAX_ENTRIES = 100_000;
+const DEFAULT_REPLAY_CACHE_MAX_ENTRIES = 100_000;
 
 /** Expired entries are dropped every this many inserts (and whenever the cache is full). */
 const SWEEP_EVERY_INSERTS = 1024;

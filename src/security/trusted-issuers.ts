@@ -29,7 +29,7 @@ const ALLOWED_KEYS = new Set(['iss', 'jwks_uri', 'jku']);
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
 /** True for 127.0.0.0/8, ::1 and localhost: the only hosts a key URL may reach over plain http. */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 

@@ -17,7 +17,8 @@ import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditOutcome } from '../store';
 import { validateRequest } from '../validation/request';
 import type { CdsResponse, ServiceDeps } from './deps';
-import type { CdsRequest, PrefetchSource, ServiceDefinition } from './types';
+import type { CdsRequest, ServiceDefinition } from '../contract/cds-hooks';
+import type { PrefetchSource } from '../fhir/gather';
 
 /** What one call produced, for the response and its audit row. */
 interface Result {

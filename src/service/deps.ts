@@ -7,43 +7,28 @@ import type { Bundle } from 'fhir/r4';
 import type { CardInput } from '../cards/build';
 import type { Card, CdsResponse } from '../cards/types';
 import type { ProtocolParameters } from '../config/parameters';
-import type { FetchBudget, GatherDeps } from '../fhir/gather';
+import type { FetchBudget, GatherDeps, GatheredRecord } from '../fhir/gather';
 import type { Logger } from '../log';
 import type { Metrics } from '../ops/metrics';
-import type { ChartedRate, ClinicalFacts } from '../protocol/facts';
+import type { Evaluator } from '../cql';
+import type { DecisionContext } from '../protocol/decide';
+import type { DraftOrder } from '../protocol/orders';
+import type { ClinicalFacts } from '../protocol/facts';
 import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditRow } from '../store';
 import type { Definitions } from './definitions';
-import type { CdsRequest, GatheredRecord, HookName, ServiceDefinition } from './types';
+import type { CdsRequest, HookName, ServiceDefinition } from '../contract/cds-hooks';
 
-export type { Card, CdsResponse };
-
-import type { DecisionContext as DecideContext } from '../protocol/decide';
-
-/** src/cql: FHIR record → ClinicalFacts at `now` (in process, or in the worker pool of src/cql/pool.ts). */
-export interface Evaluator {
-  /** `signal` fires when the call gives up (deadline): the evaluation may then be abandoned. */
-  evaluate(bundle: Bundle, now: Date, hook: HookName, signal?: AbortSignal): Promise<ClinicalFacts>;
-}
-
-/** What decide() needs to know about the hook call besides the facts (one definition, in the core). */
-export type { DecisionContext as DecideContext } from '../protocol/decide';
-
-/** One selected draft ketamine order, as checkDraftOrder reads it. */
-export interface DraftToCheck {
-  id: string;
-  rate: ChartedRate | null;
-  concentrationMgPerMl: number | null;
-}
+export type { CdsResponse };
 
 /** The modules the flow calls, in the order it calls them. */
 export interface Steps {
   gather(definition: ServiceDefinition, request: CdsRequest, deps: GatherDeps): Promise<GatheredRecord>;
   /** The record (and drafts) cut to what the CQL libraries retrieve; the same facts come out (src/cql/window.ts). */
   window(bundle: Bundle): Bundle;
-  decide(facts: ClinicalFacts, params: ProtocolParameters, now: Date, context: DecideContext): Recommendation;
+  decide(facts: ClinicalFacts, params: ProtocolParameters, now: Date, context: DecisionContext): Recommendation;
   checkDraftOrder(
-    draft: DraftToCheck,
+    draft: DraftOrder,
     recommendation: Recommendation,
     params: ProtocolParameters,
     hook: HookName,
@@ -53,7 +38,7 @@ export interface Steps {
   assertConformant(response: CdsResponse): void;
 }
 
-export interface ServiceConfigForCalls {
+interface ServiceConfigForCalls {
   /** Time budget of one call (ms), CH-B2. */
   deadlineMs: number;
   fhirServerAllowlist: string[];
@@ -70,13 +55,14 @@ export interface ServiceConfigForCalls {
 }
 
 /** Fixed inputs of buildCards loaded once at startup (else the card module reads its own defaults). */
-export type CardDefaults = Pick<CardInput, 'evidence' | 'medication' | 'sourceLabel'>;
+type CardDefaults = Pick<CardInput, 'evidence' | 'medication' | 'sourceLabel'>;
 
 export interface ServiceDeps {
   definitions: Definitions;
   parameters: ProtocolParameters;
   steps: Steps;
-  evaluator: Evaluator;
+  /** src/cql: FHIR record → ClinicalFacts at `now` (in process, or in the worker pool of src/cql/pool.ts). */
+  evaluator: Pick<Evaluator, 'evaluate'>;
   store: { recordAudit(row: AuditRow): void };
   logger: Logger;
   clock: () => Date;

@@ -30,9 +30,9 @@ export interface AuditQueue {
   close(): Promise<void>;
 }
 
-export const AUDIT_FLUSH_EVERY_MS = 200;
-export const AUDIT_MAX_BATCH = 200;
-export const AUDIT_MAX_QUEUED = 20_000;
+const AUDIT_FLUSH_EVERY_MS = 200;
+const AUDIT_MAX_BATCH = 200;
+const AUDIT_MAX_QUEUED = 20_000;
 
 export function createAuditQueue(options: AuditQueueOptions): AuditQueue {
   const flushEveryMs = options.flushEveryMs ?? AUDIT_FLUSH_EVERY_MS;

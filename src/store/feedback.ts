@@ -7,7 +7,7 @@ import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { badRequest } from '../errors';
 
-export interface Coding {
+interface Coding {
   system: string;
   code: string;
   display?: string;

@@ -44,7 +44,7 @@ export interface PostgresStoreOptions extends StoreOptions {
   statementTimeoutMs?: number;
 }
 
-export const PG_DEFAULTS = {
+const PG_DEFAULTS = {
   maxConnections: 10,
   connectionTimeoutMs: 3_000,
   statementTimeoutMs: 5_000,

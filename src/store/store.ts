@@ -31,14 +31,14 @@ export interface StoredFeedback {
   receivedAt: string;
 }
 
-export interface FeedbackFilter {
+interface FeedbackFilter {
   serviceId?: string;
   card?: string;
   outcome?: FeedbackOutcome;
   limit?: number;
 }
 
-export type StoreKind = 'sqlite' | 'postgres';
+type StoreKind = 'sqlite' | 'postgres';
 /** What failed, for the store-errors metric and the log. */
 export type StoreOperation = 'feedback' | 'audit' | 'jti' | 'ping' | 'list' | 'report';
 

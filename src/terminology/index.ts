@@ -17,6 +17,7 @@ export const VALUE_SET_IDS = [
   'ketamine',
   'chronic-migraine',
   'pain-score',
+  'pain-score-vas',
   'body-weight',
   'systolic-bp',
   'diastolic-bp',
@@ -52,13 +53,15 @@ export const DEFAULT_VALUE_SET_DIR = projectPath('fhir-resources', 'ValueSet');
 export const KETAMINE_TEXT_PATTERN = '[\\s\\S]*\\b(ketamin|ketalar)[\\s\\S]*';
 const KETAMINE_TEXT = new RegExp(`^${KETAMINE_TEXT_PATTERN}$`);
 
-export type KetamineRecognition = 'code' | 'text' | null;
+type KetamineRecognition = 'code' | 'text' | null;
 
 export interface Terminology {
   /** The loaded ValueSet resources, by id. */
   readonly valueSets: ReadonlyMap<ValueSetId, ValueSet>;
   /** Canonical url of a value set. */
   url(valueSetId: ValueSetId): string;
+  /** The codes of the value set's expansion, whatever their system. */
+  codes(valueSetId: ValueSetId): string[];
   /** Is system|code in the value set's expansion? */
   contains(valueSetId: ValueSetId, system: string | null | undefined, code: string | null | undefined): boolean;
   /** Is any coding of the concept (a CodeableConcept or a list of Codings) in the value set? */
@@ -211,6 +214,7 @@ function createTerminology(valueSets: Map<ValueSetId, ValueSet>): Terminology {
   return {
     valueSets,
     url: (id) => VALUE_SET_BASE_URL + id,
+    codes: (id) => (valueSets.get(id)?.expansion?.contains ?? []).flatMap((c) => (c.code ? [c.code] : [])),
     contains,
     inValueSet: (id, concept) => matchingCoding(id, concept) !== null,
     matchingCoding,

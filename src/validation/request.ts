@@ -8,8 +8,8 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats';
 import type { Bundle } from 'fhir/r4';
 import { badRequest } from '../errors';
-import type { CdsRequest, HookName, ServiceDefinition } from '../service/types';
-import requestSchema from './schemas/request.schema.json';
+import type { CdsRequest, HookName, ServiceDefinition } from '../contract/cds-hooks';
+import requestSchema from '../contract/schemas/request.schema.json';
 
 const SCHEMA_ID = requestSchema.$id;
 
@@ -86,7 +86,7 @@ const stripPrefix = (value: string, type: string): string =>
   value.startsWith(`${type}/`) ? value.slice(type.length + 1) : value;
 
 /** `Type/id` of each draftOrders entry that has an id. */
-export function draftOrderReferences(draftOrders: Bundle | undefined): Set<string> {
+function draftOrderReferences(draftOrders: Bundle | undefined): Set<string> {
   const refs = new Set<string>();
   for (const entry of draftOrders?.entry ?? []) {
     const resource = entry?.resource;

@@ -1,16 +1,13 @@
 /**
  * Every outgoing CDS Hooks response is checked before it is sent (docs/cds-hooks-conformance.md CH-C9): the JSON Schema
- * in schemas/response.schema.json (CH-C1…CH-C7) plus what a schema cannot say (uuids unique across the
+ * in src/contract/schemas/response.schema.json (CH-C1…CH-C7) plus what a schema cannot say (uuids unique across the
  * response, CH-C4). A non-conformant response is a bug of ours: it becomes a 500 OperationOutcome whose
  * diagnostics name the failing paths (never the values, which may hold patient data).
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { OperationOutcomeError } from '../errors';
-import responseSchema from './schemas/response.schema.json';
-
-/** The CDS Hooks summary limit (< 140 characters), read from the schema so there is one copy. */
-export const SUMMARY_MAX_LENGTH: number = responseSchema.$defs.card.properties.summary.maxLength;
+import responseSchema from '../contract/schemas/response.schema.json';
 
 /** How many schema errors the diagnostics list. */
 const MAX_REPORTED = 5;

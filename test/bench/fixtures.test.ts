@@ -14,6 +14,9 @@ import {
   type DiscoveredService,
 } from '../../src/bench/fixtures';
 import { loadParameters } from '../../src/config/parameters';
+import { createEvaluator } from '../../src/cql';
+import { decide } from '../../src/protocol';
+import { bundle } from '../support/chart';
 import { MS_PER_DAY, MS_PER_HOUR } from '../../src/protocol/units';
 import { loadDefinitions } from '../../src/service/definitions';
 import { validateRequest } from '../../src/validation/request';
@@ -91,6 +94,22 @@ describe('benchmark fixtures', () => {
     expect(record.expectedNextRate).toBeCloseTo(record.currentRate + params.escalationStep, 6);
     expect(record.expectedNextRate).toBeLessThanOrEqual(params.softMaxRate);
   });
+
+  it.each([
+    ['typical', TYPICAL],
+    ['large', LARGE],
+  ])(
+    'T8 the %s record, read by the real CQL and decision core, is a T8 increase to the expected next rate',
+    async (_name, shape) => {
+      const record = buildRecord(params, NOW, shape);
+      const facts = await createEvaluator({ poolSize: 1 }).evaluate(bundle(...record.resources), NOW, 'patient-view');
+      const context = { hook: 'patient-view' as const, encounterId: record.encounterId, draftOrderIds: [] };
+      expect(decide(facts, params, NOW, context)).toMatchObject({
+        ruleId: 'T8',
+        recommendedRate: record.expectedNextRate,
+      });
+    },
+  );
 
   it('CH-P1 the prefetch has exactly the service keys, and each key carries only what its query selects', () => {
     const service = byHook('patient-view');

@@ -39,7 +39,7 @@ export const PLAN_DEFINITION_URL = 'https://ketamine-cds.example.org/fhir/PlanDe
 export const DOCS_URL = 'https://ketamine-cds.example.org/docs/protocol';
 
 /** Deterministic uuids: 00000000-0000-4000-8000-000000000001, …002, … */
-export function sequentialUuids(): () => string {
+function sequentialUuids(): () => string {
   let counter = 0;
   return () => {
     counter += 1;

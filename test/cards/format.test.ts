@@ -98,7 +98,17 @@ describe('summaries stay under the CDS Hooks limit', () => {
         { code: 'psychosis', display: 'x', time: null },
         { code: 'ketamine-allergy', display: 'x', time: null },
         { code: 'under-min-age', display: 'x', time: null },
-        { code: 'vital-breach', display: 'x', time: null },
+        {
+          code: 'vital-breach',
+          vital: {
+            kind: 'sbp',
+            value: 190,
+            unit: 'mm[Hg]',
+            time: '2026-11-24T10:00:00Z',
+            breach: { bound: 'high', limit: 180 },
+          },
+          time: '2026-11-24T10:00:00Z',
+        },
       ],
     });
     const card = only(build({ recommendation: rec }));

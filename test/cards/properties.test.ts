@@ -45,14 +45,13 @@ const MISSING: MissingCode[] = [
   'pain-stale',
   'rate-unreadable',
 ];
-const CONTRA: ContraindicationCode[] = [
+const CONTRA: Array<Exclude<ContraindicationCode, 'vital-breach'>> = [
   'pregnancy-test-positive',
   'pregnancy-test-equivocal',
   'pregnancy-condition',
   'psychosis',
   'ketamine-allergy',
   'under-min-age',
-  'vital-breach',
 ];
 const ORDER_RULES: OrderRuleId[] = ['O0', 'O1', 'O2', 'O3', 'O4', 'O5', 'O6'];
 
@@ -70,8 +69,21 @@ const recArb: fc.Arbitrary<Recommendation> = fc
     recommended: fc.option(rate, { nil: null }),
     missing: fc.uniqueArray(fc.constantFrom(...MISSING), { maxLength: MISSING.length }),
     contra: fc.array(
-      fc.record({ code: fc.constantFrom(...CONTRA), display: chartText, time: fc.option(iso, { nil: null }) }),
-      { maxLength: CONTRA.length },
+      fc.oneof(
+        fc.record({ code: fc.constantFrom(...CONTRA), display: chartText, time: fc.option(iso, { nil: null }) }),
+        fc.record({
+          code: fc.constant('vital-breach' as const),
+          vital: fc.record({
+            kind: fc.constantFrom('sbp' as const, 'hr' as const, 'spo2' as const),
+            value: fc.double({ min: 0, max: 300, noNaN: true }),
+            unit: fc.constantFrom('mm[Hg]', '/min', '%'),
+            time: iso,
+            breach: fc.record({ bound: fc.constantFrom('high' as const, 'low' as const), limit: fc.nat(200) }),
+          }),
+          time: iso,
+        }),
+      ),
+      { maxLength: CONTRA.length + 1 },
     ),
     notes: fc.array(chartText, { maxLength: 3 }),
     overdue: fc.boolean(),

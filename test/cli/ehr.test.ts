@@ -1,21 +1,22 @@
-import { buildContext, buildDraftOrder, renderTemplate } from '../../src/cli/ehr';
+import { buildContext, buildDraftOrder } from '../../src/cli/ehr';
+import { renderTemplate } from '../../src/fhir/prefetch-template';
 import { formatResponse, PLAIN } from '../../src/cli/print';
 import { generateEhrKey, issuerUrls, signCall, TOKEN_LIFETIME_SECONDS } from '../../src/cli/jwt';
 
 describe('the EHR side of a call, as the CLI plays it', () => {
   const context = { userId: 'Practitioner/dr 1', patientId: 'p/1', encounterId: 'e1' };
 
-  it('renders context and user tokens, URL-encoded', () => {
-    expect(renderTemplate('Observation?patient={{context.patientId}}&code=http://loinc.org|72514-3', context)).toBe(
-      'Observation?patient=p%2F1&code=http://loinc.org|72514-3',
+  it("renders context and user tokens, URL-encoded, with the service's own renderer", () => {
+    expect(renderTemplate('Observation?patient={{context.patientId}}&_count=5', { context })).toBe(
+      'Observation?patient=p%2F1&_count=5',
     );
-    expect(renderTemplate('Practitioner/{{userPractitionerId}}', context)).toBe('Practitioner/dr%201');
+    expect(renderTemplate('Practitioner/{{userPractitionerId}}', { context })).toBe('Practitioner/dr%201');
   });
 
   it('gives null (the key is sent as "no data") when a token has no value in this context', () => {
-    expect(renderTemplate('PractitionerRole/{{userPractitionerRoleId}}', context)).toBeNull();
+    expect(renderTemplate('PractitionerRole/{{userPractitionerRoleId}}', { context })).toBeNull();
     expect(
-      renderTemplate('Encounter/{{context.encounterId}}', { userId: 'Practitioner/x', patientId: 'p' }),
+      renderTemplate('Encounter/{{context.encounterId}}', { context: { userId: 'Practitioner/x', patientId: 'p' } }),
     ).toBeNull();
   });
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Library, PlanDefinition, PlanDefinitionAction } from 'fhir/r4';
 import { ENTRY_LIBRARIES, PLAN_DEFINITION_URL } from '../../src/cql';
 import { readElmDir } from '../../src/cql/elm';
+import { PROTOCOL_RULE_SYSTEM } from '../../src/cards/suggestions';
 import { RULE_IDS } from '../support/rule-ids';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -27,6 +28,13 @@ describe('the protocol PlanDefinition', () => {
     expect(planDefinition.version).toBe(parameters.protocolVersion);
   });
 
+  it('when it codes a rule, it uses the one code system of rule codes, the one the cards put in card.source.topic', () => {
+    const codings = allActions(planDefinition.action).flatMap((a) => (a.code ?? []).flatMap((c) => c.coding ?? []));
+    const ruleCodings = codings.filter((c) => (RULE_IDS as readonly string[]).includes(c.code ?? ''));
+    expect(ruleCodings.length).toBeGreaterThanOrEqual(RULE_IDS.length);
+    expect([...new Set(ruleCodings.map((c) => c.system))]).toEqual([PROTOCOL_RULE_SYSTEM]);
+  });
+
   it('names every rule of docs/clinical-specification.md §3/§4 as an action', () => {
     const ids = allActions(planDefinition.action).map((a) => a.id);
     for (const rule of RULE_IDS) {
@@ -38,7 +46,7 @@ describe('the protocol PlanDefinition', () => {
     const libraries = (planDefinition.library ?? []).map((canonical) =>
       canonical.replace(/\|.*$/, '').replace(/^.*\/Library\//, ''),
     );
-    expect(libraries.sort()).toEqual(Object.values(ENTRY_LIBRARIES).sort());
+    expect(libraries.sort()).toEqual([...new Set(Object.values(ENTRY_LIBRARIES))].sort());
     const conditions = allActions(planDefinition.action).flatMap((a) => a.condition ?? []);
     expect(conditions.length).toBeGreaterThan(0);
     for (const condition of conditions) {
@@ -113,12 +121,18 @@ describe('the generated ELM and Library resources', () => {
     }
   });
 
+  it("when a project library took HL7's name FHIRHelpers, a system loading both would clash: none does", () => {
+    const names = cqlFiles.map((f) => /^library\s+(\S+)/m.exec(readFileSync(path.join(CQL_DIR, f), 'utf8'))?.[1]);
+    expect(names).toContain('KetamineFHIRHelpers');
+    expect(names).not.toContain('FHIRHelpers');
+  });
+
   it('each Library depends on the libraries its CQL includes', () => {
     const library = read<Library>('fhir-resources', 'Library', 'KetaminePredicates.json');
     const dependsOn = (library.relatedArtifact ?? []).filter((r) => r.type === 'depends-on').map((r) => r.resource);
     expect(dependsOn).toEqual(
       expect.arrayContaining([
-        'https://ketamine-cds.example.org/fhir/Library/FHIRHelpers|4.0.1',
+        'https://ketamine-cds.example.org/fhir/Library/KetamineFHIRHelpers|1.0.0',
         'https://ketamine-cds.example.org/fhir/Library/KetamineCommon|1.0.0',
       ]),
     );

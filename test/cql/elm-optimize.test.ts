@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from 'fhir/r4';
-import { createEvaluator, type CqlHook } from '../../src/cql';
+import { createEvaluator } from '../../src/cql';
+import type { HookName } from '../../src/contract/cds-hooks';
 import { optimizeElm } from '../../src/cql/elm-optimize';
 
 const property = (p: string, source: Record<string, unknown>) => ({ type: 'Property', path: p, source });
@@ -105,7 +106,7 @@ describe('the rewritten ELM', () => {
       const times = (example.scenarioTimes ?? []).map((s) => new Date(s.at));
       expect(times.length).toBeGreaterThan(0);
       for (const now of times) {
-        for (const hook of ['patient-view', 'order-select', 'order-sign'] as CqlHook[]) {
+        for (const hook of ['patient-view', 'order-select', 'order-sign'] as HookName[]) {
           const [a, b] = await Promise.all([
             optimized.evaluate(bundle, now, hook),
             asTranslated.evaluate(bundle, now, hook),

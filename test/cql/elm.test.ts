@@ -28,15 +28,15 @@ function withElmCopy(edit: (dir: string) => void, check: (dir: string) => void):
 }
 
 describe('loading the compiled CQL', () => {
-  it('the shipped ELM loads: each hook has its entry library exposing every fact the evaluator reads', () => {
+  it('the shipped ELM loads: every hook runs the one entry library, which exposes every fact the evaluator reads', () => {
     const entries = load();
     expect(Object.fromEntries(Object.entries(entries).map(([hook, e]) => [hook, e.name]))).toEqual({
-      'patient-view': 'KetaminePatientView',
-      'order-select': 'KetamineOrderSelect',
-      'order-sign': 'KetamineOrderSign',
+      'patient-view': 'KetamineProtocol',
+      'order-select': 'KetamineProtocol',
+      'order-sign': 'KetamineProtocol',
     });
     expect(createEvaluator({ terminology }).libraries['order-sign']).toEqual({
-      name: 'KetamineOrderSign',
+      name: 'KetamineProtocol',
       version: '1.0.0',
     });
   });
@@ -44,7 +44,7 @@ describe('loading the compiled CQL', () => {
   it('when an entry library lacks a define the evaluator reads, startup fails naming it', () => {
     expect(() => load({ defines: [...FACT_DEFINES, 'Latest Lactate'] })).toThrow(ElmLoadError);
     expect(() => load({ defines: [...FACT_DEFINES, 'Latest Lactate'] })).toThrow(
-      /KetaminePatientView \(patient-view\) does not define "Latest Lactate"/,
+      /KetamineProtocol \(patient-view\) does not define "Latest Lactate"/,
     );
   });
 
@@ -66,8 +66,8 @@ describe('loading the compiled CQL', () => {
 
   it('when an entry library or an included library is missing, startup fails naming it', () => {
     withElmCopy(
-      (dir) => unlinkSync(path.join(dir, 'KetamineOrderSign.json')),
-      (dir) => expect(() => load({ elmDir: dir })).toThrow(/entry library KetamineOrderSign \(order-sign\) is missing/),
+      (dir) => unlinkSync(path.join(dir, 'KetamineProtocol.json')),
+      (dir) => expect(() => load({ elmDir: dir })).toThrow(/entry library KetamineProtocol \(order-sign\) is missing/),
     );
     withElmCopy(
       (dir) => unlinkSync(path.join(dir, 'KetamineCommon.json')),

@@ -3,7 +3,8 @@
  * evaluation time: each fact of ClinicalFacts.
  */
 import type { Bundle, FhirResource } from 'fhir/r4';
-import { createEvaluator, type CqlHook } from '../../src/cql';
+import { createEvaluator } from '../../src/cql';
+import type { HookName } from '../../src/contract/cds-hooks';
 import {
   administration,
   bundle,
@@ -15,11 +16,11 @@ import {
   patient,
   quantity,
   SYSTEMS,
-} from './fixtures';
+} from '../support/chart';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 const evaluator = createEvaluator();
-const facts = (b: Bundle, hook: CqlHook = 'patient-view', now = NOW) => evaluator.evaluate(b, now, hook);
+const facts = (b: Bundle, hook: HookName = 'patient-view', now = NOW) => evaluator.evaluate(b, now, hook);
 
 const MIGRAINE = concept(
   SYSTEMS.icd,
@@ -125,7 +126,7 @@ describe('conditions', () => {
 });
 
 describe('observations', () => {
-  it('pain scores come oldest first; a VAS in mm passes through with its unit; valueInteger has no unit; non-final ones are ignored', async () => {
+  it('pain scores come oldest first; a VAS in mm passes through with its unit and is marked vas; valueInteger has no unit; non-final ones and other scales are ignored', async () => {
     const f = await facts(
       bundle(
         patient(),
@@ -147,13 +148,14 @@ describe('observations', () => {
           'entered-in-error',
         ),
         observation('text', concept(SYSTEMS.loinc, '72514-3'), '2026-11-24T10:45:00Z', { valueString: 'severe' }),
+        observation('other-scale', concept(SYSTEMS.loinc, '38221-8'), '2026-11-24T10:50:00Z', { valueInteger: 3 }),
       ),
     );
     expect(f.painScores).toEqual([
-      { id: 'int', time: '2026-11-24T08:00:00+02:00', code: '38208-5', value: 6, unit: null },
-      { id: 'vas', time: '2026-11-24T07:00:00+00:00', code: '38214-3', value: 65, unit: 'mm' },
-      { id: 'text', time: '2026-11-24T10:45:00+00:00', code: '72514-3', value: null, unit: null },
-      { id: 'late', time: '2026-11-24T11:00:00+00:00', code: '72514-3', value: 4, unit: '{score}' },
+      { id: 'int', time: '2026-11-24T08:00:00+02:00', code: '38208-5', vas: false, value: 6, unit: null },
+      { id: 'vas', time: '2026-11-24T07:00:00+00:00', code: '38214-3', vas: true, value: 65, unit: 'mm' },
+      { id: 'text', time: '2026-11-24T10:45:00+00:00', code: '72514-3', vas: false, value: null, unit: null },
+      { id: 'late', time: '2026-11-24T11:00:00+00:00', code: '72514-3', vas: false, value: 4, unit: '{score}' },
     ]);
   });
 
@@ -306,10 +308,22 @@ describe('observations', () => {
           '2026-11-24T09:00:00Z',
           { valueInteger: 5 },
         ),
+        observation(
+          'two-codings-vas',
+          {
+            coding: [
+              { system: 'http://example.org/local', code: 'VAS' },
+              { system: SYSTEMS.loinc, code: '38214-3' },
+            ],
+          },
+          '2026-11-24T09:30:00Z',
+          { valueInteger: 70 },
+        ),
       ),
     );
     expect(f.painScores).toEqual([
-      { id: 'two-codings', time: '2026-11-24T09:00:00+00:00', code: '38208-5', value: 5, unit: null },
+      { id: 'two-codings', time: '2026-11-24T09:00:00+00:00', code: '38208-5', vas: false, value: 5, unit: null },
+      { id: 'two-codings-vas', time: '2026-11-24T09:30:00+00:00', code: '38214-3', vas: true, value: 70, unit: null },
     ]);
   });
 
@@ -712,13 +726,13 @@ describe('psychotomimetic adverse effects', () => {
 });
 
 describe('encounters and consent', () => {
-  it('each encounter carries its class code and whether it is inpatient (IMP, ACUTE, NONAC)', async () => {
-    const encounter = (id: string, code: string | null): FhirResource =>
+  it('each encounter carries its class code and whether it is inpatient (IMP, ACUTE, NONAC; also without the system)', async () => {
+    const encounter = (id: string, code: string | null, system: string | null = SYSTEMS.actCode): FhirResource =>
       ({
         resourceType: 'Encounter',
         id,
         status: 'in-progress',
-        ...(code ? { class: { system: SYSTEMS.actCode, code } } : {}),
+        ...(code ? { class: { ...(system ? { system } : {}), code } } : {}),
         subject: { reference: 'Patient/p1' },
         period: { start: '2026-11-22T08:00:00Z' },
       }) as FhirResource;
@@ -729,6 +743,8 @@ describe('encounters and consent', () => {
         encounter('acute', 'ACUTE'),
         encounter('amb', 'AMB'),
         encounter('none', null),
+        encounter('bare-nonac', 'NONAC', null),
+        encounter('bare-amb', 'AMB', null),
       ),
     );
     expect(f.encounters.map((e) => [e.id, e.classCode, e.inpatient])).toEqual([
@@ -736,6 +752,8 @@ describe('encounters and consent', () => {
       ['acute', 'ACUTE', true],
       ['amb', 'AMB', false],
       ['none', null, false],
+      ['bare-nonac', 'NONAC', true],
+      ['bare-amb', 'AMB', false],
     ]);
     expect(f.encounters[0]).toMatchObject({ status: 'in-progress', start: '2026-11-22T08:00:00+00:00', end: null });
   });

@@ -12,6 +12,19 @@ const reference = FHIRWrapper.FHIRv401();
 const fields = (d: DateTime | null) =>
   d && [d.year, d.month, d.day, d.hour, d.minute, d.second, d.millisecond, d.timezoneOffset, d.getPrecision()];
 
+describe("cql-exec-fhir's model info, reached through its public API only", () => {
+  it('when cql-exec-fhir is upgraded, its FHIR 4.0.1 model info is still reachable, the kind its own objects use', () => {
+    expect([modelInfo.name, modelInfo.url]).toEqual(['FHIR', 'http://hl7.org/fhir']);
+    expect(modelInfo.findClass('Observation')?.findElement('effective')?.typeSpecifier.isChoice).toBe(true);
+    const typeInfo = reference.wrap({ resourceType: 'Observation', id: 'o' }).getTypeInfo() as {
+      name: string;
+      modelInfo: typeof modelInfo;
+    };
+    expect(typeInfo.name).toBe('Observation');
+    expect(typeInfo.modelInfo.findClass('Observation')?.name).toBe('Observation');
+  });
+});
+
 describe('reading FHIR dateTimes', () => {
   it.each([
     '2026-11-24T15:00:00Z',

@@ -23,7 +23,9 @@ interface Info {
   elements: Array<{ name: string; typeSpecifier: Spec }>;
 }
 
-const full = (FHIRWrapper.FHIRv401() as unknown as { _modelInfo: ModelInfo })._modelInfo;
+const full = (
+  FHIRWrapper.FHIRv401().wrap({ resourceType: 'Patient' }).getTypeInfo() as unknown as { modelInfo: ModelInfo }
+).modelInfo;
 const subset = loadFhirModelInfo();
 const find = (m: ModelInfo, name: string) => m.findClass(name) as unknown as Info | undefined;
 

@@ -6,14 +6,15 @@ import path from 'node:path';
 import type { Bundle } from 'fhir/r4';
 import { examplesDir } from '../../src/config/paths';
 import { readBundle, readManifest } from '../../src/cli/examples';
-import { createEvaluator, ENTRY_LIBRARIES, type CqlHook } from '../../src/cql';
+import { createEvaluator, ENTRY_LIBRARIES } from '../../src/cql';
+import type { HookName } from '../../src/contract/cds-hooks';
 import { createEvaluatorPool, type EvaluatorPool } from '../../src/cql/pool';
 import { OperationOutcomeError } from '../../src/errors';
 import { callService } from '../../src/service/call-service';
 import { harness, PATIENT_VIEW, patientViewRequest } from '../support/service';
-import { bundle, concept, observation, patient, SYSTEMS } from './fixtures';
+import { bundle, concept, observation, patient, SYSTEMS } from '../support/chart';
 
-const HOOKS = Object.keys(ENTRY_LIBRARIES) as CqlHook[];
+const HOOKS = Object.keys(ENTRY_LIBRARIES) as HookName[];
 /** Every example × scenario time × hook, twice: generous on a loaded machine (no timing is asserted). */
 const EXAMPLES_TIMEOUT_MS = 180_000;
 const NOW = new Date('2026-11-24T12:00:00Z');

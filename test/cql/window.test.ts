@@ -5,13 +5,14 @@
 import type { Bundle, FhirResource } from 'fhir/r4';
 import { examplesDir } from '../../src/config/paths';
 import { readBundle, readManifest } from '../../src/cli/examples';
-import { createEvaluator, DEFAULT_ELM_DIR, ENTRY_LIBRARIES, type CqlHook } from '../../src/cql';
+import { createEvaluator, DEFAULT_ELM_DIR, ENTRY_LIBRARIES } from '../../src/cql';
+import type { HookName } from '../../src/contract/cds-hooks';
 import { readElmDir } from '../../src/cql/elm';
 import { retrievesOf, windowRecord } from '../../src/cql/window';
 import { loadTerminology } from '../../src/terminology';
-import { concept, observation, SYSTEMS } from './fixtures';
+import { concept, observation, SYSTEMS } from '../support/chart';
 
-const HOOKS = Object.keys(ENTRY_LIBRARIES) as CqlHook[];
+const HOOKS = Object.keys(ENTRY_LIBRARIES) as HookName[];
 /** Every example × scenario time × hook, twice: generous on a loaded machine (no timing is asserted). */
 const EXAMPLES_TIMEOUT_MS = 180_000;
 const evaluator = createEvaluator();

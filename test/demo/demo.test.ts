@@ -5,6 +5,7 @@ import type { Bundle, Encounter } from 'fhir/r4';
 import { createDemo, demoEnabled, demoFhirServerUrls, type Demo } from '../../src/demo';
 import { readBundle, readManifest, type ExampleEntry } from '../../src/cli/examples';
 import { examplesDir } from '../../src/config/paths';
+import { loadTerminology } from '../../src/terminology';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'examples');
 
@@ -61,6 +62,17 @@ describe('the embedded demo', () => {
     const params = await request(app).get('/demo/api/parameters');
     expect(params.body.values.startRate).toBeGreaterThan(0);
     expect(typeof params.body.values.protocolVersion).toBe('string');
+  });
+
+  it("when the page starts, it gets the codes it reads and charts from the service's value sets (it holds none)", async () => {
+    const res = await request(app).get('/demo/api/value-sets');
+    expect(res.status).toBe(200);
+    const terminology = loadTerminology();
+    expect(Object.keys(res.body).sort()).toEqual([...terminology.valueSets.keys()].sort());
+    expect(res.body['pain-score'].map((c: { code: string }) => c.code)).toEqual(terminology.codes('pain-score'));
+    expect(res.body['inpatient-encounter-class'][0]).toEqual(
+      expect.objectContaining({ system: expect.any(String), code: expect.any(String) }),
+    );
   });
 
   it('resets the FHIR server to the examples: charted additions disappear, seeded data stays', async () => {

@@ -10,7 +10,7 @@ import { gather, type GatherDeps } from '../../src/fhir/gather';
 import { closeFhirConnections, limitConcurrency } from '../../src/fhir/fetch-json';
 import { OperationOutcomeError } from '../../src/errors';
 import { createLogger } from '../../src/log';
-import type { CdsRequest, ServiceDefinition } from '../../src/service/types';
+import type { CdsRequest, ServiceDefinition } from '../../src/contract/cds-hooks';
 import { DEFINITIONS, harness, PATIENT_VIEW } from '../support/service';
 
 const MIB = 1024 * 1024;

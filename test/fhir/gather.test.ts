@@ -3,7 +3,7 @@ import type { Bundle, Observation, OperationOutcome, Patient } from 'fhir/r4';
 import { gather, type GatherDeps } from '../../src/fhir/gather';
 import { OperationOutcomeError } from '../../src/errors';
 import { createLogger } from '../../src/log';
-import type { CdsRequest, ServiceDefinition } from '../../src/service/types';
+import type { CdsRequest, ServiceDefinition } from '../../src/contract/cds-hooks';
 
 const EHR = 'https://ehr.example.org';
 const BASE = `${EHR}/fhir/R4`;

@@ -13,7 +13,7 @@ import { asTransaction, readBundle, readManifest } from '../../src/cli/examples'
 import { examplesDir } from '../../src/config/paths';
 import { loadDefinitions } from '../../src/service/definitions';
 import { renderTemplate } from '../../src/fhir/prefetch-template';
-import type { CdsRequest } from '../../src/service/types';
+import type { CdsRequest } from '../../src/contract/cds-hooks';
 
 let fhir: MemoryFhir;
 let app: express.Express;

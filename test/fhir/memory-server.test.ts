@@ -24,7 +24,7 @@ import { loadDefinitions } from '../../src/service/definitions';
 import { gather, type GatherDeps } from '../../src/fhir/gather';
 import { OperationOutcomeError } from '../../src/errors';
 import { createLogger } from '../../src/log';
-import type { CdsRequest, ServiceDefinition } from '../../src/service/types';
+import type { CdsRequest, ServiceDefinition } from '../../src/contract/cds-hooks';
 import { startFhirServer, type TestFhirServer } from '../support/fhir-server';
 
 const TOKEN = 'in-process-token';

@@ -11,30 +11,30 @@ import {
   ownRecord,
   referencedPatientId,
 } from '../../src/fhir/own-record';
+import {
+  administration as chartedAdministration,
+  concept,
+  mgPerKgPerHour,
+  observation,
+  quantity,
+  SYSTEMS,
+} from '../support/chart';
 
 const PATIENT = 'pat-1';
 
+const ofPatient = { subject: { reference: `Patient/${PATIENT}` } };
+
 const weight = (over: Record<string, unknown> = {}): FhirResource =>
-  ({
-    resourceType: 'Observation',
-    id: 'wt-1',
-    status: 'final',
-    code: { coding: [{ system: 'http://loinc.org', code: '29463-7' }] },
-    subject: { reference: `Patient/${PATIENT}` },
-    effectiveDateTime: '2026-11-24T08:00:00Z',
-    valueQuantity: { value: 70, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+  observation('wt-1', concept(SYSTEMS.loinc, '29463-7'), '2026-11-24T08:00:00Z', {
+    ...quantity(70, 'kg'),
+    ...ofPatient,
     ...over,
-  }) as FhirResource;
+  });
 
 const administration = (over: Record<string, unknown> = {}): FhirResource =>
   ({
-    resourceType: 'MedicationAdministration',
-    id: 'admin-1',
-    status: 'in-progress',
-    medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '6130' }] },
-    subject: { reference: `Patient/${PATIENT}` },
-    effectivePeriod: { start: '2026-11-24T06:00:00Z' },
-    dosage: { rateQuantity: { value: 0.2, unit: 'mg/kg/h', code: 'mg/kg/h' } },
+    ...chartedAdministration('admin-1', '2026-11-24T06:00:00Z', mgPerKgPerHour(0.2)),
+    ...ofPatient,
     ...over,
   }) as FhirResource;
 

@@ -1,6 +1,6 @@
 import { renderTemplate, validatePrefetchTemplates, validateTemplate } from '../../src/fhir/prefetch-template';
 import { OperationOutcomeError } from '../../src/errors';
-import type { CdsRequest } from '../../src/service/types';
+import type { CdsRequest } from '../../src/contract/cds-hooks';
 
 const request = (context: Record<string, unknown>): CdsRequest => ({
   hook: 'patient-view',

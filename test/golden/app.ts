@@ -9,7 +9,7 @@ import { STEPS } from '../../src/service/steps';
 import type { AuditRow } from '../../src/store';
 import { memoryLogger } from '../support/logs';
 
-export const PUBLIC_BASE = 'https://cds.example.org';
+const PUBLIC_BASE = 'https://cds.example.org';
 
 const parameters = loadParameters();
 const evaluator = createEvaluator();

@@ -7,21 +7,21 @@
  * the next.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle, FhirResource } from 'fhir/r4';
 import { fillPrefetch, type HookContext } from '../../src/cli/ehr';
 import { startMemoryFhirServer } from '../../src/fhir/memory-server';
+import { loadDefinitions } from '../../src/service/definitions';
 import { loadExample, recordAt } from '../replay/record';
-import type { GoldenHook, Scenario } from './scenarios';
+import type { HookName } from '../../src/contract/cds-hooks';
+import type { Scenario } from './scenarios';
 
 export const GOLDEN_DIR = path.resolve(__dirname, '../fixtures/golden');
-export const SERVICES_DIR = path.resolve(__dirname, '../../cds-hooks/services');
 /** The base URL the golden EHR's FHIR server is said to have (never called: fhirServer is absent). */
-export const EHR_FHIR_BASE = 'https://ehr.example.org/fhir';
-export const GOLDEN_USER = 'Practitioner/golden-neurologist';
+const EHR_FHIR_BASE = 'https://ehr.example.org/fhir';
+const GOLDEN_USER = 'Practitioner/golden-neurologist';
 
-export const SERVICE_IDS: Record<GoldenHook, string> = {
+export const SERVICE_IDS: Record<HookName, string> = {
   'patient-view': 'ketamine-protocol-patient-view',
   'order-select': 'ketamine-protocol-order-select',
   'order-sign': 'ketamine-protocol-order-sign',
@@ -31,21 +31,21 @@ export const SERVICE_IDS: Record<GoldenHook, string> = {
 export interface GoldenRequest {
   'x-golden-now': string;
   'x-golden-story': string;
-  hook: GoldenHook;
+  hook: HookName;
   hookInstance: string;
   context: HookContext;
   prefetch: Record<string, FhirResource | null>;
 }
 
-export function prefetchTemplates(hook: GoldenHook): Record<string, string> {
-  const file = path.join(SERVICES_DIR, `${SERVICE_IDS[hook]}.json`);
-  const definition = JSON.parse(readFileSync(file, 'utf8')) as { hook: string; prefetch?: Record<string, string> };
-  if (definition.hook !== hook) throw new Error(`${file} is for hook ${definition.hook}, not ${hook}`);
-  return definition.prefetch ?? {};
+/** The prefetch templates of the hook's service, as discovery lists them (cds-hooks/, loaded by the service's loader). */
+export function prefetchTemplates(hook: HookName): Record<string, string> {
+  const definition = loadDefinitions().get(SERVICE_IDS[hook]);
+  if (definition?.hook !== hook) throw new Error(`${SERVICE_IDS[hook]} is not the service of hook ${hook}`);
+  return { ...definition.prefetch };
 }
 
 /** A stable, v4-shaped uuid derived from a name (the same scenario always gets the same hookInstance). */
-export function nameUuid(name: string): string {
+function nameUuid(name: string): string {
   const h = createHash('sha256').update(name).digest('hex');
   const variant = ((parseInt(h.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;

@@ -7,14 +7,14 @@
  * The stories are written after reading the reviewed responses: they say what the service answers.
  */
 import type { Bundle, FhirResource, Medication, MedicationRequest, Observation } from 'fhir/r4';
-
-export type GoldenHook = 'patient-view' | 'order-select' | 'order-sign';
+import type { HookName } from '../../src/contract/cds-hooks';
+import { draftOrder, ketamineBag, type DraftInput } from '../support/chart';
 
 export interface Scenario {
   /** File stem: `<ruleId>-<slug>` (test/fixtures/golden/<stem>.request.json / .response.json). */
   stem: string;
   story: string;
-  hook: GoldenHook;
+  hook: HookName;
   /** Example bundle in fhir-resources/examples. */
   example: string;
   patientId: string;
@@ -29,90 +29,22 @@ export interface Scenario {
 
 export { RULE_IDS } from '../support/rule-ids';
 
-const UCUM = 'http://unitsofmeasure.org';
-const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
-const IV_ROUTE = { coding: [{ system: 'http://snomed.info/sct', code: '47625008', display: 'Intravenous route' }] };
-const ORDERED = {
-  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/dose-rate-type', code: 'ordered', display: 'Ordered' }],
-};
+/** A draft ketamine infusion order (the chart builder's), entered by the golden neurologist. */
+/** A golden draft: the chart builder's, with the drug as a Medication named by id (Epic-style) when given. */
+type GoldenDraft = Omit<DraftInput, 'requester' | 'medication'> & { medicationId?: string };
 
-interface DraftInput {
-  id: string;
-  patientId: string;
-  encounterId: string;
-  authoredOn: string;
-  /** null: the EHR sent the order with a free-text rate only. */
-  rate: { value: number; unit: 'mg/kg/h' | 'mg/h' | 'mL/h' } | null;
-  /** The active ketamine order this draft changes (a rate change while running). */
-  priorOrderId?: string;
-  /** Epic-style: the drug as a Medication sent beside the draft in draftOrders. */
-  medicationId?: string;
-  text?: string;
-}
-
-/** A draft ketamine infusion order, as an EHR holds it before it is signed. */
-function draft(input: DraftInput): MedicationRequest {
-  const rateText = input.rate ? `${input.rate.value} ${input.rate.unit}` : 'rate per protocol';
-  return {
-    resourceType: 'MedicationRequest',
-    id: input.id,
-    status: 'draft',
-    intent: 'order',
-    ...(input.medicationId
-      ? {
-          medicationReference: {
-            reference: `Medication/${input.medicationId}`,
-            display: 'ketamine 100 mg/100 mL in NS',
-          },
-        }
-      : {
-          medicationCodeableConcept: {
-            coding: [{ system: RXNORM, code: '6130', display: 'ketamine' }],
-            text: 'Ketamine continuous IV infusion',
-          },
-        }),
-    subject: { reference: `Patient/${input.patientId}` },
-    encounter: { reference: `Encounter/${input.encounterId}` },
-    authoredOn: input.authoredOn,
-    requester: { reference: 'Practitioner/golden-neurologist' },
-    ...(input.priorOrderId ? { priorPrescription: { reference: `MedicationRequest/${input.priorOrderId}` } } : {}),
-    dosageInstruction: [
-      {
-        text: input.text ?? `Ketamine continuous IV infusion at ${rateText}`,
-        route: IV_ROUTE,
-        ...(input.rate
-          ? {
-              doseAndRate: [
-                {
-                  type: ORDERED,
-                  rateQuantity: { value: input.rate.value, unit: input.rate.unit, system: UCUM, code: input.rate.unit },
-                },
-              ],
-            }
-          : {}),
-      },
-    ],
-  };
+function draft(input: GoldenDraft): MedicationRequest {
+  const { medicationId, ...rest } = input;
+  return draftOrder({
+    ...rest,
+    requester: 'Practitioner/golden-neurologist',
+    ...(medicationId ? { medication: { id: medicationId, display: BAG_TEXT } } : {}),
+  });
 }
 
 /** A 100 mg in 100 mL ketamine bag (1 mg/mL), as Epic sends the drug of a draft beside it. */
-function ketamineBag(id: string): Medication {
-  return {
-    resourceType: 'Medication',
-    id,
-    code: { coding: [{ system: RXNORM, code: '6130', display: 'ketamine' }], text: 'ketamine 100 mg/100 mL in NS' },
-    ingredient: [
-      {
-        itemCodeableConcept: { coding: [{ system: RXNORM, code: '6130', display: 'ketamine' }] },
-        isActive: true,
-        strength: {
-          numerator: { value: 100, unit: 'mg', system: UCUM, code: 'mg' },
-          denominator: { value: 100, unit: 'mL', system: UCUM, code: 'mL' },
-        },
-      },
-    ],
-  };
-}
+const BAG_TEXT = 'ketamine 100 mg/100 mL in NS';
+const bag = (id: string): Medication => ketamineBag({ id, text: BAG_TEXT, mg: 100, ml: 100 });
 
 function withPainValue(id: string, value: number): (record: Bundle) => Bundle {
   return (record) => ({
@@ -192,9 +124,9 @@ const OTHER = {
   encounterId: 'other-indication-encounter',
 };
 
-const case1Draft = (id: string, authoredOn: string, rate: DraftInput['rate'], extra: Partial<DraftInput> = {}) =>
+const case1Draft = (id: string, authoredOn: string, rate: GoldenDraft['rate'], extra: Partial<GoldenDraft> = {}) =>
   draft({ id, patientId: CASE1.patientId, encounterId: CASE1.encounterId, authoredOn, rate, ...extra });
-const case4Draft = (id: string, authoredOn: string, rate: DraftInput['rate']) =>
+const case4Draft = (id: string, authoredOn: string, rate: GoldenDraft['rate']) =>
   draft({
     id,
     patientId: CASE4.patientId,
@@ -411,7 +343,7 @@ export const SCENARIOS: Scenario[] = [
         { value: 100, unit: 'mL/h' },
         { priorOrderId: 'case1-order', medicationId: 'golden-o3-medication' },
       ),
-      ketamineBag('golden-o3-medication'),
+      bag('golden-o3-medication'),
     ],
   },
   {

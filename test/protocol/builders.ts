@@ -149,7 +149,7 @@ export class Patient {
         { kind: 'rr', id: 'v-rr', time: m(30), value: 14, unit: '/min' },
         { kind: 'spo2', id: 'v-spo2', time: m(30), value: 98, unit: '%' },
       ],
-      painScores: [{ id: 'pain-base', time: h(1), code: '72514-3', value: 8, unit: '{score}' }],
+      painScores: [{ id: 'pain-base', time: h(1), code: '72514-3', vas: false, value: 8, unit: '{score}' }],
       administrations: [],
       orders: [],
       consent: { id: 'consent-1', time: d(1) },
@@ -256,8 +256,16 @@ export class Patient {
   pain(...scores: Array<[number | null, string] | (Partial<PainFact> & { time: string })>): this {
     for (const s of scores) {
       if (Array.isArray(s))
-        this.f.painScores.push({ id: nextId('pain'), time: s[1], code: '72514-3', value: s[0], unit: '{score}' });
-      else this.f.painScores.push({ id: nextId('pain'), code: '72514-3', value: null, unit: '{score}', ...s });
+        this.f.painScores.push({
+          id: nextId('pain'),
+          time: s[1],
+          code: '72514-3',
+          vas: false,
+          value: s[0],
+          unit: '{score}',
+        });
+      else
+        this.f.painScores.push({ id: nextId('pain'), code: '72514-3', vas: false, value: null, unit: '{score}', ...s });
     }
     return this;
   }

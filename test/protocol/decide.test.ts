@@ -60,7 +60,10 @@ describe('P0 out of scope', () => {
 
 describe('not started: when the candidate card shows on patient-view', () => {
   it.each(['IMP', 'ACUTE', 'NONAC'])('S3 shows when the context encounter is inpatient (class %s)', (classCode) => {
-    expect(run(patient().encounter({ classCode, inpatient: false })).action).toBe('start');
+    expect(run(patient().encounter({ classCode, inpatient: true })).action).toBe('start');
+  });
+  it("whether an encounter is inpatient is the CQL's judgement (facts.inpatient), never re-read from its class code", () => {
+    expect(run(patient().encounter({ classCode: 'IMP', inpatient: false })).action).toBe('none');
   });
   it('an outpatient context encounter (AMB) and no ketamine order: nothing shown (action none), said in a note', () => {
     const r = run(patient().encounter({ classCode: 'AMB', inpatient: false }));
@@ -677,12 +680,14 @@ describe('titration: T6, T7, T8', () => {
     });
   });
   it('a VAS of 72 mm is 7.2 (above target): T8', () => {
-    const r = run(titrating(0.2).pain({ time: m(30), code: '38214-3', value: 72, unit: 'mm' }));
+    const r = run(titrating(0.2).pain({ time: m(30), code: '38214-3', vas: true, value: 72, unit: 'mm' }));
     expect(r.ruleId).toBe('T8');
     expect(r.recentPain[r.recentPain.length - 1]).toMatchObject({ score: 7.2, charted: '72 mm' });
   });
   it('a VAS of 25 mm is 2.5 (at target): T6', () => {
-    expect(run(titrating(0.2).pain({ time: m(30), code: '38214-3', value: 25, unit: 'mm' })).ruleId).toBe('T6');
+    expect(run(titrating(0.2).pain({ time: m(30), code: '38214-3', vas: true, value: 25, unit: 'mm' })).ruleId).toBe(
+      'T6',
+    );
   });
 });
 
@@ -1033,7 +1038,7 @@ describe('a chart shows no future: values dated after now are ignored, with a no
     // v1.1: the only systolic pressure is dated after now, so there is no recent blood pressure: V1, not A2.
     expect(r.ruleId).toBe('V1');
     expect(r.vitals.map((v) => v.kind)).not.toContain('sbp');
-    expect(r.notes.join(' ')).toContain('dated after the evaluation time');
+    expect(r.notes).toContainEqual({ vitalNote: 'after-now', kind: 'sbp', time: m(-30) });
   });
 
   it('a hallucination dated after now is not counted, and said', () => {

@@ -4,6 +4,7 @@
  */
 import { displayQuantity, displayTime, displayUnit, inTimeZone } from '../../src/protocol/display';
 import { judgeVitals } from '../../src/protocol/safety';
+import { noteText } from '../../src/cards/text';
 import { h, NOW, params } from './builders';
 
 describe('times and units as clinicians read them', () => {
@@ -42,7 +43,7 @@ describe('times and units as clinicians read them', () => {
       params,
       NOW,
     );
-    expect(notes).toEqual([
+    expect(notes.map(noteText)).toEqual([
       'Not judged, older than 2 h: systolic blood pressure 118 mmHg (2026-11-24 09:00 UTC); oxygen saturation 97% (2026-11-24 09:00 UTC).',
     ]);
   });

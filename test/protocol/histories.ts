@@ -15,7 +15,7 @@ export const TOL = 0.005;
 /** A stretch with nothing running longer than this ends a course (gapToleranceMinutes). */
 const GAP_MIN = 15;
 
-export interface Step {
+interface Step {
   rate: number;
   minutes: number;
   unit: 'mg/kg/h' | 'mL/h';
@@ -60,7 +60,7 @@ const painsWith = (maxScore: number) =>
     },
   );
 
-export const anyHistory: fc.Arbitrary<History> = fc.record({
+const anyHistory: fc.Arbitrary<History> = fc.record({
   migraine: fc.integer({ min: 0, max: 9 }).map((n) => n > 0),
   steps: fc.array(
     fc.record({
@@ -101,7 +101,7 @@ export const anyHistory: fc.Arbitrary<History> = fc.record({
 });
 
 /** Histories steered towards the running rules: a running infusion, a fresh weight, recent pain scores. */
-export const runningHistory: fc.Arbitrary<History> = fc
+const runningHistory: fc.Arbitrary<History> = fc
   .record({
     base: anyHistory,
     recentPains: painsWith(10).map((ps) => ps.map((p) => ({ ...p, minutesAgo: p.minutesAgo % 300 }))),

@@ -6,6 +6,7 @@ const score = (value: number | null, time: string, over: Partial<PainFact> = {})
   id: `p-${time}`,
   time,
   code: '72514-3',
+  vas: false,
   value,
   unit: '{score}',
   ...over,
@@ -15,14 +16,19 @@ describe('normalising pain scores', () => {
   it.each<[string, PainFact, number, string | undefined]>([
     ['a 0–10 numeric score is read as is', score(7, h(1)), 7, undefined],
     ['a valueInteger without unit is read as is', score(4, h(1), { unit: null }), 4, undefined],
-    ['a VAS of 72 mm is 7.2', score(72, h(1), { code: '38214-3', unit: 'mm' }), 7.2, '72 mm'],
+    ['a VAS of 72 mm is 7.2', score(72, h(1), { code: '38214-3', vas: true, unit: 'mm' }), 7.2, '72 mm'],
     [
       'a VAS of 72 on 38214-3 without mm (above 10) is read as mm: 7.2',
-      score(72, h(1), { code: '38214-3', unit: null }),
+      score(72, h(1), { code: '38214-3', vas: true, unit: null }),
       7.2,
       '72 (read as mm)',
     ],
-    ['a VAS of 7 on 38214-3 without a unit stays 7', score(7, h(1), { code: '38214-3', unit: null }), 7, undefined],
+    [
+      'a VAS of 7 on 38214-3 without a unit stays 7',
+      score(7, h(1), { code: '38214-3', vas: true, unit: null }),
+      7,
+      undefined,
+    ],
     ['a score of 10 (the top of the scale) is kept', score(10, h(1)), 10, undefined],
   ])('%s', (_s, fact, expected, charted) => {
     const { readings } = normalisePain([fact], params, NOW);
@@ -34,10 +40,9 @@ describe('normalising pain scores', () => {
   it.each<[string, PainFact, string]>([
     ['a numeric score of 11 is outside 0–10', score(11, h(1)), 'outside'],
     ['a negative score', score(-1, h(1)), 'outside'],
-    ['a VAS of 105 mm (10.5)', score(105, h(1), { code: '38214-3', unit: 'mm' }), 'outside'],
+    ['a VAS of 105 mm (10.5)', score(105, h(1), { code: '38214-3', vas: true, unit: 'mm' }), 'outside'],
     ['a score without a numeric value', score(null, h(1)), 'no numeric value'],
     ['a score in an unknown unit', score(5, h(1), { unit: '%' }), 'unit'],
-    ['another scale', score(3, h(1), { code: '38221-8' }), 'another scale'],
   ])('%s is ignored, with a note saying so', (_s, fact, why) => {
     const { readings, notes } = normalisePain([fact], params, NOW);
     expect(readings).toEqual([]);

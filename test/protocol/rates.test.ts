@@ -1,4 +1,10 @@
-import { convertRate, rateArithmetic, weightToKg, describeChartedRate } from '../../src/protocol/rates';
+import {
+  convertRate,
+  rateArithmetic,
+  weightToKg,
+  describeChartedRate,
+  strengthToMgPerMl,
+} from '../../src/protocol/rates';
 import type { ChartedRate } from '../../src/protocol/facts';
 import { params, qty, ratio } from './builders';
 
@@ -163,5 +169,21 @@ describe('units that only look like a rate per kg', () => {
       error: 'unknown-unit',
       unit: 'mg / kg/h',
     });
+  });
+});
+
+describe('a bag strength in mg/mL (the same unit tables as rates and weights)', () => {
+  it.each<[string, [number, string, number, string], number | null]>([
+    ['500 mg / 50 mL is 10 mg/mL', [500, 'mg', 50, 'mL'], 10],
+    ['1 g / 100 mL is 10 mg/mL', [1, 'g', 100, 'mL'], 10],
+    ['500 mg / 0.5 L is 1 mg/mL', [500, 'mg', 0.5, 'L'], 1],
+    ['500 mcg / 1 mL is 0.5 mg/mL', [500, 'mcg', 1, 'mL'], 0.5],
+    ['a numerator that is not a mass is no strength', [5, 'mmol', 1, 'mL'], null],
+    ['a denominator that is not a volume is no strength', [5, 'mg', 1, 'kg'], null],
+    ['a zero volume is no strength', [5, 'mg', 0, 'mL'], null],
+  ])('%s', (_s, [nValue, nUnit, dValue, dUnit], expected) => {
+    const mgPerMl = strengthToMgPerMl(nValue, nUnit, dValue, dUnit);
+    if (expected === null) expect(mgPerMl).toBeNull();
+    else expect(mgPerMl).toBeCloseTo(expected, 10);
   });
 });

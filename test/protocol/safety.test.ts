@@ -36,7 +36,9 @@ describe('vital-sign judgement', () => {
     expect(judge('sbp', 200, m(120)).breaches).toHaveLength(1);
     const stale = judge('sbp', 200, m(121));
     expect(stale.readings).toEqual([]);
-    expect(stale.notes.join(' ')).toContain('older than 2 h');
+    expect(stale.notes).toEqual([
+      { vitalNote: 'too-old', maxAgeHours: 2, vitals: [{ kind: 'sbp', value: 200, unit: 'mm[Hg]', time: m(121) }] },
+    ]);
   });
 
   it('the latest value of a kind is judged, not an older breach', () => {
@@ -51,7 +53,7 @@ describe('vital-sign judgement', () => {
   it('a vital in an unexpected unit is not judged, and said', () => {
     const r = judge('sbp', 24, m(10), 'kPa');
     expect(r.readings).toEqual([]);
-    expect(r.notes.join(' ')).toContain('kPa');
+    expect(r.notes).toEqual([expect.objectContaining({ vitalNote: 'unit', kind: 'sbp', unit: 'kPa' })]);
   });
 });
 

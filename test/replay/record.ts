@@ -24,9 +24,6 @@ export function offsetToIso(start: string, offset: string): string {
 export const instant = (iso: string | null | undefined): string | null =>
   iso === null || iso === undefined || Number.isNaN(Date.parse(iso)) ? (iso ?? null) : new Date(iso).toISOString();
 
-/** Hours between two ISO times. */
-export const hoursFrom = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 3_600_000;
-
 /** When a resource entered the chart (null: timeless, e.g. Patient, Medication). */
 export function chartedAt(resource: FhirResource): string | null {
   const r = resource as unknown as Record<string, unknown> & {

@@ -3,7 +3,7 @@ import { OperationOutcomeError } from '../../src/errors';
 import { gather } from '../../src/fhir/gather';
 import { createLogger } from '../../src/log';
 import { assertTokenPatientMatches } from '../../src/security/fhir-authorization';
-import type { CdsRequest, FhirAuthorization, ServiceDefinition } from '../../src/service/types';
+import type { CdsRequest, FhirAuthorization, ServiceDefinition } from '../../src/contract/cds-hooks';
 
 const BASE = 'https://ehr.example.org/fhir';
 const auth = (patient?: string): FhirAuthorization => ({

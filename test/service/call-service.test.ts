@@ -2,7 +2,7 @@ import type { Bundle } from 'fhir/r4';
 import { OperationOutcomeError, preconditionFailed } from '../../src/errors';
 import { callService, loggableId, withDeadline } from '../../src/service/call-service';
 import type { Steps } from '../../src/service/deps';
-import type { Evaluator } from '../../src/service/deps';
+import type { ServiceDeps } from '../../src/service/deps';
 import {
   fakeEvaluator,
   fakeSteps,
@@ -176,7 +176,7 @@ describe('callService on order hooks', () => {
 describe('CH-B2 the deadline budget', () => {
   it('CH-B2 CH-C10 an evaluation that never finishes still gets an answer: { cards: [] } at the deadline, logged and audited "degraded" (EHRs drop late cards)', async () => {
     // The evaluation never settles: that callService answers at all proves the deadline, without timing anything.
-    const evaluator: Evaluator = { evaluate: () => new Promise<never>(() => undefined) };
+    const evaluator: ServiceDeps['evaluator'] = { evaluate: () => new Promise<never>(() => undefined) };
     const { deps, audits, log } = harness({ evaluator }, { deadlineMs: 100 });
     const response = await callService(PATIENT_VIEW, patientViewRequest('p1'), deps);
 

@@ -3,8 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ValueSet } from 'fhir/r4';
 import { validatePrefetchTemplates } from '../../src/fhir/prefetch-template';
-import { DefinitionError, discoveryEntry, loadDefinitions, SERVICES_DIR } from '../../src/service/definitions';
-import type { ServiceDefinition } from '../../src/service/types';
+import {
+  DefinitionError,
+  discoveryEntry,
+  loadDefinitions,
+  PREFETCH_FILE,
+  SERVICES_DIR,
+} from '../../src/service/definitions';
+import type { ServiceDefinition } from '../../src/contract/cds-hooks';
 
 const ROOT = path.resolve(__dirname, '../..');
 const definitions = loadDefinitions();
@@ -90,6 +96,14 @@ describe('the service definitions (cds-hooks/services/*.json)', () => {
   it('the three services read the same record (their prefetch is identical)', () => {
     for (const d of all) expect(d.prefetch).toEqual(patientView.prefetch);
   });
+
+  it('the one shared prefetch (cds-hooks/prefetch.json) names its codes by ValueSet only, never a code', () => {
+    const shared = JSON.parse(readFileSync(PREFETCH_FILE, 'utf8')) as { prefetch: Record<string, string> };
+    for (const template of Object.values(shared.prefetch)) {
+      const codes = new URLSearchParams(template.slice(template.indexOf('?') + 1)).get('code');
+      if (codes !== null) expect(codes).toMatch(/^ValueSet\([a-z0-9,-]+\)$/);
+    }
+  });
 });
 
 describe('loading definitions at startup', () => {
@@ -101,16 +115,27 @@ describe('loading definitions at startup', () => {
   const good = JSON.parse(
     readFileSync(path.join(SERVICES_DIR, 'ketamine-protocol-patient-view.json'), 'utf8'),
   ) as ServiceDefinition;
+  const shared = JSON.parse(readFileSync(PREFETCH_FILE, 'utf8')) as { prefetch: Record<string, string> };
+  const sharedWith = (prefetch: Record<string, string>) =>
+    path.join(
+      write({ 'prefetch.json': { ...shared, prefetch: { ...shared.prefetch, ...prefetch } } }),
+      'prefetch.json',
+    );
 
   it('CH-D3 a template outside the recommended subset stops startup, naming the key', () => {
-    const dir = write({
-      'ketamine-protocol-patient-view.json': {
-        ...good,
-        prefetch: { ...good.prefetch, chained: 'Observation?subject.name=x' },
-      },
-    });
-    expect(() => loadDefinitions(dir)).toThrow(DefinitionError);
-    expect(() => loadDefinitions(dir)).toThrow(/prefetch\.chained/);
+    const file = sharedWith({ chained: 'Observation?subject.name=x' });
+    expect(() => loadDefinitions(SERVICES_DIR, file)).toThrow(DefinitionError);
+    expect(() => loadDefinitions(SERVICES_DIR, file)).toThrow(/prefetch\.chained/);
+  });
+
+  it('a ValueSet the project does not have, named in a template, stops startup', () => {
+    const file = sharedWith({ lactate: 'Observation?patient={{context.patientId}}&code=ValueSet(lactate)' });
+    expect(() => loadDefinitions(SERVICES_DIR, file)).toThrow(/ValueSet\(lactate\) names no ValueSet/);
+  });
+
+  it('a service file with a prefetch of its own stops startup (the prefetch is shared)', () => {
+    const dir = write({ 'ketamine-protocol-patient-view.json': { ...good, prefetch: shared.prefetch } });
+    expect(() => loadDefinitions(dir)).toThrow(/must NOT have additional properties/);
   });
 
   it('CH-D4 a definition carrying anything besides the public discovery fields stops startup', () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots (git-ignored). */
 export const RESULTS = path.join(__dirname, '..', '..', 'test-results');
 const AXE = require.resolve('axe-core/axe.min.js');

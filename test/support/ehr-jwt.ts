@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createAuthenticator, type Authenticate } from '../../src/security/jwt';
 import { createLogger, type Logger } from '../../src/log';
 
-export const EHR_ISS = 'https://ehr.example.org';
+const EHR_ISS = 'https://ehr.example.org';
 const JWKS_URI = 'https://ehr.example.org/.well-known/jwks.json';
 const LIFETIME_SECONDS = 300;
 

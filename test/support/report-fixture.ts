@@ -27,8 +27,8 @@ import type { AuditRow, FeedbackItem, Store } from '../../src/store';
 import { OVERRIDE_REASON_SYSTEM } from '../../src/cards/suggestions';
 
 export const REPORT_PERIOD = { from: '2026-03-01', to: '2026-03-15' };
-export const OTHER_REASON_SYSTEM = 'http://ehr.example.org/override-reasons';
-export const COMMENT = 'Dr Alice Example (user 4711) prefers to wait';
+const OTHER_REASON_SYSTEM = 'http://ehr.example.org/override-reasons';
+const COMMENT = 'Dr Alice Example (user 4711) prefers to wait';
 
 const PV = { serviceId: 'ketamine-protocol-patient-view', hook: 'patient-view' };
 const OSEL = { serviceId: 'ketamine-protocol-order-select', hook: 'order-select' };

@@ -12,7 +12,7 @@ import type { AppDeps } from '../../src/http/app';
 import type { ClinicalFacts } from '../../src/protocol/facts';
 import type { OrderCheck, Recommendation } from '../../src/protocol/recommendation';
 import { loadDefinitions } from '../../src/service/definitions';
-import type { Evaluator, ServiceDeps, Steps } from '../../src/service/deps';
+import type { ServiceDeps, Steps } from '../../src/service/deps';
 import type { AuditRow, FeedbackItem } from '../../src/store';
 import { assertConformant } from '../../src/validation/response';
 import { memoryLogger, type MemoryLog } from './logs';
@@ -25,12 +25,12 @@ export const ORDER_SELECT = 'ketamine-protocol-order-select';
 export const ORDER_SIGN = 'ketamine-protocol-order-sign';
 export const PUBLIC_BASE = 'https://cds.example.org';
 export const DOCS_URL = `${PUBLIC_BASE}/docs/protocol`;
-export const PLAN_DEFINITION_URL = 'https://ketamine-cds.example.org/fhir/PlanDefinition/ketamine-chronic-migraine';
+const PLAN_DEFINITION_URL = 'https://ketamine-cds.example.org/fhir/PlanDefinition/ketamine-chronic-migraine';
 
 /** A pause that never keeps the test process alive on its own. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-export function emptyFacts(patientId: string): ClinicalFacts {
+function emptyFacts(patientId: string): ClinicalFacts {
   return {
     patient: { id: patientId, birthDate: null, ageYears: null, gender: null },
     chronicMigraine: [],
@@ -51,7 +51,7 @@ export function emptyFacts(patientId: string): ClinicalFacts {
   };
 }
 
-export function fakeRecommendation(overrides: Partial<Recommendation> = {}): Recommendation {
+function fakeRecommendation(overrides: Partial<Recommendation> = {}): Recommendation {
   return {
     setAside: { otherPatient: 0, unreadable: 0, items: [] },
     ruleId: 'S2',
@@ -100,7 +100,7 @@ export function fakeRecommendation(overrides: Partial<Recommendation> = {}): Rec
 /** Reads the Patient of the bundle into facts; ketamine draft orders become facts.orders. */
 export function fakeEvaluator(
   options: { delayMs?: (patientId: string) => number } = {},
-): Evaluator & { bundles: Bundle[] } {
+): ServiceDeps['evaluator'] & { bundles: Bundle[] } {
   const bundles: Bundle[] = [];
   return {
     bundles,
@@ -223,7 +223,7 @@ export function harness(overrides: Partial<AppDeps> = {}, config: Partial<Servic
 
 // ----- requests ----------------------------------------------------------------------------------
 
-export function patientBundle(patientId: string, family = 'Doe'): Patient {
+function patientBundle(patientId: string, family = 'Doe'): Patient {
   return {
     resourceType: 'Patient',
     id: patientId,

@@ -1,5 +1,6 @@
 import { OperationOutcomeError } from '../../src/errors';
-import { assertConformant, SUMMARY_MAX_LENGTH } from '../../src/validation/response';
+import { SUMMARY_MAX_LENGTH } from '../../src/contract/cds-hooks';
+import { assertConformant } from '../../src/validation/response';
 
 /** A minimal conformant card with one suggestion; each test breaks one thing. */
 function card(overrides: Record<string, unknown> = {}, n = 1): Record<string, unknown> {

@@ -6,7 +6,7 @@
 import type { Action, ContraindicationCode, MissingCode, Phase, RuleId } from '../../../src/protocol/recommendation';
 
 /** Further facts asserted on a row, when given. */
-export interface RowExtras {
+interface RowExtras {
   /** T8/T4/T5: more than maxHoursBetweenChanges since the last change (T8 rows default to false). */
   overdue?: boolean;
   /** T8: the new rate exceeds softMaxRate (T8 rows default to false). */

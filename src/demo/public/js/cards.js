@@ -134,7 +134,7 @@ function protocolMeta(ext) {
  * One card element. `handlers.accept(card, suggestion)` and `handlers.override(card, reasonCoding, comment)`
  * return promises; the card shows the outcome, and at-most-one cards disable their other suggestions.
  */
-export function renderCard(card, handlers) {
+function renderCard(card, handlers) {
   const indicator = ['info', 'warning', 'critical'].includes(card.indicator) ? card.indicator : 'info';
   const ext = card.extension?.['ketamine-protocol'];
   const node = el('article', {
@@ -278,4 +278,4 @@ export function renderCards(container, cards, handlers) {
   for (const card of cards) container.append(renderCard(card, handlers));
 }
 
-export { el, escapeHtml };
+export { el };

@@ -15,7 +15,7 @@ const USER_TOKEN_TYPES = {
 };
 
 /** Render a prefetch template; null when a token has no value (the key is then sent as null: no data). */
-export function renderTemplate(template, context) {
+function renderTemplate(template, context) {
   let missing = false;
   const out = template.replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_m, token) => {
     let value;

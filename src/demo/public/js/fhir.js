@@ -12,7 +12,7 @@ export async function readJson(res) {
   }
 }
 
-export class FhirError extends Error {
+class FhirError extends Error {
   constructor(message, status, body) {
     super(message);
     this.status = status;

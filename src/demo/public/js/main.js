@@ -419,7 +419,7 @@ function draftFromForm() {
     status: 'draft',
     intent: 'order',
     medicationCodeableConcept: {
-      coding: [{ system: R.SYSTEMS.rxnorm, code: '6130', display: 'ketamine' }],
+      coding: [R.ketamineCoding()],
       text: 'Ketamine continuous IV infusion',
     },
     subject: { reference: `Patient/${state.patientId}` },
@@ -729,6 +729,7 @@ async function init() {
   for (const node of document.querySelectorAll('[data-zone]')) node.textContent = zone;
   $('clock-pick').setAttribute('aria-label', `Pick a scenario time (${zone})`);
   state.params = (await getJson('demo/api/parameters')).values;
+  R.useValueSets(await getJson('demo/api/value-sets'));
   state.examples = await getJson('demo/api/examples');
   state.fhir = createFhirClient(new URL(state.config.fhirPath, location.href).href);
   state.cds = createCdsClient({

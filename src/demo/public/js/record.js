@@ -3,36 +3,63 @@
 import { MS_PER_DAY, MS_PER_HOUR, toMs, iso } from './time.js';
 
 export const SYSTEMS = {
-  loinc: 'http://loinc.org',
   snomed: 'http://snomed.info/sct',
-  rxnorm: 'http://www.nlm.nih.gov/research/umls/rxnorm',
   ucum: 'http://unitsofmeasure.org',
-  icd10: 'http://hl7.org/fhir/sid/icd-10-cm',
   obsCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
 };
 
-// docs/clinical-specification.md §5 (the codes the service's value sets hold).
-export const CODES = {
-  pain: ['72514-3', '38214-3', '38208-5'],
-  weight: ['29463-7', '3141-9'],
-  bpPanel: '85354-9',
-  sbp: '8480-6',
-  dbp: '8462-4',
-  hr: '8867-4',
-  rr: '9279-1',
-  spo2: ['59408-5', '2708-6'],
-  pregnancy: ['2106-3', '2118-8', '19080-1'],
-  ekg: ['11524-6', '34534-8'],
-  ketamine: ['6130', '238082', '238083', '238084', '333847008', '781952002', '781953007', '781954001'],
-  chronicMigraine: ['G43.701', 'G43.709', 'G43.711', 'G43.719', '124171000119105', '423279000', '423894005'],
-  psychotomimetic: ['7011001', '70764005', 'R44.0', 'R44.1', 'R44.2', 'R44.3', 'F48.1'],
-  positive: ['10828004', 'POS'],
-  negative: ['260385009', 'NEG'],
-};
+// The codes the page recognises and charts: the service's own value sets (fhir-resources/ValueSet, served as
+// GET demo/api/value-sets and set once at start by useValueSets), so the page holds no code of its own.
+const CODES = {};
+const ORDERING = {};
+
+/** Take the value sets ({ id: [{ system, code, display }] }) the page reads and charts with. */
+export function useValueSets(valueSets) {
+  const codes = (...ids) => ids.flatMap((id) => (valueSets[id] ?? []).map((c) => c.code));
+  Object.assign(CODES, {
+    pain: codes('pain-score'),
+    painVas: codes('pain-score-vas'),
+    weight: codes('body-weight'),
+    bpPanel: codes('bp-panel'),
+    sbp: codes('systolic-bp'),
+    dbp: codes('diastolic-bp'),
+    hr: codes('heart-rate'),
+    rr: codes('respiratory-rate'),
+    spo2: codes('oxygen-saturation'),
+    pregnancy: codes('pregnancy-test'),
+    ekg: codes('ekg'),
+    ketamine: codes('ketamine'),
+    chronicMigraine: codes('chronic-migraine'),
+    psychotomimetic: codes('psychotomimetic-effect'),
+    positive: codes('pregnancy-test-positive'),
+    negative: codes('pregnancy-test-negative'),
+    inpatientClass: codes('inpatient-encounter-class'),
+  });
+  // What the nurse charts: the first coding of each value set; the drug as the cards order it (the ingredient).
+  const first = (id) => {
+    const c = valueSets[id]?.[0];
+    return c ? { system: c.system, code: c.code, display: c.display } : null;
+  };
+  const ketamine = valueSets.ketamine ?? [];
+  const ingredient = ketamine.find((c) => c.display === 'ketamine') ?? ketamine[0];
+  Object.assign(ORDERING, {
+    pain: first('pain-score'),
+    bpPanel: first('bp-panel'),
+    sbp: first('systolic-bp'),
+    dbp: first('diastolic-bp'),
+    hr: first('heart-rate'),
+    rr: first('respiratory-rate'),
+    spo2: first('oxygen-saturation'),
+    ketamine: ingredient ? { system: ingredient.system, code: ingredient.code, display: ingredient.display } : null,
+  });
+}
+
+/** The ketamine coding a draft order carries (the ingredient of the Ketamine value set). */
+export const ketamineCoding = () => ({ ...ORDERING.ketamine });
 
 const codesOf = (concept) => (concept?.coding ?? []).map((c) => c.code).filter(Boolean);
 const hasCode = (concept, list) => codesOf(concept).some((c) => list.includes(c));
-export const conceptText = (concept) =>
+const conceptText = (concept) =>
   concept?.text ?? concept?.coding?.find((c) => c.display)?.display ?? codesOf(concept)[0] ?? '';
 
 /** The clinical start time of a resource (when it happened), in ms. */
@@ -57,7 +84,7 @@ export function clinicalStart(r) {
  * The resource as the EHR held it at `nowMs`: null when it happened later; an administration or encounter
  * that ended later is shown as still running then. Resources without a time (Patient…) are kept.
  */
-export function asOf(resource, nowMs) {
+function asOf(resource, nowMs) {
   const start = clinicalStart(resource);
   if (start !== null && start > nowMs) return null;
   if (
@@ -126,7 +153,7 @@ export async function loadRecord(fhir, patientId, signal) {
   };
 }
 
-export function isKetamine(resource) {
+function isKetamine(resource) {
   const concept = resource.medicationCodeableConcept;
   if (concept) return hasCode(concept, CODES.ketamine) || /ketamine/i.test(conceptText(concept));
   return (
@@ -165,13 +192,13 @@ function painScore(o) {
   const q = quantityOf(o);
   if (!q || typeof q.value !== 'number') return null;
   const code = codesOf(o.code);
-  if (q.unit === 'mm' || (code.includes('38214-3') && q.value > 10))
+  if (q.unit === 'mm' || (CODES.painVas.some((c) => code.includes(c)) && q.value > 10))
     return { score: q.value / 10, charted: `${q.value} mm` };
   return { score: q.value };
 }
 
 /** A rate in mg/kg/h from a dosage (`rateQuantity` or `rateRatio`), or null with the reason. */
-export function rateOf(dosage, weightKg, concentration) {
+function rateOf(dosage, weightKg, concentration) {
   let value;
   let unit;
   if (dosage?.rateQuantity) {
@@ -207,17 +234,18 @@ function vitalReadings(o) {
   const push = (key, q) => {
     if (q && typeof q.value === 'number') out.push({ key, value: q.value });
   };
-  if (code.includes(CODES.bpPanel)) {
+  const is = (list) => list.some((c) => code.includes(c));
+  if (is(CODES.bpPanel)) {
     for (const c of o.component ?? []) {
-      if (hasCode(c.code, [CODES.sbp])) push('sbp', c.valueQuantity);
-      if (hasCode(c.code, [CODES.dbp])) push('dbp', c.valueQuantity);
+      if (hasCode(c.code, CODES.sbp)) push('sbp', c.valueQuantity);
+      if (hasCode(c.code, CODES.dbp)) push('dbp', c.valueQuantity);
     }
   }
-  if (code.includes(CODES.sbp)) push('sbp', o.valueQuantity);
-  if (code.includes(CODES.dbp)) push('dbp', o.valueQuantity);
-  if (code.includes(CODES.hr)) push('hr', o.valueQuantity);
-  if (code.includes(CODES.rr)) push('rr', o.valueQuantity);
-  if (CODES.spo2.some((c) => code.includes(c))) push('spo2', o.valueQuantity);
+  if (is(CODES.sbp)) push('sbp', o.valueQuantity);
+  if (is(CODES.dbp)) push('dbp', o.valueQuantity);
+  if (is(CODES.hr)) push('hr', o.valueQuantity);
+  if (is(CODES.rr)) push('rr', o.valueQuantity);
+  if (is(CODES.spo2)) push('spo2', o.valueQuantity);
   return out;
 }
 
@@ -231,8 +259,8 @@ function breachOf(key, value, params) {
 function pregnancyResult(o, params) {
   const concept = o.valueCodeableConcept;
   const interp = (o.interpretation ?? []).flatMap(codesOf);
-  if (hasCode(concept, CODES.positive) || interp.includes('POS')) return 'positive';
-  if (hasCode(concept, CODES.negative) || interp.includes('NEG')) return 'negative';
+  if (hasCode(concept, CODES.positive) || interp.some((c) => CODES.positive.includes(c))) return 'positive';
+  if (hasCode(concept, CODES.negative) || interp.some((c) => CODES.negative.includes(c))) return 'negative';
   const q = quantityOf(o);
   if (q && typeof q.value === 'number') {
     if (q.value < params.hcgNegativeBelow) return 'negative';
@@ -374,7 +402,7 @@ export function summarise(record, nowMs, params) {
     .sort((a, b) => (clinicalStart(b) ?? 0) - (clinicalStart(a) ?? 0));
   // The encounter the EHR puts in context: the one in progress at the scenario time, inpatient first.
   const open = encounters.filter((e) => e.status === 'in-progress');
-  const encounter = open.find((e) => ['IMP', 'ACUTE', 'NONAC'].includes(e.class?.code)) ?? open[0] ?? null;
+  const encounter = open.find((e) => CODES.inpatientClass.includes(e.class?.code)) ?? open[0] ?? null;
   return {
     patient,
     age,
@@ -404,26 +432,14 @@ export function patientName(patient) {
 // ---- What the nurse records (at the scenario time) ----
 
 const ref = (type, id) => ({ reference: `${type}/${id}` });
-const ketamineConcept = () => ({
-  coding: [{ system: SYSTEMS.rxnorm, code: '6130', display: 'ketamine' }],
-  text: 'Ketamine IV infusion',
-});
+const ketamineConcept = () => ({ coding: [ketamineCoding()], text: 'Ketamine IV infusion' });
 
 export function painObservation(patientId, encounterId, score, nowMs) {
   return {
     resourceType: 'Observation',
     status: 'final',
     category: [{ coding: [{ system: SYSTEMS.obsCategory, code: 'survey', display: 'Survey' }] }],
-    code: {
-      coding: [
-        {
-          system: SYSTEMS.loinc,
-          code: '72514-3',
-          display: 'Pain severity - 0-10 verbal numeric rating [Score] - Reported',
-        },
-      ],
-      text: 'Pain score',
-    },
+    code: { coding: [{ ...ORDERING.pain }], text: 'Pain score' },
     subject: ref('Patient', patientId),
     ...(encounterId ? { encounter: ref('Encounter', encounterId) } : {}),
     effectiveDateTime: iso(nowMs),
@@ -445,21 +461,15 @@ export function vitalObservations(patientId, encounterId, { sbp, dbp, hr }, nowM
   return [
     {
       ...base,
-      code: { coding: [{ system: SYSTEMS.loinc, code: '85354-9', display: 'Blood pressure panel' }] },
+      code: { coding: [{ ...ORDERING.bpPanel }] },
       component: [
-        {
-          code: { coding: [{ system: SYSTEMS.loinc, code: '8480-6', display: 'Systolic blood pressure' }] },
-          valueQuantity: mmHg(sbp),
-        },
-        {
-          code: { coding: [{ system: SYSTEMS.loinc, code: '8462-4', display: 'Diastolic blood pressure' }] },
-          valueQuantity: mmHg(dbp),
-        },
+        { code: { coding: [{ ...ORDERING.sbp }] }, valueQuantity: mmHg(sbp) },
+        { code: { coding: [{ ...ORDERING.dbp }] }, valueQuantity: mmHg(dbp) },
       ],
     },
     {
       ...base,
-      code: { coding: [{ system: SYSTEMS.loinc, code: '8867-4', display: 'Heart rate' }] },
+      code: { coding: [{ ...ORDERING.hr }] },
       valueQuantity: { value: hr, unit: '/min', system: SYSTEMS.ucum, code: '/min' },
     },
   ];
@@ -474,19 +484,16 @@ export function administration(patientId, encounterId, rate, unit, nowMs, reques
     ...(encounterId ? { context: ref('Encounter', encounterId) } : {}),
     effectivePeriod: { start: iso(nowMs) },
     ...(requestId ? { request: ref('MedicationRequest', requestId) } : {}),
-    dosage: {
-      route: { coding: [{ system: SYSTEMS.snomed, code: '47625008', display: 'Intravenous route' }] },
-      rateQuantity: { value: rate, unit, system: SYSTEMS.ucum, code: unit },
-    },
+    dosage: { rateQuantity: { value: rate, unit, system: SYSTEMS.ucum, code: unit } },
   };
 }
 
 export function vitalsObservations(patientId, encounterId, v, nowMs) {
-  const base = (code, display) => ({
+  const base = (coding, display) => ({
     resourceType: 'Observation',
     status: 'final',
     category: [{ coding: [{ system: SYSTEMS.obsCategory, code: 'vital-signs', display: 'Vital Signs' }] }],
-    code: { coding: [{ system: SYSTEMS.loinc, code, display }], text: display },
+    code: { coding: [{ ...coding }], text: display },
     subject: ref('Patient', patientId),
     ...(encounterId ? { encounter: ref('Encounter', encounterId) } : {}),
     effectiveDateTime: iso(nowMs),
@@ -494,24 +501,19 @@ export function vitalsObservations(patientId, encounterId, v, nowMs) {
   const qty = (value, unit) => ({ value, unit, system: SYSTEMS.ucum, code: unit });
   const out = [];
   if (typeof v.sbp === 'number' || typeof v.dbp === 'number') {
-    const panel = base(CODES.bpPanel, 'Blood pressure panel');
+    const panel = base(ORDERING.bpPanel, 'Blood pressure panel');
     panel.component = [];
     if (typeof v.sbp === 'number')
-      panel.component.push({
-        code: { coding: [{ system: SYSTEMS.loinc, code: CODES.sbp, display: 'Systolic blood pressure' }] },
-        valueQuantity: qty(v.sbp, 'mm[Hg]'),
-      });
+      panel.component.push({ code: { coding: [{ ...ORDERING.sbp }] }, valueQuantity: qty(v.sbp, 'mm[Hg]') });
     if (typeof v.dbp === 'number')
-      panel.component.push({
-        code: { coding: [{ system: SYSTEMS.loinc, code: CODES.dbp, display: 'Diastolic blood pressure' }] },
-        valueQuantity: qty(v.dbp, 'mm[Hg]'),
-      });
+      panel.component.push({ code: { coding: [{ ...ORDERING.dbp }] }, valueQuantity: qty(v.dbp, 'mm[Hg]') });
     out.push(panel);
   }
-  if (typeof v.hr === 'number') out.push({ ...base(CODES.hr, 'Heart rate'), valueQuantity: qty(v.hr, '/min') });
-  if (typeof v.rr === 'number') out.push({ ...base(CODES.rr, 'Respiratory rate'), valueQuantity: qty(v.rr, '/min') });
+  if (typeof v.hr === 'number') out.push({ ...base(ORDERING.hr, 'Heart rate'), valueQuantity: qty(v.hr, '/min') });
+  if (typeof v.rr === 'number')
+    out.push({ ...base(ORDERING.rr, 'Respiratory rate'), valueQuantity: qty(v.rr, '/min') });
   if (typeof v.spo2 === 'number')
-    out.push({ ...base(CODES.spo2[0], 'Oxygen saturation'), valueQuantity: qty(v.spo2, '%') });
+    out.push({ ...base(ORDERING.spo2, 'Oxygen saturation'), valueQuantity: qty(v.spo2, '%') });
   return out;
 }
 

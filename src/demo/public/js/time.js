@@ -1,6 +1,6 @@
 // Times on the page are shown and picked in one IANA time zone: the service's CDS_TIME_ZONE (UTC by default),
 // the zone the cards speak in. `setTimeZone` is called once at start with the zone from demo/api/config.
-export const MS_PER_MINUTE = 60_000;
+const MS_PER_MINUTE = 60_000;
 export const MS_PER_HOUR = 60 * MS_PER_MINUTE;
 export const MS_PER_DAY = 24 * MS_PER_HOUR;
 
@@ -42,7 +42,7 @@ export function setTimeZone(name) {
 export const timeZone = () => zone;
 
 /** The zone's short name at that instant ("EST", "GMT+1"; "UTC" for UTC). */
-export function zoneAbbreviation(ms) {
+function zoneAbbreviation(ms) {
   if (zone === 'UTC') return 'UTC';
   return F.abbreviation.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? zone;
 }
