@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import type { ValidateFunction } from 'ajv';
 import { packageRoot } from '../config/paths';
 import { validatePrefetchTemplates } from '../fhir/prefetch-template';
 import { HOOKS, type ServiceDefinition } from '../contract/cds-hooks';
@@ -74,9 +75,8 @@ function readJson(file: string): unknown {
   }
 }
 
-/** The shared prefetch and usage requirements, ValueSet references written out and every template checked. */
-function loadShared(file: string, terminology: Terminology): SharedFile {
-  const validate = new Ajv2020({ allErrors: true, strict: true }).compile<SharedFile>(SHARED_SCHEMA);
+/** A JSON file checked against its schema; a DefinitionError naming every problem when it does not pass. */
+function readChecked<T>(file: string, validate: ValidateFunction<T>): T {
   const json = readJson(file);
   if (!validate(json)) {
     throw new DefinitionError(
@@ -84,6 +84,12 @@ function loadShared(file: string, terminology: Terminology): SharedFile {
       (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`),
     );
   }
+  return json;
+}
+
+/** The shared prefetch and usage requirements, ValueSet references written out and every template checked. */
+function loadShared(file: string, terminology: Terminology): SharedFile {
+  const json = readChecked(file, new Ajv2020({ allErrors: true, strict: true }).compile<SharedFile>(SHARED_SCHEMA));
   const problems: string[] = [];
   const prefetch = Object.fromEntries(
     Object.entries(json.prefetch).map(([key, template]) => [key, withValueSetCodes(template, terminology, problems)]),
@@ -119,13 +125,7 @@ export function loadDefinitions(
     .sort();
   for (const name of files) {
     const file = path.join(dir, name);
-    const json = readJson(file);
-    if (!validate(json)) {
-      throw new DefinitionError(
-        file,
-        (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`),
-      );
-    }
+    const json = readChecked(file, validate);
     const problems: string[] = [];
     if (`${json.id}.json` !== name) problems.push(`the file name must be the id (${json.id}.json)`);
     if (definitions.has(json.id)) problems.push(`id ${json.id} is defined twice`);

@@ -1,19 +1,12 @@
 import path from 'node:path';
-import { ConfigError, loadConfig, parseByteSize } from '../../src/config/env';
+import { loadConfig, parseByteSize } from '../../src/config/env';
+import { configProblems } from '../support/config';
 
 const issuers = JSON.stringify([
   { iss: 'https://sandbox.cds-hooks.org', jwks_uri: 'https://sandbox.cds-hooks.org/.well-known/jwks.json' },
 ]);
 
-function problems(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('the configuration was accepted');
-}
+const problems = configProblems;
 
 describe('configuration from the environment', () => {
   it('with nothing set, uses the defaults and warns that authentication is off and FHIR is loopback-only', () => {

@@ -1,16 +1,9 @@
 /** The declared settings schema (src/config/settings.schema.json) is what loadConfig checks first. */
-import { ConfigError, loadConfig } from '../../src/config/env';
+import { loadConfig } from '../../src/config/env';
+import { configProblems } from '../support/config';
 import { SETTINGS } from '../../src/config/settings';
 
-function problems(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('the configuration was accepted');
-}
+const problems = configProblems;
 
 describe('the settings schema', () => {
   it('when a value breaks the schema, the message names the variable, what it must be and the value given', () => {
