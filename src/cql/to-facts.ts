@@ -179,9 +179,8 @@ function pain(r: Row): PainFact | null {
 function weight(value: unknown): WeightFact | null {
   const r = row(value);
   const time = isoOf(r?.['time']);
-  const v = num(r?.['value']);
-  if (!r || !time || v === null) return null;
-  return { id: str(r['id']) ?? '', time, value: v, unit: str(r['unit']) };
+  if (!r || !time) return null;
+  return { id: str(r['id']) ?? '', time, value: num(r['value']), unit: str(r['unit']) };
 }
 
 function vital(r: Row): VitalFact | null {

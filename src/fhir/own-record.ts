@@ -175,6 +175,26 @@ function withoutRate(administration: FhirResource): FhirResource | null {
   return nonFiniteNumber(copy, '', 0) === null ? copy : null;
 }
 
+/**
+ * An observation whose quantity keeps its unit but loses its value, when that value held the only non-finite
+ * number; else null. The latest weight must stay the latest: dropped, an older weight would stand in for an
+ * unreadable one (which is D1, §2); kept without its value, it is read as charted but unreadable.
+ */
+function withoutQuantityValue(observation: FhirResource): FhirResource | null {
+  const quantity = (observation as { valueQuantity?: unknown }).valueQuantity;
+  if (typeof quantity !== 'object' || quantity === null || Array.isArray(quantity)) return null;
+  const { value: _value, ...rest } = quantity as Record<string, unknown>;
+  const copy = { ...observation, valueQuantity: rest } as FhirResource;
+  return nonFiniteNumber(copy, '', 0) === null ? copy : null;
+}
+
+/** What is kept of a resource whose only non-finite number is a clinical value that still says something. */
+function withoutNonFinite(resource: FhirResource, field: string): FhirResource | null {
+  if (resource.resourceType === 'MedicationAdministration') return withoutRate(resource);
+  if (resource.resourceType === 'Observation' && field === 'valueQuantity.value') return withoutQuantityValue(resource);
+  return null;
+}
+
 /** Keep the resources that are this patient's and readable; count the rest by kind. */
 export function ownRecord(
   resources: readonly FhirResource[],
@@ -212,9 +232,11 @@ export function ownRecord(
     if (numberField) {
       items.push({ reason: 'non-finite-number', resourceType: resource.resourceType, field: numberField });
       // An administration whose rate is not finite still ran: kept without its rate (unreadable, D1 when
-      // current), never dropped (dropping a running one would read as "course completed", X1).
-      const rateless = resource.resourceType === 'MedicationAdministration' ? withoutRate(resource) : null;
-      if (rateless) kept.push(rateless);
+      // current), never dropped (dropping a running one would read as "course completed", X1). An
+      // observation whose value is not finite was still charted: kept without its value (a latest weight
+      // so is unreadable, D1; an older one must not stand in for it).
+      const readablePart = withoutNonFinite(resource, numberField);
+      if (readablePart) kept.push(readablePart);
       continue;
     }
     kept.push(resource);

@@ -81,7 +81,8 @@ export interface PainFact {
 export interface WeightFact {
   id: string;
   time: string;
-  value: number;
+  /** Null when the latest weight was charted without a readable value (unreadable: D1, §2). */
+  value: number | null;
   /** UCUM `kg`, `g` or `[lb_av]`; the core converts, an unknown unit is reported. */
   unit: string | null;
 }

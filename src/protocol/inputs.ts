@@ -86,7 +86,9 @@ export function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Da
       const detail = !conv.ok
         ? conv.error === 'unknown-unit'
           ? `unknown weight unit "${conv.unit}" (${w.value})`
-          : `weight ${w.value} is not a valid value`
+          : conv.error === 'no-value'
+            ? `the weight charted at ${displayTime(w.time)} has no readable value`
+            : `weight ${w.value} is not a valid value`
         : timeMs === null
           ? 'the latest weight has no readable time'
           : `weight ${w.value} ${w.unit ?? ''} is outside ${params.minPlausibleWeight}–${params.maxPlausibleWeight} kg: taken as a charting error`;

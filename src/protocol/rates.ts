@@ -315,10 +315,13 @@ const WEIGHT_UNITS: Readonly<Record<string, number>> = {
 };
 
 export type WeightConversion =
-  { ok: true; kg: number } | { ok: false; error: 'unknown-unit'; unit: string } | { ok: false; error: 'invalid-value' };
+  | { ok: true; kg: number }
+  | { ok: false; error: 'unknown-unit'; unit: string }
+  | { ok: false; error: 'invalid-value' | 'no-value' };
 
-/** Convert a charted weight to kg; an absent or unknown unit is reported, never assumed. */
-export function weightToKg(value: number, unit: string | null): WeightConversion {
+/** Convert a charted weight to kg; an absent value, an absent or unknown unit is reported, never assumed. */
+export function weightToKg(value: number | null, unit: string | null): WeightConversion {
+  if (value === null) return { ok: false, error: 'no-value' };
   if (unit === null) return { ok: false, error: 'unknown-unit', unit: '(no unit)' };
   const factor = WEIGHT_UNITS[unit.trim().toLowerCase()];
   if (factor === undefined) return { ok: false, error: 'unknown-unit', unit };

@@ -205,7 +205,7 @@ describe('the README CLI recipes, run verbatim', () => {
     // and unsigned, the same call is refused: the service did start with authentication on
     const unsigned = await sh((lines.at(-1) ?? '').replace(' --jwt', ''));
     expect(unsigned.code).not.toBe(0);
-    expect(unsigned.stderr).toContain('401');
+    expect(unsigned.stderr).toContain('401 Unauthorized');
   });
 
   it('when the Sandbox walk-through moves the cases to another moment, the command works as written', async () => {

@@ -228,16 +228,29 @@ describe("ownRecord: this patient's own Patient resource is never set aside", ()
 });
 
 describe('ownRecord: numbers that are not finite are set aside', () => {
-  it('when a valueQuantity holds 1e400 (JSON.parse gives Infinity), the weight is set aside naming its path', () => {
+  it('when a valueQuantity holds 1e400 (JSON.parse gives Infinity), the value is set aside naming its path and the weight is kept without it (still the latest: unreadable, D1)', () => {
     const resource = JSON.parse(JSON.stringify(weight()).replace('"value":70', '"value":1e400')) as FhirResource & {
       valueQuantity: { value: number };
     };
     expect(resource.valueQuantity.value).toBe(Infinity);
-    expect(ownRecord([resource], PATIENT).setAside).toEqual({
+    const { resources, setAside } = ownRecord([resource], PATIENT);
+    expect(setAside).toEqual({
       otherPatient: 0,
       unreadable: 1,
       items: [{ reason: 'non-finite-number', resourceType: 'Observation', field: 'valueQuantity.value' }],
     });
+    const { value: _value, ...unitOnly } = (weight() as FhirResource & { valueQuantity: Record<string, unknown> })
+      .valueQuantity;
+    expect(resources).toEqual([{ ...weight(), valueQuantity: unitOnly }]);
+  });
+
+  it('when an observation holds a non-finite number besides its value, the whole observation is set aside', () => {
+    const both = JSON.parse(
+      JSON.stringify(weight({ referenceRange: [{ low: { value: 987654321 } }] }))
+        .replace('"value":70', '"value":1e400')
+        .replace('987654321', '1e400'),
+    ) as FhirResource;
+    expect(ownRecord([both], PATIENT).resources).toEqual([]);
   });
 
   it('when a component value is NaN, the Observation is set aside with its path', () => {

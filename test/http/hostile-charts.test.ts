@@ -274,6 +274,20 @@ describe('implausible values: set aside or unreadable, never printed as a number
     expect(audits[0]?.setAside).toEqual({ otherPatient: 0, unreadable: 1 });
   });
 
+  it('D1 when the latest weight holds 1e400 and an older readable weight is charted, the older one never stands in', async () => {
+    const body = base();
+    const latest = firstResource(body, 'weights');
+    const older = structuredClone(latest);
+    older.id = `${latest.id}-older`;
+    older.effectiveDateTime = new Date(Date.parse(latest.effectiveDateTime) - 3_600_000).toISOString();
+    entries(body, 'weights').push({ resource: older });
+    latest.valueQuantity.value = 987654321;
+    const c = await card(JSON.stringify(body).replace('987654321', '1e400'));
+    expect(c.ext).toMatchObject({ ruleId: 'D1', action: 'needs-data', recommendedRate: null });
+    expect(c.detail).toMatch(/has no readable value/);
+    expect(c.detail).toContain('a number that is not finite');
+  });
+
   it('T8 -1e400 in an old pain score (raw JSON) sets that score aside, and the recommendation stands', async () => {
     const body = base();
     entries(body, 'painScores').at(-1).resource.valueQuantity.value = 987654321;

@@ -196,7 +196,7 @@ export class Patient {
   }
 
   // Prerequisites
-  weight(value: number, time = d(1), unit: string | null = 'kg'): this {
+  weight(value: number | null, time = d(1), unit: string | null = 'kg'): this {
     this.f.weight = { id: 'wt-1', time, value, unit };
     return this;
   }

@@ -201,6 +201,15 @@ describe('A3, V1 and D1 first (v1.1)', () => {
       expect(r.missing[0]).toMatchObject({ code: 'weight-unreadable' });
     }
   });
+
+  it('D1 a latest weight charted without a readable value is unreadable: the card says when it was charted, no rate', () => {
+    const r = run(titrating(0.2).weight(null, h(2)));
+    expect(r).toMatchObject({ ruleId: 'D1', weightKg: null, recommendedRate: null });
+    expect(r.missing[0]).toMatchObject({ code: 'weight-unreadable', since: h(2) });
+    expect(r.notes.join(' ')).toMatch(
+      /The latest weight could not be read: the weight charted at .+ has no readable value\./,
+    );
+  });
 });
 
 describe('adverse effects named as charted (v1.1)', () => {
