@@ -5,7 +5,8 @@
  * most likely to be copied by hand), or when a module of src/ holds a clinical code (a code of a ValueSet,
  * or a string shaped like a LOINC, SNOMED CT or ICD-10-CM code).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { loadParameters } from '../../src/config/parameters';
@@ -131,23 +132,30 @@ interface CodeLiteral {
 
 /** The string literals (and template text) of a file, cut into words, that are clinical codes. */
 function codeLiterals(file: string, known: ReadonlySet<string>): CodeLiteral[] {
-  const kind = file.endsWith('.ts') ? ts.ScriptKind.TS : ts.ScriptKind.JS;
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true, kind);
+  const text = readFileSync(file, 'utf8');
   const found: CodeLiteral[] = [];
-  const check = (node: ts.Node, text: string) => {
-    for (const word of text.split(/[^A-Za-z0-9.\-]+/)) {
+  const check = (at: () => number, words: string) => {
+    for (const word of words.split(/[^A-Za-z0-9.\-]+/)) {
       const code = word.replace(/\.+$/, '');
       if (code === '') continue;
       const shape = CODE_SHAPES.find(([, re]) => re.test(code))?.[0];
       const why = known.has(code) ? 'a code of a ValueSet' : shape ? `shaped like a ${shape} code` : null;
       if (why === null) continue;
-      const { line } = source.getLineAndCharacterOfPosition(node.getStart());
-      found.push({ file: path.relative(SRC, file), line: line + 1, code, why });
+      found.push({ file: path.relative(SRC, file), line: at(), code, why });
     }
   };
+  // A page (the demo's, the report's): every word of its markup, line by line.
+  if (file.endsWith('.html')) {
+    text.split('\n').forEach((line, i) => check(() => i + 1, line));
+    return found;
+  }
+  const kind = file.endsWith('.ts') ? ts.ScriptKind.TS : ts.ScriptKind.JS;
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, kind);
+  const lineOf = (node: ts.Node) => () => source.getLineAndCharacterOfPosition(node.getStart()).line + 1;
   const visit = (node: ts.Node): void => {
-    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) check(node, node.text);
-    else if (ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) check(node, node.text);
+    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) check(lineOf(node), node.text);
+    else if (ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node))
+      check(lineOf(node), node.text);
     ts.forEachChild(node, visit);
   };
   visit(source);
@@ -157,8 +165,8 @@ function codeLiterals(file: string, known: ReadonlySet<string>): CodeLiteral[] {
 describe('clinical codes live only in the ValueSets', () => {
   const known = valueSetCodes();
 
-  it('when a module of src/ holds a clinical code (a ValueSet code, or one shaped like LOINC, SNOMED CT or ICD-10-CM), the build fails', () => {
-    const offending = tsFiles(SRC, ['.ts', '.js', '.mjs'])
+  it('when a module or page of src/ holds a clinical code (a ValueSet code, or one shaped like LOINC, SNOMED CT or ICD-10-CM), the build fails', () => {
+    const offending = tsFiles(SRC, ['.ts', '.js', '.mjs', '.html'])
       .filter((f) => !(path.relative(SRC, f) in CODE_ALLOWED))
       .flatMap((f) => codeLiterals(f, known))
       .map((l) => `${l.file}:${l.line} ${l.code} (${l.why})`);
@@ -174,6 +182,11 @@ describe('clinical codes live only in the ValueSets', () => {
     expect(known.has('72514-3')).toBe(true);
     const probe = path.join(SRC, 'scripts', 'make-examples.mjs');
     expect(codeLiterals(probe, known).some((l) => l.code === '38214-3')).toBe(true);
+    const page = path.join(mkdtempSync(path.join(os.tmpdir(), 'code-scan-')), 'page.html');
+    writeFileSync(page, '<select>\n  <option value="7011001">Hallucinations</option>\n</select>\n');
+    expect(codeLiterals(page, known)).toEqual([
+      expect.objectContaining({ line: 2, code: '7011001', why: 'a code of a ValueSet' }),
+    ]);
     const shapeOf = (code: string) => CODE_SHAPES.find(([, re]) => re.test(code))?.[0];
     expect(['11524-6', '260385009', '124171000119105', 'G43.719', '1048576'].map(shapeOf)).toEqual([
       'LOINC',

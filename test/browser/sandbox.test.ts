@@ -75,7 +75,7 @@ describe('the sandbox page in chromium', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('plays a start then an increase: accept the start card, the order and feedback are stored, pain 3 h later brings an increase card', async () => {
+  it('plays a start then an increase: accept the start card, the order and feedback are stored, pain 3 h later brings an increase card, an adverse effect charted from the value set then a decrease (A1)', async () => {
     await page.goto(`${origin}/`);
     await page.waitForSelector('body[data-ready="true"]');
 
@@ -150,6 +150,26 @@ describe('the sandbox page in chromium', () => {
 
     mkdirSync(RESULTS, { recursive: true });
     await page.screenshot({ path: path.join(RESULTS, 'sandbox-increase.png'), fullPage: true });
+
+    // The nurse charts an adverse effect from the form's list, which is the psychotomimetic-effect value set's
+    // SNOMED CT codes (the page holds no code of its own): the next patient-view steps the rate down (A1).
+    const valueSets = (await (await fetch(`${origin}/demo/api/value-sets`)).json()) as Record<
+      string,
+      Array<{ system: string; code: string }>
+    >;
+    const offered = await page
+      .locator('[data-testid=adverse-code] option')
+      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(offered.length).toBeGreaterThan(0);
+    expect(offered).toEqual(
+      valueSets['psychotomimetic-effect']!.filter((c) => c.system === 'http://snomed.info/sct').map((c) => c.code),
+    );
+    await page.selectOption('[data-testid=adverse-code]', offered[0]!);
+    await page.click('#nurse-adverse button[type=submit]');
+    // Offered by its plain name, without the reviewers' note the value set's display carries.
+    await page.locator('[data-testid=activity] li', { hasText: /Adverse effect recorded: \w[^(]*$/ }).waitFor();
+    await page.click('[data-testid=fire-patient-view]');
+    await page.locator('[data-testid=card][data-rule="A1"]').waitFor();
     expect(pageErrors).toEqual([]);
   });
 

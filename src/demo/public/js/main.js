@@ -730,6 +730,14 @@ async function init() {
   $('clock-pick').setAttribute('aria-label', `Pick a scenario time (${zone})`);
   state.params = (await getJson('demo/api/parameters')).values;
   R.useValueSets(await getJson('demo/api/value-sets'));
+  $('adverse-code').replaceChildren(
+    ...R.adverseEffectChoices().map(({ code, display }) => {
+      const option = document.createElement('option');
+      option.value = code;
+      option.textContent = display;
+      return option;
+    }),
+  );
   state.examples = await getJson('demo/api/examples');
   state.fhir = createFhirClient(new URL(state.config.fhirPath, location.href).href);
   state.cds = createCdsClient({

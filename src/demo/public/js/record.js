@@ -12,6 +12,11 @@ export const SYSTEMS = {
 // GET demo/api/value-sets and set once at start by useValueSets), so the page holds no code of its own.
 const CODES = {};
 const ORDERING = {};
+/** The adverse effects the nurse form offers: { code, display } of SNOMED CT, from the value set. */
+const ADVERSE_EFFECTS = [];
+
+/** A value set display without the reviewers' note on it ("Hallucinations (code to be confirmed …)"). */
+const plainDisplay = (display) => (display ?? '').replace(/\s*\(code to be confirmed[^)]*\)\s*$/, '');
 
 /** Take the value sets ({ id: [{ system, code, display }] }) the page reads and charts with. */
 export function useValueSets(valueSets) {
@@ -52,7 +57,19 @@ export function useValueSets(valueSets) {
     spo2: first('oxygen-saturation'),
     ketamine: ingredient ? { system: ingredient.system, code: ingredient.code, display: ingredient.display } : null,
   });
+  // The nurse charts an adverse effect as an AdverseEvent coded in SNOMED CT (the value set's other codes are
+  // ICD-10-CM diagnoses, charted as Conditions by the physician, not from this form).
+  ADVERSE_EFFECTS.splice(
+    0,
+    ADVERSE_EFFECTS.length,
+    ...(valueSets['psychotomimetic-effect'] ?? [])
+      .filter((c) => c.system === SYSTEMS.snomed)
+      .map((c) => ({ code: c.code, display: plainDisplay(c.display) || c.code })),
+  );
 }
+
+/** The adverse effects the nurse form offers, in the value set's order. */
+export const adverseEffectChoices = () => ADVERSE_EFFECTS.map((c) => ({ ...c }));
 
 /** The ketamine coding a draft order carries (the ingredient of the Ketamine value set). */
 export const ketamineCoding = () => ({ ...ORDERING.ketamine });
