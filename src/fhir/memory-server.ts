@@ -11,7 +11,7 @@
  * at /metadata (the router's is not one).
  * Optionally requires `Authorization: Bearer <token>` on every request but /metadata.
  */
-import './websocket-shim'; // must precede every @medplum import (STACK-NOTES)
+import './websocket-shim'; // must precede every @medplum import (Node 20 has no global WebSocket)
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';

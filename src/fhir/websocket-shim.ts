@@ -1,6 +1,6 @@
 /**
  * `@medplum/core` references the global WebSocket at import time; Node 20 has none without
- * `--experimental-websocket` (STACK-NOTES). Import this module before any `@medplum/*` module.
+ * `--experimental-websocket` (README, "Dependencies, and what each is for"). Import this module before any `@medplum/*` module.
  * The stub only fills the gap: it never replaces a real WebSocket, and constructing it throws.
  */
 const g = globalThis as { WebSocket?: unknown };

@@ -327,7 +327,7 @@ describe('observations', () => {
     ]);
   });
 
-  it('the latest pregnancy test that carries a result: coded value, interpretation, or quantitative hCG', async () => {
+  it('the latest final pregnancy test and its result: coded value, interpretation, or quantitative hCG', async () => {
     const test = (id: string, code: string, time: string, value: Record<string, unknown>) =>
       observation(id, concept(SYSTEMS.loinc, code), time, value);
     const positive = { valueCodeableConcept: concept(SYSTEMS.sct, '10828004', 'Positive') };
@@ -338,7 +338,6 @@ describe('observations', () => {
         patient(),
         test('older', '2106-3', '2026-11-20T08:00:00Z', positive),
         test('newer', '2118-8', '2026-11-23T08:00:00Z', negByInterpretation),
-        test('no-result', '2118-8', '2026-11-23T09:00:00Z', {}),
       ),
     );
     expect(f.pregnancyTest).toEqual({
@@ -405,6 +404,19 @@ describe('observations', () => {
       ),
     );
     expect(f.pregnancyTest).toMatchObject({ id: 'text', qualitative: null, quantitative: null });
+  });
+
+  it('S2 (v1.1) a latest final pregnancy test with no value and no interpretation is no result, and an older negative never stands in for it', async () => {
+    const f = await facts(
+      bundle(
+        patient(),
+        observation('negative', concept(SYSTEMS.loinc, '2106-3'), '2026-11-20T08:00:00Z', {
+          valueCodeableConcept: concept(SYSTEMS.sct, '260385009', 'Negative'),
+        }),
+        observation('empty', concept(SYSTEMS.loinc, '2106-3'), '2026-11-23T08:00:00Z', {}),
+      ),
+    );
+    expect(f.pregnancyTest).toMatchObject({ id: 'empty', qualitative: null, quantitative: null });
   });
 
   it('the latest final EKG is an Observation or a DiagnosticReport, whichever is newer', async () => {
