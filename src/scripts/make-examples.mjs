@@ -283,6 +283,7 @@ const CASES = [
     scenarios: [
       ['-1:50', 'Admission: weight and pregnancy test pending', 'S2'],
       ['-0:10', 'Work-up complete: start suggested', 'S3'],
+      ['1:30', 'Pain 6/10 1 h 30 min into the infusion: hold until the next review', 'T1'],
       ['3:10', 'Pain 3/10 at 0.12 mg/kg/h: hold', 'T6'],
       ['12:00', 'Pain <= 3 for 8 h 50 min at 0.12 mg/kg/h: stop (0.12 - 0.2 <= 0)', 'T5'],
       ['14:00', 'Infusion completed', 'X1'],

@@ -376,6 +376,39 @@ describe('the sandbox page in chromium', () => {
       await p.locator('#chart-panel').screenshot({ path: path.join(RESULTS, `sandbox-${viewport.name}-chart.png`) });
     });
 
+    it('draws a rate charted in mL/h with the bag strength on the record, the rate the card reads (never the default strength)', async () => {
+      for (const [patientId, rule] of [
+        ['rate-in-ml-per-hour-patient', 'T8'],
+        ['case4-patient', 'T6'],
+      ] as const) {
+        const example = examples.find((e) => e.patientId === patientId)!;
+        const chip = example.scenarioTimes!.findIndex((t) => t.expectedRuleId === rule);
+        expect(chip).toBeGreaterThanOrEqual(0);
+        await clickPatient(patientId);
+        await p.locator('#scenario-times button').nth(chip).click();
+        await p.locator(`[data-testid=card][data-rule="${rule}"]`).waitFor();
+        await p.locator('main:not([aria-busy])').waitFor();
+        const rates = await p.evaluate(() => {
+          const state = (
+            window as unknown as {
+              sandbox: {
+                state: {
+                  summary: { running: { rate: number | null } | null };
+                  cards: { extension?: Record<string, { currentRate?: number | null }> }[];
+                };
+              };
+            }
+          ).sandbox.state;
+          return {
+            page: state.summary.running?.rate ?? null,
+            card: state.cards[0]?.extension?.['ketamine-protocol']?.currentRate ?? null,
+          };
+        });
+        expect(rates.card).toEqual(expect.any(Number));
+        expect(rates.page).toBeCloseTo(rates.card!, 2);
+      }
+    });
+
     it('has no serious or critical accessibility violations (axe-core), with a card and its override form open', async () => {
       // The adverse-effect moment of the patient before: its card has suggestions and an override form.
       const adverse = examples.find((e) => e.scenarioTimes?.some((t) => t.expectedRuleId === 'A1'))!;

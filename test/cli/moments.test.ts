@@ -64,12 +64,13 @@ describe('ketamine-cds load --at <moment>, then patient-view at the real time', 
     return (JSON.parse(run.stdout) as Printed).cards.map((c) => c.extension?.['ketamine-protocol']?.ruleId ?? '?');
   };
 
-  const CASES = ['case1-patient', 'case2-patient', 'case3-patient', 'case5-patient', 'case6-patient'];
+  const CASES = ['case1-patient', 'case2-patient', 'case3-patient', 'case4-patient', 'case5-patient', 'case6-patient'];
   it.each([
     ['work-up', ['S2', 'S3']],
     ['titration', ['T1', 'T8']],
     ['target', ['T6']],
-    ['taper', ['T4']],
+    // Case 4's taper is a stop (0.12 − taperStep ≤ 0): T5.
+    ['taper', ['T4', 'T5']],
     ['done', ['X1']],
   ])(
     'when the case series is loaded --at %s, patient-view without a clock gives the expected card',

@@ -156,6 +156,17 @@ export async function loadRecord(fhir, patientId, signal) {
     fhir.search('DiagnosticReport', `patient=${p}&_count=50`, signal),
     fhir.search('AllergyIntolerance', `patient=${p}&_count=50`, signal),
   ]);
+  // The Medications the administrations and orders name (their bag strength reads mL/h), as the service reads them.
+  const medicationIds = [
+    ...new Set(
+      [...administrations, ...requests]
+        .map((r) => /^Medication\/([^/]+)$/.exec(r.medicationReference?.reference ?? '')?.[1])
+        .filter(Boolean),
+    ),
+  ];
+  const medications = medicationIds.length
+    ? await fhir.search('Medication', `_id=${medicationIds.map(encodeURIComponent).join(',')}`, signal)
+    : [];
   return {
     patient,
     encounters,
@@ -163,11 +174,54 @@ export async function loadRecord(fhir, patientId, signal) {
     observations,
     administrations,
     requests,
+    medications,
     adverseEvents,
     consents,
     reports,
     allergies,
   };
+}
+
+/** Units of a bag strength: mass in mg, volume in mL. */
+const STRENGTH_MASS_MG = { mg: 1, g: 1000, ug: 0.001, mcg: 0.001 };
+const STRENGTH_VOLUME_ML = { ml: 1, l: 1000 };
+
+/** The bag strength in mg/mL of a Medication (its ketamine ingredient), or null when it holds none readable. */
+function strengthOf(medication) {
+  for (const ingredient of medication?.ingredient ?? []) {
+    const { numerator: n, denominator: d } = ingredient.strength ?? {};
+    const mg = STRENGTH_MASS_MG[String(n?.code ?? n?.unit ?? '').toLowerCase()];
+    const ml = STRENGTH_VOLUME_ML[String(d?.code ?? d?.unit ?? '').toLowerCase()];
+    const value = mg && ml ? (n.value * mg) / ((d.value ?? 1) * ml) : NaN;
+    if (Number.isFinite(value) && value > 0) return value;
+  }
+  return null;
+}
+
+/** The Medication a resource names: contained (`#id`) or in the record (`Medication/id`). */
+function medicationOf(resource, medications) {
+  const reference = resource?.medicationReference?.reference ?? '';
+  if (reference.startsWith('#'))
+    return (resource.contained ?? []).find((c) => c.resourceType === 'Medication' && `#${c.id}` === reference) ?? null;
+  const id = /^Medication\/([^/]+)$/.exec(reference)?.[1];
+  return id ? (medications.find((m) => m.id === id) ?? null) : null;
+}
+
+/**
+ * The bag strength (mg/mL) an administration's mL/h rate is read with, as the service reads it: the
+ * administration's Medication, else its order's, else the active ketamine order's; null when none is charted
+ * (the page then draws no rate for it: never the default strength, which could halve or double the dose shown).
+ */
+function concentrationFor(administration, record) {
+  const { medications } = record;
+  const orderId = /^MedicationRequest\/([^/]+)$/.exec(administration.request?.reference ?? '')?.[1];
+  const order = orderId ? record.requests.find((r) => r.id === orderId) : null;
+  const active = record.requests.find((r) => r.status === 'active' && isKetamine(r));
+  for (const source of [administration, order, active]) {
+    const strength = source ? strengthOf(medicationOf(source, medications)) : null;
+    if (strength !== null) return strength;
+  }
+  return null;
 }
 
 function isKetamine(resource) {
@@ -231,8 +285,10 @@ function rateOf(dosage, weightKg, concentration) {
   const charted = `${value} ${unit}`;
   if (unit === 'mg/kg/h') return { rate: value, charted };
   if (unit === 'mg/h') return weightKg ? { rate: value / weightKg, charted } : { rate: null, charted };
-  if (unit === 'mL/h')
+  if (unit === 'mL/h') {
+    if (concentration === null) return { rate: null, charted: `${charted} (bag strength not charted)` };
     return weightKg ? { rate: (value * concentration) / weightKg, charted } : { rate: null, charted };
+  }
   return { rate: null, charted };
 }
 
@@ -319,10 +375,11 @@ export function summarise(record, nowMs, params) {
     .filter((p) => typeof p.score === 'number' && p.time !== null)
     .sort((a, b) => a.time - b.time);
 
+  const asOfNow = { medications: record.medications ?? [], requests: seen(record.requests ?? []) };
   const segments = seen(record.administrations)
     .filter((a) => isKetamine(a) && ['in-progress', 'completed'].includes(a.status))
     .map((a) => {
-      const { rate, charted } = rateOf(a.dosage, weightKg, params.defaultConcentration);
+      const { rate, charted } = rateOf(a.dosage, weightKg, concentrationFor(a, asOfNow));
       return {
         id: a.id,
         start: clinicalStart(a),
