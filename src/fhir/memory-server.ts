@@ -379,8 +379,9 @@ function referencesIn(value: unknown, out: Set<string>): Set<string> {
  *   search with a reference filter (`patient=`, `subject=`, `encounter=`…) only looks at the resources that
  *   reference one of the ids asked for; every filter is still checked by the stock `matchesSearchRequest`
  *   on them, so the results are the stock ones (the index is only a superset of the candidates).
- * - **`_sort` with one sort value per resource** (JSON of the expression's result, `localeCompare`, rules in
- *   the same order, stable: the stock order), then paging (`_offset`, `_count`) as the stock search does.
+ * - **`_sort` with one sort value per resource** (an instant or a number compared as a number, so times in
+ *   different zones sort as the instants they are; other values as text; rules in the same order, stable:
+ *   the stock order), then paging (`_offset`, `_count`) as the stock search does.
  * - **a bare id on a reference parameter with several target types** (`subject=123`) matches any of them,
  *   as FHIR says (the stock search matches none): it is searched as `subject=Patient/123,Group/123,…`.
  * Searches with `_include`/`_revinclude` keep the stock path (their included entries follow the page).
@@ -539,14 +540,42 @@ function withTypedReferences<T extends MedplumResource>(request: SearchRequest<T
   return changed ? { ...request, filters } : request;
 }
 
+/** A FHIR date, dateTime or instant (a time carries its zone), as written. */
+const FHIR_DATE_TIME = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
+
+/**
+ * What a resource sorts by: an instant (a date, dateTime or instant, or a Period's start) or a number compares
+ * as a number (so `10:00-08:00` sorts after `15:00Z`, as the instants are); any other value as text; a
+ * resource without a value sorts last, whichever the direction.
+ */
+type SortKey = { kind: 'number'; value: number } | { kind: 'text'; value: string } | { kind: 'none' };
+
+function sortKey(values: unknown[]): SortKey {
+  let value = values[0];
+  if (typeof value === 'object' && value !== null && 'start' in value) value = (value as { start?: unknown }).start;
+  if (typeof value === 'number' && Number.isFinite(value)) return { kind: 'number', value };
+  if (typeof value === 'string') {
+    const ms = FHIR_DATE_TIME.test(value) ? Date.parse(value) : Number.NaN;
+    return Number.isFinite(ms) ? { kind: 'number', value: ms } : { kind: 'text', value };
+  }
+  return value === undefined || value === null ? { kind: 'none' } : { kind: 'text', value: JSON.stringify(value) };
+}
+
+function compareKeys(a: SortKey, b: SortKey, direction: number): number {
+  if (a.kind === 'none' || b.kind === 'none') return (a.kind === 'none' ? 1 : 0) - (b.kind === 'none' ? 1 : 0);
+  if (a.kind === 'number' && b.kind === 'number') return (a.value - b.value) * direction;
+  if (a.kind === 'text' && b.kind === 'text') return a.value.localeCompare(b.value) * direction;
+  return (a.kind === 'number' ? -1 : 1) * direction; // numbers and instants before text
+}
+
 function sortedBy<E extends MedplumBundleEntry>(resourceType: string, entries: E[], rule: SortRule): E[] {
   const expression = globalSchema.types[resourceType]?.searchParams?.[rule.code]?.expression;
   if (!expression) return entries; // the stock comparator answers 0: the order stays
   const atom = parseFhirPath(expression);
   const direction = rule.descending ? -1 : 1;
   return entries
-    .map((entry) => ({ entry, key: JSON.stringify(evalFhirPath(atom, entry.resource)) }))
-    .sort((a, b) => a.key.localeCompare(b.key) * direction)
+    .map((entry) => ({ entry, key: sortKey(evalFhirPath(atom, entry.resource)) }))
+    .sort((a, b) => compareKeys(a.key, b.key, direction))
     .map(({ entry }) => entry);
 }
 

@@ -166,6 +166,44 @@ describe('the FHIR R4 search rules the Sandbox and the CLI rely on', () => {
     expect(paged).toEqual(ids(all));
   });
 
+  it('when times are written in different zones or as Periods, _sort=date orders them by the instant, a resource without one last', async () => {
+    const at = (id: string, effective: Record<string, unknown>) => ({
+      resource: {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        code: { text: 'pain' },
+        subject: { reference: 'Patient/sort-zones' },
+        ...effective,
+      },
+      request: { method: 'PUT', url: `Observation/${id}` },
+    });
+    const zoned = await createMemoryFhir({
+      seed: [
+        {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            at('pacific-18z', { effectiveDateTime: '2026-11-24T10:00:00-08:00' }),
+            at('utc-15z', { effectiveDateTime: '2026-11-24T15:00:00Z' }),
+            at('offset-12z', { effectiveDateTime: '2026-11-24T12:00:00+00:00' }),
+            at('period-09z', { effectivePeriod: { start: '2026-11-24T09:00:00Z', end: '2026-11-24T21:00:00Z' } }),
+            at('period-20z', { effectivePeriod: { start: '2026-11-24T20:00:00Z' } }),
+            at('no-time', {}),
+          ],
+        } as Bundle,
+      ],
+    });
+    const zonedApp = express().use('/fhir', zoned.router);
+    const order = async (sort: string) =>
+      ids((await supertest(zonedApp).get(`/fhir/Observation?patient=sort-zones&_sort=${sort}`)).body as Bundle);
+    const ascending = ['period-09z', 'offset-12z', 'utc-15z', 'pacific-18z', 'period-20z'].map(
+      (id) => `Observation/${id}`,
+    );
+    expect(await order('date')).toEqual([...ascending, 'Observation/no-time']);
+    expect(await order('-date')).toEqual([...ascending].reverse().concat('Observation/no-time'));
+  });
+
   it('when a POST _search pages, its next link is a GET with the same parameters', async () => {
     const res = await postSearch('Observation', 'patient=case1-patient&_sort=-date&_count=5');
     const next = (res.body as Bundle).link?.find((l) => l.relation === 'next')?.url ?? '';
