@@ -23,12 +23,15 @@ import {
   RATE_UNIT,
   RULE_TITLES,
   VITAL_LABELS,
+  cappedAtHardMax,
   contraindicationText,
   effectWords,
   missingLine,
   noteText,
   orderCheckMeaning,
   recommendationMeaning,
+  recommendationTitle,
+  safetyFindingText,
 } from './text';
 
 export interface Evidence {
@@ -106,10 +109,23 @@ function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTR
  * "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)";
  * a hold (no change) reads "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg = …".
  */
-function arithmeticLine(a: RateArithmetic, n: Numbers, origins: OriginWords = CONCENTRATION_ORIGIN): string {
+function arithmeticLine(
+  a: RateArithmetic,
+  n: Numbers,
+  origins: OriginWords = CONCENTRATION_ORIGIN,
+  hardMax: { rate: number; step: number } | null = null,
+): string {
   const unchanged = n.rate(a.fromRate) === n.rate(a.toRate) && !a.becameStop;
   const step = a.step === null || n.rate(Math.abs(a.step)) === n.rate(0) ? null : a.step;
-  const stepText = step === null ? '' : ` (${step > 0 ? '+' : '−'}${n.rate(Math.abs(step))} ${RATE_UNIT})`;
+  const change = step === null ? '' : `${step > 0 ? '+' : '−'}${n.rate(Math.abs(step))} ${RATE_UNIT}`;
+  // A1/A2 capped (v1.1): the step shown is the one to the hard maximum, and the line says why it is not one step.
+  const stepText =
+    hardMax !== null
+      ? ` (${change ? `${change}: ` : ''}down to the hard maximum of ${n.rate(hardMax.rate)} ${RATE_UNIT}, as one step of ` +
+        `${n.rate(hardMax.step)} ${RATE_UNIT} would stay above it)`
+      : change
+        ? ` (${change})`
+        : '';
   if (a.becameStop) {
     return `${n.rate(a.fromRate)} ${RATE_UNIT}${stepText} reaches 0 or below, so the infusion stops`;
   }
@@ -449,6 +465,17 @@ function blockingLine(rec: Recommendation, ctx: DetailContext): string | null {
 }
 
 /**
+ * D1 while an A1/A2 condition holds (critical, v1.1): each finding in the first lines, as an A1/A2 card
+ * would show it (what, when, at what rate), with why the protocol cannot lower the rate.
+ */
+function safetyFindingLines(rec: Recommendation, ctx: DetailContext): string[] {
+  if (rec.ruleId !== 'D1') return [];
+  return (rec.safetyFindings ?? []).map(
+    (f) => `${heading(`Also ${f} · ${RULE_TITLES[f]}`)}: ${safetyFindingText(f, rec, ctx.params, ctx.n)}`,
+  );
+}
+
+/**
  * The first lines of a card (at most six, v1.1): what is recommended with its rule and rate, why, the
  * arithmetic, and what blocks or is missing. Markdown hard line breaks keep them one line each.
  */
@@ -470,15 +497,17 @@ function recordBlocks(rec: Recommendation, ctx: DetailContext) {
 /** Detail of the patient-view card. */
 export function recommendationDetail(rec: Recommendation, ctx: DetailContext): string {
   const arithmetic = rec.action === 'needs-data' && rec.ruleId !== 'V1' ? null : rec.arithmetic;
+  const hardMax = cappedAtHardMax(rec) ? { rate: ctx.params.hardMaxRate, step: ctx.params.escalationStep } : null;
   const calc = arithmetic
-    ? `${heading(rec.ruleId === 'V1' ? 'Increase that would follow' : 'Calculation')}: ${arithmeticLine(arithmetic, ctx.n)}`
+    ? `${heading(rec.ruleId === 'V1' ? 'Increase that would follow' : 'Calculation')}: ${arithmeticLine(arithmetic, ctx.n, CONCENTRATION_ORIGIN, hardMax)}`
     : rec.action === 'hold' && rec.recommendedRate !== null
       ? `${heading('Calculation')}: No rate change: the rate stays at ${ctx.n.rate(rec.recommendedRate)} ${RATE_UNIT}`
       : null;
   return blocks([
     headlineLines([
-      heading(`Rule ${rec.ruleId} · ${RULE_TITLES[rec.ruleId]}: ${actionWords(rec, ctx.n)}`),
+      heading(`Rule ${rec.ruleId} · ${recommendationTitle(rec)}: ${actionWords(rec, ctx.n)}`),
       recommendationMeaning(rec, ctx.params, ctx.n),
+      ...safetyFindingLines(rec, ctx),
       calc,
       blockingLine(rec, ctx),
     ]),
@@ -518,7 +547,7 @@ export function orderCheckDetail(
   return blocks([
     headlineLines([
       heading(`Rule ${check.ruleId} · ${RULE_TITLES[check.ruleId]}: ${what}`),
-      `${draft}; protocol allows ${allowed} (${running}; rule ${rec.ruleId}, ${RULE_TITLES[rec.ruleId]}).`,
+      `${draft}; protocol allows ${allowed} (${running}; rule ${rec.ruleId}, ${recommendationTitle(rec)}).`,
       orderCheckMeaning(check, ctx.params, ctx.n),
       findings.length > 1 ? `${heading('All findings, most severe first')}: ${findings.join('; ')}` : null,
       check.arithmetic

@@ -31,7 +31,7 @@ export const RULE_TITLES: Record<RuleId | OrderRuleId, string> = {
   A1: 'Adverse effect',
   A2: 'Vital-sign breach',
   A3: 'Above the hard maximum',
-  D1: 'Dosing weight needed',
+  D1: 'Dosing weight or readable rate needed',
   T1: 'Too soon for a rate change',
   T2: 'Pain score needed',
   T3: 'Pain rebound during taper',
@@ -136,8 +136,19 @@ export function effectWords(ae: NonNullable<Recommendation['adverseEffect']>, n:
 
 /** What the rule of a recommendation means: ruleMeaning, with the T7 variants naming what holds the rate. */
 export function recommendationMeaning(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
-  if (rec.ruleId !== 'T7') return ruleMeaning(rec.ruleId, p, n);
   const step = `${n.rate(p.escalationStep)} ${RATE_UNIT}`;
+  if (rec.ruleId === 'D1') return d1Meaning(rec, p, n);
+  if (cappedAtHardMax(rec)) {
+    const why =
+      rec.ruleId === 'A1'
+        ? 'An adverse effect (psychotomimetic, or attributed to ketamine) was recorded since the last rate change'
+        : `A vital sign within the last ${n.plain(p.vitalsMaxAgeHours)} h is outside its limits`;
+    return (
+      `${why}, and one step down (${step}) would still be above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}: ` +
+      `decrease to the hard maximum ${n.rate(p.hardMaxRate)} ${RATE_UNIT}.`
+    );
+  }
+  if (rec.ruleId !== 'T7') return ruleMeaning(rec.ruleId, p, n);
   const ceiling =
     rec.maxToleratedRate === null
       ? 'the max tolerated rate'
@@ -163,6 +174,72 @@ export function recommendationMeaning(rec: Recommendation, p: ProtocolParameters
   }
 }
 
+/**
+ * A1/A2 whose one step down would still be above the hard maximum: the core lowers the rate to
+ * hardMaxRate instead (v1.1) and says so with maxRateReason.
+ */
+export function cappedAtHardMax(rec: Recommendation): boolean {
+  return (
+    (rec.ruleId === 'A1' || rec.ruleId === 'A2') && rec.action === 'decrease' && rec.maxRateReason === 'above-hard-max'
+  );
+}
+
+/** What D1 waits for, from its missing items: the dosing weight, the running rate, or both. */
+type D1Cause = 'weight' | 'rate' | 'both';
+
+function d1Cause(rec: Recommendation): D1Cause {
+  const weight = rec.missing.some((m) => m.code.startsWith('weight-'));
+  const rate = rec.missing.some((m) => m.code === 'rate-unreadable') || rec.currentRate === null;
+  return weight && rate ? 'both' : rate ? 'rate' : 'weight';
+}
+
+const D1_TITLES: Record<D1Cause, string> = {
+  weight: 'Dosing weight needed',
+  rate: 'Running rate unreadable',
+  both: 'Dosing weight and readable rate needed',
+};
+
+/** The title of a recommendation's rule on its card: RULE_TITLES, with D1 named by what it waits for. */
+export function recommendationTitle(rec: Recommendation): string {
+  return rec.ruleId === 'D1' ? D1_TITLES[d1Cause(rec)] : RULE_TITLES[rec.ruleId];
+}
+
+function d1Meaning(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
+  const weight = `The dosing weight is missing, older than ${n.plain(p.weightMaxAgeDays)} d or unreadable`;
+  const unread = `the running rate could not be read (it needs charting again in ${RATE_UNIT}, mg/h or mL/h)`;
+  switch (d1Cause(rec)) {
+    case 'weight':
+      return `${weight}, so no rate can be computed.`;
+    case 'rate':
+      return `The running rate could not be read, so no rate can be computed from it; it needs charting again in ${RATE_UNIT}, mg/h or mL/h.`;
+    case 'both':
+      return `${weight}, and ${unread}: no rate can be computed.`;
+  }
+}
+
+/**
+ * An A1/A2 condition that holds while the running rate cannot be read (D1, critical): what, when and at
+ * what rate, and that the rate should come down (plain text but for the escaped chart text).
+ */
+export function safetyFindingText(
+  finding: 'A1' | 'A2',
+  rec: Recommendation,
+  p: ProtocolParameters,
+  n: Numbers,
+): string {
+  const down = `the protocol would lower the rate by one step of ${n.rate(p.escalationStep)} ${RATE_UNIT}, but no lower rate can be computed`;
+  if (finding === 'A1') {
+    const ae = rec.adverseEffect;
+    if (!ae) return `an adverse effect was recorded since the current rate started: ${down}`;
+    const at = ae.atRate === null ? ' (its rate could not be read)' : '';
+    return `${effectWords(ae, n)}, since the current rate started${at}: ${down}`;
+  }
+  const breaches = rec.contraindications.flatMap((c) =>
+    c.code === 'vital-breach' ? [`${escapeMarkdown(breachText(c.vital))} (${formatTime(c.time)})`] : [],
+  );
+  return `${breaches.length > 0 ? breaches.join('; ') : 'a vital sign is outside its limits'}: ${down}`;
+}
+
 /** What an order rule means for this check: ruleMeaning, with the O0 variants told apart. */
 export function orderCheckMeaning(
   check: OrderCheck & { ruleId: OrderRuleId },
@@ -174,6 +251,24 @@ export function orderCheckMeaning(
       'The running rate could not be read, so the draft cannot be checked against it (whether it is an increase, and by ' +
       `how much); the protocol suggests no rate until the running rate is charted in ${RATE_UNIT}, mg/h or mL/h.`
     );
+  }
+  if (check.ruleId === 'O0' && check.draftUnreadable) {
+    const expected = `(a rate in ${RATE_UNIT}, mg/h or mL/h is expected)`;
+    switch (check.draftUnreadable) {
+      case 'no-rate':
+        return `The draft order has no rate ${expected}.`;
+      case 'unknown-unit':
+        return `The draft order's rate is in a unit the protocol does not read ${expected}.`;
+      case 'invalid-value':
+        return `The draft order's rate is not a valid number ${expected}.`;
+      case 'no-weight':
+        return `The draft order's rate is per patient (mg/h or mL/h), and no readable weight is charted to read it as ${RATE_UNIT}.`;
+      case 'implausible':
+        return (
+          `The draft order's rate is above ${n.rate(p.maxPlausibleRate)} ${RATE_UNIT}, the highest plausible rate: ` +
+          'it is taken as a charting error, so the protocol does not read it.'
+        );
+    }
   }
   return ruleMeaning(check.ruleId, p, n);
 }
@@ -334,6 +429,8 @@ export function recommendationSummary(rec: Recommendation, p: ProtocolParameters
     case 'taper':
       return `Protocol suggests tapering ketamine${from}${to}`;
     case 'decrease':
+      if (cappedAtHardMax(rec))
+        return `Protocol suggests decreasing ketamine${from} to the hard maximum of ${rate(n, rec.recommendedRate)} after ${rec.ruleId === 'A2' ? 'a vital-sign breach' : effectKind(rec)}`;
       if (rec.ruleId === 'A3')
         return `Protocol suggests decreasing ketamine${from}${to}: above the hard maximum of ${n.rate(p.hardMaxRate)} ${RATE_UNIT}`;
       return `Protocol suggests decreasing ketamine${from}${to} after ${rec.ruleId === 'A2' ? 'a vital-sign breach' : effectKind(rec)}`;
@@ -346,6 +443,7 @@ export function recommendationSummary(rec: Recommendation, p: ProtocolParameters
     case 'hold':
       return holdSummary(rec, p, n);
     case 'needs-data':
+      if (rec.ruleId === 'D1') return d1Summary(rec, p, n);
       return needsDataSummary(
         rec,
         rec.phase === 'not-started'
@@ -397,6 +495,47 @@ function effectKind(rec: Recommendation): string {
     : 'a psychotomimetic effect';
 }
 
+/** The first candidate within the summary limit (the last one is short by construction). */
+function firstFitting(...candidates: string[]): string {
+  return candidates.find((c) => length(c) <= SUMMARY_MAX_LENGTH) ?? (candidates[candidates.length - 1] as string);
+}
+
+/** D1 by its cause: the weight (missing, stale, unreadable), the running rate, both; critical with an A1/A2 finding. */
+function d1Summary(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
+  const cause = d1Cause(rec);
+  const findings = rec.safetyFindings ?? [];
+  if (findings.length > 0 && cause !== 'weight') {
+    const tail = ', but the running rate could not be read';
+    const a1 = findings.includes('A1');
+    const a2 = findings.includes('A2');
+    const lower = (why: string) => `Protocol suggests lowering ketamine after ${why}${tail}`;
+    if (a1 && a2)
+      return firstFitting(
+        lower(`${effectKind(rec)} and a vital-sign breach`),
+        lower('an adverse effect and a vital-sign breach'),
+      );
+    return lower(a1 ? effectKind(rec) : 'a vital-sign breach');
+  }
+  switch (cause) {
+    case 'rate':
+      return 'Protocol suggests charting the running ketamine rate again: it could not be read, so no rate can be computed';
+    case 'both':
+      return 'Protocol suggests recording a current weight and charting the running ketamine rate again: neither can be used';
+    case 'weight': {
+      const code = rec.missing.find((m) => m.code.startsWith('weight-'))?.code;
+      const why =
+        code === 'weight-stale'
+          ? `: the latest is older than ${n.plain(p.weightMaxAgeDays)} d`
+          : code === 'weight-unreadable'
+            ? ': the latest could not be read'
+            : code === 'weight-missing'
+              ? ': none charted'
+              : '';
+      return `Protocol suggests recording a current weight before the next ketamine rate decision${why}`;
+    }
+  }
+}
+
 function needsDataSummary(rec: Recommendation, when: string): string {
   const items = rec.missing.map((m) => (m.code === 'vitals-missing' && m.detail ? m.detail : MISSING_SHORT[m.code]));
   return items.length > 0
@@ -423,7 +562,7 @@ export function orderCheckSummary(
     case 'O0':
       return check.reason === 'current-rate-unreadable'
         ? `Protocol cannot check this ketamine order (${draft}): the running rate could not be read`
-        : `Protocol could not read the rate of this ketamine order; a rate in ${RATE_UNIT}, mg/h or mL/h is expected`;
+        : o0Summary(check, p, n);
     case 'O1':
       return contraindicatedSummary(rec, 'ordering');
     case 'O2':
@@ -436,5 +575,30 @@ export function orderCheckSummary(
       return `Protocol suggests ${suggested} instead of the draft ${draft}: no increase is due now`;
     case 'O6':
       return `Protocol suggests ${suggested} instead of the draft ${draft}: more than one ${n.rate(p.escalationStep)} step`;
+  }
+}
+
+/** O0 for the draft's own rate, by why it could not be read (the charted text left out when it does not fit). */
+function o0Summary(check: OrderCheck, p: ProtocolParameters, n: Numbers): string {
+  const prefix = 'Protocol could not read the rate of this ketamine order';
+  const expected = `a rate in ${RATE_UNIT}, mg/h or mL/h is expected`;
+  const charted = check.draftCharted ?? 'the draft rate';
+  const said = (withCharted: string, without: string) =>
+    firstFitting(`${prefix}: ${withCharted}`, `${prefix}: ${without}`);
+  switch (check.draftUnreadable) {
+    case 'no-rate':
+      return `${prefix}: the order gives no rate; ${expected}`;
+    case 'unknown-unit':
+      return said(`unknown unit in ${charted}; ${expected}`, `unknown unit; ${expected}`);
+    case 'invalid-value':
+      return said(`${charted} is not a valid rate`, `not a valid rate; ${expected}`);
+    case 'no-weight':
+      return said(`${charted} needs a weight, and none can be read`, 'it needs a weight, and none can be read');
+    case 'implausible': {
+      const above = `above the plausible ${n.rate(p.maxPlausibleRate)} ${RATE_UNIT} (a charting error)`;
+      return said(`${charted} is ${above}`, `it is ${above}`);
+    }
+    default:
+      return `${prefix}; ${expected}`;
   }
 }

@@ -45,8 +45,10 @@ export function checkDraftOrder(
   let draftRate: number | null = null;
   let draftReading: RateReading | null = null;
   let unreadable: string | null = null;
+  let unreadableCause: OrderCheck['draftUnreadable'] | null = null;
   if (draft.rate === null) {
     unreadable = 'the draft has no rate (dosageInstruction.doseAndRate.rateQuantity or rateRatio)';
+    unreadableCause = 'no-rate';
   } else {
     const conv = convertRate(draft.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
     if (conv.ok) {
@@ -56,7 +58,10 @@ export function checkDraftOrder(
         notes.push(
           `The draft gives no strength: its mL/h rate was read with the active order's ${concentration.value} mg/mL.`,
         );
-    } else unreadable = unreadableRateText(conv, params);
+    } else {
+      unreadable = unreadableRateText(conv, params);
+      unreadableCause = conv.error;
+    }
   }
 
   const result = (
@@ -73,6 +78,7 @@ export function checkDraftOrder(
     draftCharted,
     draftReading,
     ...(reason ? { reason } : {}),
+    ...(unreadableCause ? { draftUnreadable: unreadableCause } : {}),
     suggestedRate,
     suggestion,
     arithmetic:

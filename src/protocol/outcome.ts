@@ -42,6 +42,7 @@ export function build(c: Context, o: Outcome): Recommendation {
     maxToleratedRate: c.effects.maxToleratedRate,
     maxToleratedRateUnknown: c.effects.toleranceUnknown !== null,
     ...(o.maxRateReason ? { maxRateReason: o.maxRateReason } : {}),
+    ...(o.safetyFindings ? { safetyFindings: o.safetyFindings } : {}),
     currentRateReading: runningNow ? (infusion.current?.reading ?? null) : null,
     activeOrderConcentrationMgPerMl: concentrationOf(null, [], c.activeOrder).value,
     arithmetic: o.arithmetic ?? null,

@@ -226,9 +226,16 @@ export interface Recommendation {
   /**
    * Which maximum holds or lowers the rate: T7 'hard-max' (the step would pass hardMaxRate),
    * 'max-tolerated' (the step would pass the max tolerated rate), 'above-max-tolerated' (running above it,
-   * tolerated since: held, never cut), 'tolerance-unknown'; A3 'above-hard-max'.
+   * tolerated since: held, never cut), 'tolerance-unknown'; A3 'above-hard-max'; A1/A2 'above-hard-max' when
+   * one step down would still be above hardMaxRate, so the decrease goes to hardMaxRate instead (v1.1).
    */
   maxRateReason?: 'hard-max' | 'max-tolerated' | 'above-max-tolerated' | 'tolerance-unknown' | 'above-hard-max';
+  /**
+   * D1 only, when the running rate cannot be read: the A1/A2 conditions that also hold (an adverse effect
+   * since the current rate started, a vital-sign breach); they make D1 critical and the card names them (v1.1).
+   * Absent when none holds. Additive.
+   */
+  safetyFindings?: Array<'A1' | 'A2'>;
   /** How the running rate was read from the chart (mg/h, mL/h…), when it was readable. Additive. */
   currentRateReading?: RateReading | null;
   /** The active ketamine order's strength (mg/mL) when charted: reads a draft's mL/h without its own. Additive. */
@@ -289,6 +296,9 @@ export interface SetAsideSummary {
   items: SetAsideItem[];
 }
 
+/** Why a draft's rate could not be read (O0): no rate, a unit not in the tables, mg/h or mL/h without a weight, not a valid number, above maxPlausibleRate. */
+type UnreadableRateCause = 'no-rate' | 'unknown-unit' | 'no-weight' | 'invalid-value' | 'implausible';
+
 /** Result of checking one draft ketamine order against the recommendation (docs/clinical-specification.md §4). */
 export interface OrderCheck {
   /** null = consistent with the protocol: no card. */
@@ -304,6 +314,8 @@ export interface OrderCheck {
   draftReading?: RateReading | null;
   /** O0 only: the draft's rate is unreadable, or the running rate is, so the draft cannot be compared. Additive. */
   reason?: 'draft-rate-unreadable' | 'current-rate-unreadable';
+  /** Why the draft's rate could not be read, when it could not (O0). Additive. */
+  draftUnreadable?: UnreadableRateCause;
   /** The rate the suggestion sets the draft to (mg/kg/h); null when no rate suggestion. */
   suggestedRate: number | null;
   suggestion: 'delete' | 'set-rate' | null;

@@ -9,7 +9,6 @@ import { build, effectView } from './outcome';
 import { latestPain } from './pain';
 import type { Indicator, MissingItem, RateArithmetic, Recommendation, RuleId } from './recommendation';
 import { concentrationOf, rateAbove, rateArithmetic, roundRate, type ConcentrationLookup } from './rates';
-import type { TimedEffect } from './safety';
 import { MS_PER_HOUR, hoursBetween, isoAt, toMs } from './units';
 
 /** Running: the first rule that holds, in the order of docs/clinical-specification.md §3. */
@@ -27,14 +26,13 @@ export function running(c: Context): Recommendation {
 
   // An unreadable running rate: D1 first (no rate can be computed), critical when an A1/A2 finding holds (v1.1).
   if (current === null) {
+    // The A1/A2 conditions that hold are handed over as safetyFindings: the card names them up front.
     const effect = sinceSegment[sinceSegment.length - 1];
-    if (effect)
-      c.notes.push(
-        `${effectLabel(effect)} was recorded since the current rate started: the rate should come down, but it cannot be read.`,
-      );
-    if (breaches.length > 0)
-      c.notes.push('A vital sign is outside its limits: the rate should come down, but it cannot be read.');
-    const safety = effect !== undefined || breaches.length > 0;
+    const safetyFindings: Array<'A1' | 'A2'> = [
+      ...(effect ? ['A1' as const] : []),
+      ...(breaches.length > 0 ? ['A2' as const] : []),
+    ];
+    const safety = safetyFindings.length > 0;
     return build(c, {
       ruleId: 'D1',
       action: 'needs-data',
@@ -43,6 +41,7 @@ export function running(c: Context): Recommendation {
       recommendedRate: null,
       missing: [...(c.weightMissing ? [c.weightMissing] : []), ...currentUnreadable(c)],
       ...(effect ? { adverseEffect: effectView(effect) } : {}),
+      ...(safety ? { safetyFindings } : {}),
     });
   }
 
@@ -53,6 +52,8 @@ export function running(c: Context): Recommendation {
     step: number,
     extra: Partial<Recommendation> = {},
   ): Recommendation => {
+    // One step down still above the hard maximum: down to it instead, and the card says so.
+    const capped = rateAbove(wanted, params.hardMaxRate, params);
     const target = roundRate(Math.min(wanted, params.hardMaxRate), params);
     const stop = target <= 0;
     const toRate = stop ? 0 : target;
@@ -75,6 +76,7 @@ export function running(c: Context): Recommendation {
         params,
       ),
       nextReviewAt: stop ? null : isoAt(nowMs + params.minHoursBetweenChanges * MS_PER_HOUR),
+      ...(capped ? { maxRateReason: 'above-hard-max' as const } : {}),
       ...extra,
     });
   };
@@ -283,9 +285,4 @@ function runningConcentration(c: Context): ConcentrationLookup {
   const current = c.infusion.current;
   if (current) return { value: current.concentrationMgPerMl, from: current.concentrationFrom };
   return concentrationOf(null, c.facts.orders, c.activeOrder);
-}
-
-/** "Hallucinations (a psychotomimetic effect)" / "Dizziness (an adverse effect attributed to ketamine)". */
-function effectLabel(e: TimedEffect): string {
-  return `${e.fact.display} (${e.fact.via === 'psychotomimetic-code' ? 'a psychotomimetic effect' : 'an adverse effect attributed to ketamine'})`;
 }

@@ -456,7 +456,9 @@ describe('patient-view cards from a recommendation', () => {
       prerequisites: { ...recommendation().prerequisites, weight: null },
     });
     const card = only(build({ recommendation: rec }));
-    expect(card.summary).toBe('Protocol suggests recording a current weight before the next ketamine rate decision');
+    expect(card.summary).toBe(
+      'Protocol suggests recording a current weight before the next ketamine rate decision: none charted',
+    );
     expect(card.detail).toContain('Dosing weight: none charted');
     expect(card.detail).toContain('Dosing weight: no current weight');
   });
