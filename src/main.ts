@@ -150,7 +150,9 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
       requestLimitBytes: config.requestLimitBytes,
       corsOrigins: config.corsOrigins,
       feedbackMaxItems: config.feedbackMaxItems,
+      feedbackTextLimits: config.feedbackTextLimits,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      trustProxy: config.trustProxy,
     },
     ...(config.trustedIssuers
       ? {

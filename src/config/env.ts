@@ -37,7 +37,7 @@ export interface ServiceConfig {
   databaseSchema: string;
   /** Largest accepted request body, in bytes (CH-R4: larger → 413). */
   requestLimitBytes: number;
-  /** Time budget of one service call (ms): past it the service answers with no cards (CH-B2). */
+  /** Time budget of one service call (ms): past it the service answers with no recommendation (CH-B2). */
   deadlineMs: number;
   /** CQL evaluation worker threads (src/cql/pool.ts); 0 = evaluate on the HTTP thread. Default: the CPU count. */
   evalWorkers: number;
@@ -58,6 +58,10 @@ export interface ServiceConfig {
   jwtMaxLifetimeSeconds: number;
   /** Most feedback items accepted in one POST …/feedback (FEEDBACK_MAX_ITEMS). */
   feedbackMaxItems: number;
+  /** Longest feedback comment and override-reason code, in characters (FEEDBACK_MAX_TEXT_LENGTH, …_CODE_LENGTH). */
+  feedbackTextLimits: { comment: number; code: number };
+  /** Proxies trusted for the client address (TRUST_PROXY): false = none, a hop count, or addresses/CIDR ranges. */
+  trustProxy: TrustProxy;
   /** Requests per minute per client on /cds-services (RATE_LIMIT_PER_MINUTE); 0 = no limit. */
   rateLimitPerMinute: number;
   /** The demo's writable FHIR server answers clients off loopback too (DEMO_FHIR_PUBLIC=on; default off). */
@@ -92,6 +96,9 @@ const DEFAULTS = {
   prefetchMaxEntries: declared<number>('PREFETCH_MAX_ENTRIES'),
   jwtMaxLifetimeSeconds: declared<number>('JWT_MAX_LIFETIME_SECONDS'),
   feedbackMaxItems: declared<number>('FEEDBACK_MAX_ITEMS'),
+  feedbackMaxTextLength: declared<number>('FEEDBACK_MAX_TEXT_LENGTH'),
+  feedbackMaxCodeLength: declared<number>('FEEDBACK_MAX_CODE_LENGTH'),
+  trustProxy: declared<string>('TRUST_PROXY'),
   rateLimitPerMinute: declared<number>('RATE_LIMIT_PER_MINUTE'),
   databaseSchema: declared<string>('DATABASE_SCHEMA'),
 } as const;
@@ -137,6 +144,32 @@ function absoluteBase(text: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** express's `trust proxy`: false (the TCP peer is the client), a hop count, or the trusted proxies' addresses. */
+type TrustProxy = false | number | string[];
+
+/** The names proxy-addr (express) gives to address ranges. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY as express takes it: `off` → false, digits → a hop count (0 = off), else a comma-separated list
+ * of range names, IP addresses and CIDR ranges; null when unreadable. `true` is refused: trusting every
+ * sender lets any client choose its own address with X-Forwarded-For.
+ */
+function parseTrustProxy(text: string): TrustProxy | null {
+  const value = text.trim().toLowerCase();
+  if (value === 'off') return false;
+  if (/^\d{1,3}$/.test(value)) return Number(value) === 0 ? false : Number(value);
+  const entries = list(value);
+  const valid = (entry: string) => {
+    if (PROXY_RANGES.includes(entry) || isIP(entry) !== 0) return true;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
+    return Number(prefix) <= (family === 4 ? 32 : 128);
+  };
+  return entries.length > 0 && entries.every(valid) ? entries : null;
 }
 
 /** An IPv4/IPv6 address, or a DNS host name (letters, digits, hyphens, dots). */
@@ -272,6 +305,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries);
   const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds);
   const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems);
+  const feedbackTextLimits = {
+    comment: integer('FEEDBACK_MAX_TEXT_LENGTH', DEFAULTS.feedbackMaxTextLength),
+    code: integer('FEEDBACK_MAX_CODE_LENGTH', DEFAULTS.feedbackMaxCodeLength),
+  };
+  const rawTrustProxy = text('TRUST_PROXY') ?? DEFAULTS.trustProxy;
+  const trustProxy = parseTrustProxy(rawTrustProxy);
+  if (trustProxy === null)
+    problems.push(
+      `TRUST_PROXY ${SETTINGS.TRUST_PROXY?.problem ?? 'is invalid'} (got ${JSON.stringify(rawTrustProxy)})` +
+        (['true', 'on', 'yes'].includes(rawTrustProxy)
+          ? ': trusting every sender would let any client pick its address'
+          : ''),
+    );
   const rateLimitPerMinute = integer('RATE_LIMIT_PER_MINUTE', DEFAULTS.rateLimitPerMinute);
 
   const demoFhirPublic = ON.includes(text('DEMO_FHIR_PUBLIC') ?? 'off');
@@ -312,7 +358,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       prefetchMaxEntries,
       jwtMaxLifetimeSeconds,
       feedbackMaxItems,
+      feedbackTextLimits,
       rateLimitPerMinute,
+      trustProxy: trustProxy ?? false,
       demoFhirPublic,
       reportsToken,
     },

@@ -20,7 +20,7 @@ import { countRequests, metricsHandler, readinessHandler, requestId, storeUnavai
 import type { ReadinessCheck } from '../ops/http';
 import type { Metrics } from '../ops/metrics';
 import { reportsRouter, type ReportsConfig } from '../report/http';
-import { validateFeedback, type FeedbackItem } from '../store';
+import { validateFeedback, type FeedbackItem, type FeedbackTextLimits } from '../store';
 import { callService, loggableId } from '../service/call-service';
 import { discoveryDocument } from '../service/definitions';
 import type { ServiceDeps } from '../service/deps';
@@ -41,6 +41,10 @@ interface HttpConfig {
   feedbackMaxItems?: number;
   /** Requests per minute per client on /cds-services (RATE_LIMIT_PER_MINUTE); absent or 0 = no limit. */
   rateLimitPerMinute?: number;
+  /** express `trust proxy` (TRUST_PROXY): a hop count or the proxies' addresses; absent/false = the TCP peer. */
+  trustProxy?: false | number | string[];
+  /** Longest feedback comment and override-reason code (FEEDBACK_MAX_TEXT_LENGTH, …_CODE_LENGTH). */
+  feedbackTextLimits?: FeedbackTextLimits;
 }
 
 export const DEFAULT_FEEDBACK_MAX_ITEMS = 100;
@@ -81,6 +85,7 @@ export function createApp(deps: AppDeps): Application {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.http.trustProxy ?? false);
   const discovery = discoveryDocument(deps.definitions);
 
   app.use(requestId());
@@ -136,7 +141,7 @@ export function createApp(deps: AppDeps): Application {
     const { metrics } = deps;
     let items: FeedbackItem[];
     try {
-      items = validateFeedback(req.body);
+      items = validateFeedback(req.body, deps.http.feedbackTextLimits);
     } catch (err) {
       metrics?.feedback.inc({ outcome: 'rejected' });
       throw err;

@@ -1,7 +1,7 @@
 /**
  * Optional per-client rate limiting of the CDS endpoints (express-rate-limit), off unless a limit is set
  * (RATE_LIMIT_PER_MINUTE): requests per minute per client address. Over it → 429 with an OperationOutcome
- * and the standard RateLimit headers; an EHR retries later. Behind a proxy, set express's `trust proxy`
+ * and the standard RateLimit headers; an EHR retries later. Behind a proxy, set TRUST_PROXY (express's `trust proxy`)
  * (or rate-limit at the proxy) so the client address is the EHR's, not the proxy's.
  */
 import type { RequestHandler } from 'express';

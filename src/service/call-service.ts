@@ -5,7 +5,8 @@
  *
  * Everything it uses comes in `deps` (ServiceDeps); nothing mutable is shared between calls, so
  * concurrent calls for different patients cannot mix (CH-B3). A deadline budget bounds the call: past
- * it the answer is `{ cards: [] }` in time, logged and audited as 'degraded' (CH-B2).
+ * it the answer comes in time, logged and audited as 'degraded' (CH-B2): one card naming the FHIR sources
+ * still being fetched and recommending nothing, or `{ cards: [] }` when the data had arrived.
  */
 import type { Bundle, FhirResource, MedicationRequest } from 'fhir/r4';
 import { notFound, OperationOutcomeError } from '../errors';

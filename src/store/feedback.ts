@@ -1,9 +1,10 @@
 /**
  * CDS Hooks feedback (CH-F1…CH-F3): `POST {base}/cds-services/{id}/feedback` with `{ "feedback": [...] }`.
  * validateFeedback checks the body against the 2.0 shape and returns clean items (unknown fields dropped);
- * anything else is a 400 naming the offending field.
+ * anything else is a 400 naming the offending field. Free text and codes are bounded (issue 7: limits on
+ * every input): a comment or code longer than its limit is a 400 too, and nothing of the request is stored.
  */
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { badRequest } from '../errors';
 
@@ -26,17 +27,28 @@ export interface FeedbackItem {
   outcomeTimestamp: string;
 }
 
-const codingSchema = {
+/** The longest text one feedback item may carry, in characters (code points). */
+export interface FeedbackTextLimits {
+  /** overrideReason.userComment (setting FEEDBACK_MAX_TEXT_LENGTH). */
+  comment: number;
+  /** overrideReason.reason system, code and display (setting FEEDBACK_MAX_CODE_LENGTH). */
+  code: number;
+}
+
+/** The defaults of FEEDBACK_MAX_TEXT_LENGTH and FEEDBACK_MAX_CODE_LENGTH (src/config/settings.schema.json). */
+export const DEFAULT_FEEDBACK_TEXT_LIMITS: Readonly<FeedbackTextLimits> = { comment: 4096, code: 1024 };
+
+const codingSchema = (maxLength: number) => ({
   type: 'object',
   required: ['system', 'code'],
   properties: {
-    system: { type: 'string', minLength: 1 },
-    code: { type: 'string', minLength: 1 },
-    display: { type: 'string' },
+    system: { type: 'string', minLength: 1, maxLength },
+    code: { type: 'string', minLength: 1, maxLength },
+    display: { type: 'string', maxLength },
   },
-};
+});
 
-const itemSchema = {
+const itemSchema = (limits: FeedbackTextLimits) => ({
   type: 'object',
   required: ['card', 'outcome', 'outcomeTimestamp'],
   properties: {
@@ -50,23 +62,36 @@ const itemSchema = {
     overrideReason: {
       type: 'object',
       minProperties: 1,
-      properties: { reason: codingSchema, userComment: { type: 'string' } },
+      properties: {
+        reason: codingSchema(limits.code),
+        userComment: { type: 'string', maxLength: limits.comment },
+      },
     },
     outcomeTimestamp: { type: 'string', format: 'date-time' },
   },
   if: { type: 'object', required: ['outcome'], properties: { outcome: { const: 'accepted' } } },
   then: { required: ['acceptedSuggestions'] },
-};
+});
 
-const feedbackSchema = {
+const feedbackSchema = (limits: FeedbackTextLimits) => ({
   type: 'object',
   required: ['feedback'],
-  properties: { feedback: { type: 'array', minItems: 1, items: itemSchema } },
-};
+  properties: { feedback: { type: 'array', minItems: 1, items: itemSchema(limits) } },
+});
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
 addFormats(ajv, ['uuid', 'date-time']);
-const validate = ajv.compile(feedbackSchema);
+/** One compiled validator per pair of limits (in practice one: the configured limits). */
+const validators = new Map<string, ValidateFunction>();
+function validatorFor(limits: FeedbackTextLimits): ValidateFunction {
+  const key = `${limits.comment}:${limits.code}`;
+  let validate = validators.get(key);
+  if (!validate) {
+    validate = ajv.compile(feedbackSchema(limits));
+    validators.set(key, validate);
+  }
+  return validate;
+}
 
 const FORMAT_TEXT: Record<string, string> = {
   uuid: 'a UUID',
@@ -74,7 +99,11 @@ const FORMAT_TEXT: Record<string, string> = {
 };
 
 /** The body as FeedbackItems, or a 400 OperationOutcome naming the first offending field. */
-export function validateFeedback(body: unknown): FeedbackItem[] {
+export function validateFeedback(
+  body: unknown,
+  limits: FeedbackTextLimits = DEFAULT_FEEDBACK_TEXT_LIMITS,
+): FeedbackItem[] {
+  const validate = validatorFor(limits);
   if (!validate(body)) {
     const error = (validate.errors ?? []).find((e) => e.keyword !== 'if');
     const { field, problem } = describe(error);
@@ -104,6 +133,11 @@ function describe(error: ErrorObject | undefined): { field: string; problem: str
     }
     case 'type':
       return { field: base || 'body', problem: `must be ${article((error.params as { type: string }).type)}` };
+    case 'maxLength':
+      return {
+        field: base,
+        problem: `must be at most ${(error.params as { limit: number }).limit} characters long`,
+      };
     case 'minItems':
     case 'minLength':
     case 'minProperties':

@@ -3,22 +3,10 @@
  * text in CommonMark and GitHub-flavored Markdown. Checked by rendering with `marked` (GFM on, the renderer
  * the demo page uses) over a hostile corpus and over arbitrary strings (fast-check).
  */
-import path from 'node:path';
 import fc from 'fast-check';
 import { escapeMarkdown } from '../../src/cards/format';
-import { packageRoot } from '../../src/config/paths';
+import { BIDI_AND_INVISIBLE, HOSTILE, HOSTILE_CORPUS, markupProblems, render } from '../support/hostile-text';
 import { build, notStarted } from './fixtures';
-
-interface MarkedLike {
-  parse(markdown: string, options: { gfm: boolean; async: false }): string;
-}
-// marked ships ESM and a UMD build; jest (CommonJS) loads the UMD file by path.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { marked } = require(path.join(packageRoot(), 'node_modules', 'marked', 'lib', 'marked.umd.js')) as {
-  marked: MarkedLike;
-};
-
-const render = (markdown: string) => marked.parse(markdown, { gfm: true, async: false });
 
 /** What a reader should see: the text with whitespace runs as one space, invisible characters gone, trimmed. */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\u034F\u115F\u1160\u3164\uFFA0]/gu;
@@ -37,60 +25,6 @@ function plainParagraph(html: string): string | null {
   if (!match) return null;
   return (match[1] ?? '').replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity] ?? entity);
 }
-
-const BIDI_AND_INVISIBLE = [
-  '\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069',
-  '\u200E', '\u200F', '\u061C', '\u200B', '\u200C', '\u200D', '\u2060', '\u2063', '\uFEFF', '\u00AD',
-  '\u0000', '\u0007', '\u001B', '\u007F', '\u0085', '\u009B', '\u{E0041}', '\u3164',
-]; // prettier-ignore
-
-const HOSTILE_CORPUS = [
-  'See https://evil.example.com/x?a=1 for details',
-  'HTTP://EVIL.EXAMPLE.COM',
-  'ftp://files.example.org/a',
-  'visit www.evil.example.com now',
-  'WWW.EVIL.EXAMPLE.COM',
-  '(www.evil.example.com)',
-  '_www.evil.example.com_',
-  'write to nurse@evil.example.com',
-  'mailto:someone@evil.example.com',
-  'xmpp:someone@evil.example.com/chat',
-  '<https://evil.example.com>',
-  '<someone@evil.example.com>',
-  '[click](javascript:alert(1))',
-  '[click][ref]\n\n[ref]: https://evil.example.com',
-  '![pixel](https://evil.example.com/p.png)',
-  '<img src=x onerror=alert(1)>',
-  '<script>alert(1)</script>',
-  '<!-- comment -->',
-  '&lt;b&gt; &#x3C;b&#x3E; &copy;',
-  '**bold** __bold__ *it* _it_ ~~strike~~ ~one~',
-  '`code` ``code``',
-  '| a | b |\n|---|---|\n| 1 | 2 |',
-  '# heading',
-  '- bullet',
-  '+ bullet',
-  '* bullet',
-  '1. ordered',
-  '12) ordered',
-  '> quote',
-  '---',
-  '--',
-  '===',
-  '=',
-  '+',
-  '-',
-  '3.',
-  '    indented code',
-  '```\nfenced\n```',
-  'line  \nbreak',
-  'back\\slash\\',
-  '[^1] footnote\n\n[^1]: https://evil.example.com',
-  'dose \u202Eh/gm 01\u202C',
-  'ab\u200Bc\u2066d\u2069e',
-  '\u200B- bullet behind a zero-width space',
-  'see\u00A0www.evil.example.com',
-];
 
 describe('CH-B7 escaping chart text for card Markdown', () => {
   it.each(HOSTILE_CORPUS)('when the chart holds %j, the card shows it as plain text', (text) => {
@@ -142,8 +76,7 @@ describe('CH-B7 escaping chart text for card Markdown', () => {
 
 describe('CH-B7 hostile chart text in every card field it can reach', () => {
   // The hostile corpus joined into one display, put into every chart-text field of a recommendation.
-  const HOSTILE = HOSTILE_CORPUS.join(' ') + BIDI_AND_INVISIBLE.join('');
-
+  // (test/http/hostile-text.test.ts puts it into every chart field of the golden requests, through HTTP.)
   it('when every chart field holds links, images, HTML and bidi controls, no card carries a link, image, tag or control character', () => {
     const rec = notStarted({
       ruleId: 'S1',
@@ -160,19 +93,8 @@ describe('CH-B7 hostile chart text in every card field it can reach', () => {
     });
     for (const card of build({ recommendation: rec })) {
       for (const text of [card.summary, card.detail ?? '']) {
-        expect(text).not.toMatch(/[\p{Cf}\p{Cs}\u0000-\u0009\u000B-\u001F\u007F-\u009F]/u); // line breaks are the card's own
-        const html = render(text);
-        expect(html).not.toMatch(/<a\b|<img\b|<script\b|<!--/);
-        expect(html).not.toContain('evil.example.com</a');
-        // Only the tags the card’s own Markdown makes (task-list checkboxes included); never one from the chart.
-        expect(
-          html
-            .match(/<\/?([a-z0-9]+)/g)
-            ?.filter(
-              (tag) =>
-                !/^<\/?(p|ul|ol|li|strong|em|h\d|br|hr|code|table|thead|tbody|tr|th|td|blockquote|input)$/.test(tag),
-            ) ?? [],
-        ).toEqual([]);
+        expect(markupProblems(text)).toEqual([]);
+        expect(render(text)).not.toContain('evil.example.com</a');
       }
     }
   });
