@@ -59,7 +59,7 @@ export interface ServiceConfig {
   /** Most feedback items accepted in one POST …/feedback (FEEDBACK_MAX_ITEMS). */
   feedbackMaxItems: number;
   /** Longest feedback comment and override-reason code, in characters (FEEDBACK_MAX_TEXT_LENGTH, …_CODE_LENGTH). */
-  feedbackTextLimits: { comment: number; code: number };
+  feedbackTextLimits: { comment: number; code: number; suggestions: number };
   /** Proxies trusted for the client address (TRUST_PROXY): false = none, a hop count, or addresses/CIDR ranges. */
   trustProxy: TrustProxy;
   /** Requests per minute per client on /cds-services (RATE_LIMIT_PER_MINUTE); 0 = no limit. */
@@ -98,6 +98,7 @@ const DEFAULTS = {
   feedbackMaxItems: declared<number>('FEEDBACK_MAX_ITEMS'),
   feedbackMaxTextLength: declared<number>('FEEDBACK_MAX_TEXT_LENGTH'),
   feedbackMaxCodeLength: declared<number>('FEEDBACK_MAX_CODE_LENGTH'),
+  feedbackMaxSuggestions: declared<number>('FEEDBACK_MAX_SUGGESTIONS'),
   trustProxy: declared<string>('TRUST_PROXY'),
   rateLimitPerMinute: declared<number>('RATE_LIMIT_PER_MINUTE'),
   databaseSchema: declared<string>('DATABASE_SCHEMA'),
@@ -308,6 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
   const feedbackTextLimits = {
     comment: integer('FEEDBACK_MAX_TEXT_LENGTH', DEFAULTS.feedbackMaxTextLength),
     code: integer('FEEDBACK_MAX_CODE_LENGTH', DEFAULTS.feedbackMaxCodeLength),
+    suggestions: integer('FEEDBACK_MAX_SUGGESTIONS', DEFAULTS.feedbackMaxSuggestions),
   };
   const rawTrustProxy = text('TRUST_PROXY') ?? DEFAULTS.trustProxy;
   const trustProxy = parseTrustProxy(rawTrustProxy);

@@ -27,16 +27,22 @@ export interface FeedbackItem {
   outcomeTimestamp: string;
 }
 
-/** The longest text one feedback item may carry, in characters (code points). */
+/** The most one feedback item may carry: text in characters (code points), accepted suggestions in items. */
 export interface FeedbackTextLimits {
   /** overrideReason.userComment (setting FEEDBACK_MAX_TEXT_LENGTH). */
   comment: number;
   /** overrideReason.reason system, code and display (setting FEEDBACK_MAX_CODE_LENGTH). */
   code: number;
+  /** acceptedSuggestions (setting FEEDBACK_MAX_SUGGESTIONS). */
+  suggestions: number;
 }
 
-/** The defaults of FEEDBACK_MAX_TEXT_LENGTH and FEEDBACK_MAX_CODE_LENGTH (src/config/settings.schema.json). */
-export const DEFAULT_FEEDBACK_TEXT_LIMITS: Readonly<FeedbackTextLimits> = { comment: 4096, code: 1024 };
+/** The defaults of FEEDBACK_MAX_TEXT_LENGTH, FEEDBACK_MAX_CODE_LENGTH and FEEDBACK_MAX_SUGGESTIONS (src/config/settings.schema.json). */
+export const DEFAULT_FEEDBACK_TEXT_LIMITS: Readonly<FeedbackTextLimits> = {
+  comment: 4096,
+  code: 1024,
+  suggestions: 32,
+};
 
 const codingSchema = (maxLength: number) => ({
   type: 'object',
@@ -57,6 +63,7 @@ const itemSchema = (limits: FeedbackTextLimits) => ({
     acceptedSuggestions: {
       type: 'array',
       minItems: 1,
+      maxItems: limits.suggestions,
       items: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
     },
     overrideReason: {
@@ -84,7 +91,7 @@ addFormats(ajv, ['uuid', 'date-time']);
 /** One compiled validator per pair of limits (in practice one: the configured limits). */
 const validators = new Map<string, ValidateFunction>();
 function validatorFor(limits: FeedbackTextLimits): ValidateFunction {
-  const key = `${limits.comment}:${limits.code}`;
+  const key = `${limits.comment}:${limits.code}:${limits.suggestions}`;
   let validate = validators.get(key);
   if (!validate) {
     validate = ajv.compile(feedbackSchema(limits));
@@ -138,6 +145,8 @@ function describe(error: ErrorObject | undefined): { field: string; problem: str
         field: base,
         problem: `must be at most ${(error.params as { limit: number }).limit} characters long`,
       };
+    case 'maxItems':
+      return { field: base, problem: `must have at most ${(error.params as { limit: number }).limit} items` };
     case 'minItems':
     case 'minLength':
     case 'minProperties':

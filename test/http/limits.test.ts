@@ -80,9 +80,29 @@ describe('CH-B6 length of feedback text (FEEDBACK_MAX_TEXT_LENGTH, FEEDBACK_MAX_
     expect(loadConfig({}).config.feedbackTextLimits).toEqual(DEFAULT_FEEDBACK_TEXT_LIMITS);
     expect(
       loadConfig({ FEEDBACK_MAX_TEXT_LENGTH: '200', FEEDBACK_MAX_CODE_LENGTH: '64' }).config.feedbackTextLimits,
-    ).toEqual({ comment: 200, code: 64 });
+    ).toEqual({ comment: 200, code: 64, suggestions: DEFAULT_FEEDBACK_TEXT_LIMITS.suggestions });
+    expect(SETTINGS.FEEDBACK_MAX_SUGGESTIONS?.default).toBe(DEFAULT_FEEDBACK_TEXT_LIMITS.suggestions);
     expect(configProblems({ FEEDBACK_MAX_TEXT_LENGTH: '0' }).join('\n')).toMatch(/FEEDBACK_MAX_TEXT_LENGTH/);
     expect(configProblems({ FEEDBACK_MAX_CODE_LENGTH: 'long' }).join('\n')).toMatch(/FEEDBACK_MAX_CODE_LENGTH/);
+  });
+
+  it('when an accepted item lists more suggestions than FEEDBACK_MAX_SUGGESTIONS, it answers 400 naming the field and stores nothing', async () => {
+    const { deps, feedback } = harness();
+    const accepted = (count: number) => ({
+      card: '00000000-0000-4000-8000-000000000001',
+      outcome: 'accepted',
+      outcomeTimestamp: '2026-03-10T12:05:00Z',
+      acceptedSuggestions: Array.from({ length: count }, (_, i) => ({
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      })),
+    });
+    const app = createApp(deps);
+    const over = await post(app, accepted(DEFAULT_FEEDBACK_TEXT_LIMITS.suggestions + 1));
+    expect(over.status).toBe(400);
+    expect(over.body.issue[0].expression).toEqual(['feedback[0].acceptedSuggestions']);
+    expect(over.body.issue[0].diagnostics).toContain(`at most ${DEFAULT_FEEDBACK_TEXT_LIMITS.suggestions} items`);
+    expect(feedback).toEqual([]);
+    expect((await post(app, accepted(DEFAULT_FEEDBACK_TEXT_LIMITS.suggestions))).status).toBe(200);
   });
 
   it('when a comment is 1,500,000 characters long, it answers 400 naming the field and stores nothing', async () => {
@@ -121,7 +141,10 @@ describe('CH-B6 length of feedback text (FEEDBACK_MAX_TEXT_LENGTH, FEEDBACK_MAX_
     expect((await post(createApp(deps), atLimit)).status).toBe(200);
     expect(feedback[0]?.items[0]?.overrideReason?.userComment).toHaveLength(DEFAULT_FEEDBACK_TEXT_LIMITS.comment);
 
-    const small = createApp({ ...deps, http: { ...deps.http, feedbackTextLimits: { comment: 10, code: 40 } } });
+    const small = createApp({
+      ...deps,
+      http: { ...deps.http, feedbackTextLimits: { comment: 10, code: 40, suggestions: 2 } },
+    });
     expect((await post(small, overridden(REASON, 'ten chars!'))).status).toBe(200);
     const over = await post(small, overridden(REASON, 'eleven char'));
     expect(over.status).toBe(400);
