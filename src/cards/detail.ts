@@ -13,6 +13,7 @@ import type {
   RateArithmetic,
   RateReading,
   Recommendation,
+  SetAsideItem,
 } from '../protocol/recommendation';
 import { RECENT_PAIN_SHOWN } from '../config/display';
 import { toMs } from '../protocol/units';
@@ -289,7 +290,11 @@ function setAsideLine(rec: Recommendation): string | null {
     'malformed-entry': 'a null or malformed entry',
     'unreadable-date': 'a date that does not parse',
     'non-finite-number': 'a number that is not finite',
+    malformed: 'a field of the wrong type',
   };
+  // A field of the wrong type is named by its path (the service's own field names, never the chart's content).
+  const kind = (x: SetAsideItem): string =>
+    `${x.resourceType ?? 'entry'}: ${reasons[x.reason] ?? x.reason}${x.reason === 'malformed' && x.field ? ` (${x.field})` : ''}`;
   const afterNow = items.filter((x) => x.reason === 'after-now');
   if (afterNow.length > 0) {
     const types = [...new Set(afterNow.map((x) => x.resourceType ?? 'entry'))].join(', ');
@@ -297,7 +302,7 @@ function setAsideLine(rec: Recommendation): string | null {
   }
   const unreadable = items.filter((x) => x.reason !== 'other-patient' && x.reason !== 'after-now');
   if (unreadable.length > 0) {
-    const kinds = [...new Set(unreadable.map((x) => `${x.resourceType ?? 'entry'}: ${reasons[x.reason] ?? x.reason}`))];
+    const kinds = [...new Set(unreadable.map(kind))];
     parts.push(`${plural(unreadable.length, 'unreadable entry', 'unreadable entries')} (${esc(kinds.join('; '))})`);
   }
   return `Set aside from the record: ${parts.join('; ')}`;

@@ -30,6 +30,7 @@ import { assertTokenPatientMatches } from '../security/fhir-authorization';
 import type { CdsRequest, ServiceDefinition } from '../contract/cds-hooks';
 import { isAllowedFhirServer, isUnderBase, normalizeBaseUrl } from './allowlist';
 import { CallBudget, FetchError, getJson, limitConcurrency, type ByteLimits } from './fetch-json';
+import { malformedBundleEntries } from './own-record';
 import { renderTemplate } from './prefetch-template';
 
 /** How each prefetch key was obtained (for logs/audit; never the data itself). */
@@ -39,6 +40,11 @@ export type PrefetchSource = 'prefetch' | 'null' | 'fetched' | 'outcome-refetche
 export interface GatheredRecord {
   resources: FhirResource[];
   sources: Record<string, PrefetchSource>;
+  /**
+   * Null or malformed entries (and Bundles whose entry or link is not a list) in what was fetched from the
+   * FHIR server: set aside and named like the prefetch's (src/fhir/own-record.ts, malformedPrefetchEntries).
+   */
+  malformedFetched?: number;
 }
 
 export interface GatherDeps {
@@ -99,23 +105,34 @@ const isResource = (value: unknown): value is ResourceLike =>
   !Array.isArray(value) &&
   typeof (value as { resourceType?: unknown }).resourceType === 'string';
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 const isBundle = (resource: ResourceLike): resource is Bundle => resource.resourceType === 'Bundle';
 
-function nextLink(resource: ResourceLike): string | undefined {
-  if (!isBundle(resource)) return undefined;
-  return resource.link?.find((link) => link.relation === 'next')?.url;
+/**
+ * A Bundle's `next` link. A link that is not a list (or not an object) is not read: the Bundle is counted as
+ * malformed (malformedBundleEntries), and a `next` url that is not a string is a malformed paging link.
+ */
+function nextLink(resource: ResourceLike): unknown {
+  if (!isBundle(resource) || !Array.isArray(resource.link)) return undefined;
+  const links: unknown[] = resource.link;
+  const next = links.find((link) => isObject(link) && link['relation'] === 'next');
+  return isObject(next) ? next['url'] : undefined;
 }
 
 /** The resources a value contributes: a Bundle's entry resources (minus outcome entries), else itself. */
 function resourcesOf(resource: ResourceLike): ResourceLike[] {
   if (!isBundle(resource)) return resource.resourceType === 'OperationOutcome' ? [] : [resource];
   const out: ResourceLike[] = [];
-  for (const entry of resource.entry ?? []) {
+  // An entry that is not a list is skipped here and counted by the record check (src/fhir/own-record.ts).
+  const entries: unknown[] = Array.isArray(resource.entry) ? resource.entry : [];
+  for (const entry of entries) {
     // A null or malformed entry is skipped here and counted by the record check (src/fhir/own-record.ts).
-    if (typeof entry !== 'object' || entry === null || entry.search?.mode === 'outcome' || !isResource(entry.resource))
-      continue;
-    if (entry.resource.resourceType === 'OperationOutcome') continue;
-    out.push(entry.resource);
+    if (!isObject(entry) || (isObject(entry['search']) && entry['search']['mode'] === 'outcome')) continue;
+    const resource = entry['resource'];
+    if (!isResource(resource) || resource.resourceType === 'OperationOutcome') continue;
+    out.push(resource);
   }
   return out;
 }
@@ -132,6 +149,8 @@ interface KeyResult {
   resources: ResourceLike[];
   pages: number;
   truncated: boolean;
+  /** Null or malformed entries in the pages fetched for this key (the prefetch's own page is counted elsewhere). */
+  malformed: number;
 }
 
 /** One call's fetch context: base URL, client and signals. Created per `gather` call, never shared. */
@@ -167,13 +186,13 @@ class Fetcher {
   async fetchKey(key: string, relative: string): Promise<KeyResult> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.group]);
     const first = await this.get(key, new URL(relative, `${this.base}/`).toString(), signal);
-    return this.followPages(key, first, 1, signal);
+    return this.followPages(key, first, 1, signal, malformedBundleEntries(first));
   }
 
   /** Completes a searchset whose first page(s) are already in hand. */
   async completePages(key: string, first: ResourceLike): Promise<KeyResult> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.group]);
-    return this.followPages(key, first, 1, signal);
+    return this.followPages(key, first, 1, signal, 0);
   }
 
   private async followPages(
@@ -181,14 +200,17 @@ class Fetcher {
     first: ResourceLike,
     pagesRead: number,
     signal: AbortSignal,
+    malformedSoFar: number,
   ): Promise<KeyResult> {
     const resources = resourcesOf(first);
     if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
     let pages = pagesRead;
+    let malformed = malformedSoFar;
     let next = nextLink(first);
     while (next !== undefined && pages < this.deps.maxPages) {
       let url: string;
       try {
+        if (typeof next !== 'string') throw new TypeError('not a string');
         url = new URL(next, `${this.base}/`).toString();
       } catch {
         throw new FetchFailure(key, 'malformed paging link');
@@ -197,11 +219,12 @@ class Fetcher {
       const page = await this.get(key, url, signal);
       if (!isBundle(page)) throw new FetchFailure(key, 'malformed paging response');
       resources.push(...resourcesOf(page));
+      malformed += malformedBundleEntries(page);
       if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
       pages += 1;
       next = nextLink(page);
     }
-    return { key, resources, pages, truncated: next !== undefined };
+    return { key, resources, pages, truncated: next !== undefined, malformed };
   }
 }
 
@@ -231,6 +254,7 @@ export async function gather(
   const started = performance.now();
   const sources: Record<string, PrefetchSource> = {};
   const byKey = new Map<string, ResourceLike[]>();
+  let malformedFetched = 0;
   const provided = request.prefetch ?? undefined;
   const toFetch: Array<{ key: string; query: string; source: PrefetchSource }> = [];
   const toComplete: Array<{ key: string; first: ResourceLike }> = [];
@@ -323,7 +347,10 @@ export async function gather(
         ...toFetch.map(({ key, query, source }) => timed(key, () => fetcher.fetchKey(key, query), source)),
         ...completable.map(({ key, first }) => timed(key, () => fetcher.completePages(key, first), 'prefetch')),
       ]);
-      for (const result of results) byKey.set(result.key, result.resources);
+      for (const result of results) {
+        byKey.set(result.key, result.resources);
+        malformedFetched += result.malformed;
+      }
       for (const { key, source } of toFetch) sources[key] = source;
     } catch (err) {
       if (deps.signal?.aborted) {
@@ -364,7 +391,7 @@ export async function gather(
     },
     'prefetch gathered',
   );
-  return { resources, sources: ordered };
+  return { resources, sources: ordered, ...(malformedFetched > 0 ? { malformedFetched } : {}) };
 }
 
 /** Resources de-duplicated by type/id, first occurrence kept; resources without id are all kept. */

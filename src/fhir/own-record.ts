@@ -5,7 +5,10 @@
  *    search parameter sends such data), or another Patient resource;
  *  - a resource with a date that does not parse as a FHIR date/dateTime/instant;
  *  - a resource holding a number that is not finite (JSON's 1e400 reads as Infinity);
- *  - a null or malformed bundle entry (counted from the prefetch the EHR sent);
+ *  - a resource with a field the service reads in the wrong JSON shape (a list that is not a list, an
+ *    object that is not an object: FIELD_SHAPES);
+ *  - a null or malformed bundle entry, or a Bundle whose entry or link is not a list (counted from the
+ *    prefetch the EHR sent, and by src/fhir/gather.ts in what it fetched);
  *  - a resource whose clinical time is after `now` (v1.1: data dated after now is ignored, and the card
  *    says so): left in, a future recheck would hide the present value from every "latest" reading.
  * What was set aside is counted by kind (for the card and the audit row), never echoed: ids and content
@@ -41,6 +44,85 @@ const DATE_FIELDS: readonly string[] = [
   'lastOccurrence',
 ];
 const PERIOD_FIELDS: readonly string[] = ['effectivePeriod', 'period', 'onsetPeriod'];
+
+/**
+ * The JSON shape of the fields the service reads (FHIR R4 complex types), by resource type, parents first:
+ * `path[]` is a list of objects (0..* in FHIR), `path` an object. A path runs through lists: `component.code`
+ * is the code of every component. A field of another shape cannot be read (the engine would read nothing,
+ * or something else, without a word): the resource is set aside and named. Contained resources are checked
+ * by their own type. Every resource's `subject` and `patient` are objects (COMMON_SHAPES).
+ */
+const COMMON_SHAPES: readonly string[] = ['subject', 'patient'];
+const CODE: readonly string[] = ['code', 'code.coding[]'];
+const RATIO = (path: string): string[] => [path, `${path}.numerator`, `${path}.denominator`];
+const MEDICATION: readonly string[] = [
+  'contained[]',
+  'medicationCodeableConcept',
+  'medicationCodeableConcept.coding[]',
+  'medicationReference',
+];
+const FIELD_SHAPES: Readonly<Record<string, readonly string[]>> = {
+  Observation: [
+    ...CODE,
+    'category[]',
+    'category.coding[]',
+    'effectivePeriod',
+    'valueQuantity',
+    'valueCodeableConcept',
+    'valueCodeableConcept.coding[]',
+    'interpretation[]',
+    'interpretation.coding[]',
+    'component[]',
+    'component.code',
+    'component.code.coding[]',
+    'component.valueQuantity',
+    'component.valueCodeableConcept',
+    'component.valueCodeableConcept.coding[]',
+    'component.interpretation[]',
+  ],
+  DiagnosticReport: [...CODE, 'category[]', 'effectivePeriod'],
+  AdverseEvent: ['event', 'event.coding[]', 'category[]', 'suspectEntity[]', 'suspectEntity.instance'],
+  MedicationAdministration: [
+    ...MEDICATION,
+    'effectivePeriod',
+    'request',
+    'dosage',
+    'dosage.rateQuantity',
+    ...RATIO('dosage.rateRatio'),
+  ],
+  MedicationRequest: [
+    ...MEDICATION,
+    'dosageInstruction[]',
+    'dosageInstruction.doseAndRate[]',
+    'dosageInstruction.doseAndRate.rateQuantity',
+    ...RATIO('dosageInstruction.doseAndRate.rateRatio'),
+  ],
+  Medication: [
+    ...CODE,
+    'ingredient[]',
+    'ingredient.itemCodeableConcept',
+    'ingredient.itemCodeableConcept.coding[]',
+    ...RATIO('ingredient.strength'),
+  ],
+  Condition: [
+    ...CODE,
+    'category[]',
+    'clinicalStatus',
+    'clinicalStatus.coding[]',
+    'verificationStatus',
+    'verificationStatus.coding[]',
+    'onsetPeriod',
+  ],
+  AllergyIntolerance: [
+    ...CODE,
+    'clinicalStatus',
+    'clinicalStatus.coding[]',
+    'verificationStatus',
+    'verificationStatus.coding[]',
+  ],
+  Encounter: ['class', 'period'],
+  Consent: ['scope', 'scope.coding[]', 'category[]'],
+};
 
 /** The patient a reference names: "Patient/123", an absolute URL ending so, with or without _history. */
 export function referencedPatientId(reference: unknown): { type: string; id: string } | null {
@@ -104,49 +186,117 @@ function nonFiniteNumber(value: unknown, path: string, depth: number): string | 
   return null;
 }
 
-/** Null or malformed entries in the prefetch bundles the EHR sent (each is set aside and counted). */
-export function malformedPrefetchEntries(prefetch: Record<string, unknown> | undefined): number {
-  let count = 0;
-  for (const value of Object.values(prefetch ?? {})) {
-    if (typeof value !== 'object' || value === null) continue;
-    const entries = (value as { resourceType?: unknown; entry?: unknown }).entry;
-    if ((value as { resourceType?: unknown }).resourceType !== 'Bundle' || !Array.isArray(entries)) continue;
-    for (const entry of entries) {
-      const resource = (entry as { resource?: unknown } | null)?.resource;
-      // An entry without a resource is malformed too (a searchset entry carries one): gather skips it.
-      if (
-        typeof entry !== 'object' ||
-        entry === null ||
-        typeof resource !== 'object' ||
-        resource === null ||
-        typeof (resource as { resourceType?: unknown }).resourceType !== 'string'
-      )
-        count += 1;
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** One entry of FIELD_SHAPES, read once: its path (as named on the card), its steps, and whether it is a list. */
+interface Shape {
+  path: string;
+  steps: readonly string[];
+  list: boolean;
+}
+const shapesOf = (specs: readonly string[]): Shape[] =>
+  specs.map((spec) => {
+    const path = spec.replace(/\[\]$/, '');
+    return { path, steps: path.split('.'), list: spec.endsWith('[]') };
+  });
+const SHAPES_BY_TYPE = new Map<string, Shape[]>(
+  Object.entries(FIELD_SHAPES).map(([type, specs]) => [type, shapesOf([...COMMON_SHAPES, ...specs])]),
+);
+const COMMON = shapesOf(COMMON_SHAPES);
+
+/** The values at a path, through lists (every item of a list on the way). */
+function valuesAt(resource: Record<string, unknown>, steps: readonly string[]): unknown[] {
+  let found: unknown[] = [resource];
+  for (const step of steps) {
+    const next: unknown[] = [];
+    for (const holder of found)
+      for (const item of Array.isArray(holder) ? holder : [holder])
+        if (isObject(item) && item[step] !== undefined) next.push(item[step]);
+    found = next;
+  }
+  return found;
+}
+
+/** The path of the first field the service reads whose JSON shape is not its FHIR type (FIELD_SHAPES), or null. */
+export function malformedField(resource: Record<string, unknown>, prefix = ''): string | null {
+  const type = resource['resourceType'];
+  for (const { path, steps, list } of (typeof type === 'string' ? SHAPES_BY_TYPE.get(type) : undefined) ?? COMMON) {
+    for (const value of valuesAt(resource, steps))
+      if (list ? !Array.isArray(value) || !value.every(isObject) : !isObject(value)) return prefix + path;
+  }
+  const contained = resource['contained'];
+  if (prefix === '' && Array.isArray(contained))
+    for (const inner of contained as unknown[]) {
+      const found = isObject(inner) ? malformedField(inner, 'contained.') : null;
+      if (found) return found;
     }
+  return null;
+}
+
+/**
+ * Null or malformed entries of one Bundle (each is set aside and counted); an entry or link that is not a
+ * list counts once: the Bundle's entries, or its further pages, cannot be read.
+ */
+export function malformedBundleEntries(bundle: unknown): number {
+  if (!isObject(bundle) || bundle['resourceType'] !== 'Bundle') return 0;
+  const { entry: entries, link } = bundle;
+  let count = link !== undefined && !Array.isArray(link) ? 1 : 0;
+  if (entries === undefined) return count;
+  if (!Array.isArray(entries)) return count + 1;
+  for (const entry of entries as unknown[]) {
+    // An entry without a resource is malformed too (a searchset entry carries one): gather skips it.
+    const resource = isObject(entry) ? entry['resource'] : undefined;
+    if (!isObject(resource) || typeof resource['resourceType'] !== 'string') count += 1;
   }
   return count;
 }
 
+/** Null or malformed entries in the prefetch bundles the EHR sent (each is set aside and counted). */
+export function malformedPrefetchEntries(prefetch: Record<string, unknown> | undefined): number {
+  let count = 0;
+  for (const value of Object.values(prefetch ?? {})) count += malformedBundleEntries(value);
+  return count;
+}
+
+/** A field that cannot be read, and why. */
+interface Unreadable {
+  reason: 'unreadable-date' | 'malformed' | 'non-finite-number';
+  field: string;
+}
+
+/** The first field of a resource that cannot be read: a date, then a field's shape, then a number. */
+function unreadableField(resource: Record<string, unknown>): Unreadable | null {
+  const date = unreadableDate(resource);
+  if (date) return { reason: 'unreadable-date', field: date };
+  return shapeOrNumber(resource);
+}
+
+function shapeOrNumber(resource: Record<string, unknown>): Unreadable | null {
+  const shape = malformedField(resource);
+  if (shape) return { reason: 'malformed', field: shape };
+  const number = nonFiniteNumber(resource, '', 0);
+  return number ? { reason: 'non-finite-number', field: number } : null;
+}
+
 /**
  * This patient's own Patient resource is never set aside (without it there is no record to judge, 412):
- * a field of it that cannot be read (a birth date that does not parse, a number that is not finite) is
- * dropped from a copy instead, and counted.
+ * a field of it that cannot be read (a birth date that does not parse, a number that is not finite, a field
+ * of the wrong shape) is dropped from a copy instead, and counted.
  */
 function readablePatient(patient: FhirResource, items: SetAsideItem[]): FhirResource {
   let copy: Record<string, unknown> = patient as unknown as Record<string, unknown>;
   for (let i = 0; i < Object.keys(patient).length; i++) {
-    const dateField = unreadableDate(copy);
-    const numberField = dateField ? null : nonFiniteNumber(copy, '', 0);
-    const field = dateField ?? numberField;
-    if (!field) break;
-    items.push({ reason: dateField ? 'unreadable-date' : 'non-finite-number', resourceType: 'Patient', field });
-    const { [field.split('.')[0] as string]: _dropped, ...rest } = copy;
+    const unreadable = unreadableField(copy);
+    if (!unreadable) break;
+    items.push({ reason: unreadable.reason, resourceType: 'Patient', field: unreadable.field });
+    const { [unreadable.field.split('.')[0] as string]: _dropped, ...rest } = copy;
     copy = rest;
   }
   return copy as unknown as FhirResource;
 }
 
-/** An in-progress administration without its unreadable start (effective[x] dropped) when that is all that is wrong; else null. */
+/** An in-progress administration without its unreadable start (effective[x] dropped) when it has no end; else null. */
 function withoutStart(administration: FhirResource, dateField: string): FhirResource | null {
   if ((administration as { status?: unknown }).status !== 'in-progress') return null;
   const period = (administration as { effectivePeriod?: { end?: unknown } }).effectivePeriod;
@@ -160,39 +310,71 @@ function withoutStart(administration: FhirResource, dateField: string): FhirReso
     effectiveDateTime?: unknown;
     effectivePeriod?: unknown;
   };
-  const copy = rest as FhirResource;
-  return unreadableDate(copy as unknown as Record<string, unknown>) === null && nonFiniteNumber(copy, '', 0) === null
-    ? copy
-    : null;
+  return rest as FhirResource;
 }
 
-/** An administration without its charted rate, when the rate held the only non-finite number; else null. */
-function withoutRate(administration: FhirResource): FhirResource | null {
-  const dosage = (administration as { dosage?: unknown }).dosage;
-  if (typeof dosage !== 'object' || dosage === null || Array.isArray(dosage)) return null;
-  const { rateQuantity: _quantity, rateRatio: _ratio, ...rest } = dosage as Record<string, unknown>;
-  const copy = { ...administration, dosage: rest } as FhirResource;
-  return nonFiniteNumber(copy, '', 0) === null ? copy : null;
+/** An administration without its charted rate (or without its dosage, when that is not an object). */
+function withoutRate(administration: FhirResource): FhirResource {
+  const { dosage, ...rest } = administration as FhirResource & { dosage?: unknown };
+  if (!isObject(dosage)) return rest as FhirResource;
+  const { rateQuantity: _quantity, rateRatio: _ratio, ...readable } = dosage;
+  return { ...rest, dosage: readable } as FhirResource;
+}
+
+/** An observation whose quantity keeps what it can (its unit) but loses its value. */
+function withoutQuantityValue(observation: FhirResource): FhirResource {
+  const quantity = (observation as { valueQuantity?: unknown }).valueQuantity;
+  const { value: _value, ...rest } = isObject(quantity) ? quantity : {};
+  return { ...observation, valueQuantity: rest } as FhirResource;
 }
 
 /**
- * An observation whose quantity keeps its unit but loses its value, when that value held the only non-finite
- * number; else null. The latest weight must stay the latest: dropped, an older weight would stand in for an
- * unreadable one (which is D1, §2); kept without its value, it is read as charted but unreadable.
+ * What is kept of a resource one of whose fields cannot be read, when the rest still says something; else
+ * null. An administration still ran: without its unreadable start (it still runs, D1), rate or request (its
+ * rate is unreadable, D1 when current), never dropped (dropping a running one would read as "course
+ * completed", X1). An observation whose quantity cannot be read was still charted: kept with a quantity
+ * without a value (a latest weight so is unreadable, D1; an older one must not stand in for it, §2).
  */
-function withoutQuantityValue(observation: FhirResource): FhirResource | null {
-  const quantity = (observation as { valueQuantity?: unknown }).valueQuantity;
-  if (typeof quantity !== 'object' || quantity === null || Array.isArray(quantity)) return null;
-  const { value: _value, ...rest } = quantity as Record<string, unknown>;
-  const copy = { ...observation, valueQuantity: rest } as FhirResource;
-  return nonFiniteNumber(copy, '', 0) === null ? copy : null;
+function readablePart(resource: FhirResource, { reason, field }: Unreadable): FhirResource | null {
+  if (resource.resourceType === 'MedicationAdministration') {
+    if (reason === 'unreadable-date') return withoutStart(resource, field);
+    if (field === 'dosage' || field.startsWith('dosage.rateQuantity') || field.startsWith('dosage.rateRatio'))
+      return withoutRate(resource);
+    if (reason === 'malformed' && field === 'request') {
+      const { request: _request, ...rest } = resource as FhirResource & { request?: unknown };
+      return rest as FhirResource;
+    }
+  }
+  if (resource.resourceType === 'Observation' && ['valueQuantity', 'valueQuantity.value'].includes(field))
+    return withoutQuantityValue(resource);
+  return null;
 }
 
-/** What is kept of a resource whose only non-finite number is a clinical value that still says something. */
-function withoutNonFinite(resource: FhirResource, field: string): FhirResource | null {
-  if (resource.resourceType === 'MedicationAdministration') return withoutRate(resource);
-  if (resource.resourceType === 'Observation' && field === 'valueQuantity.value') return withoutQuantityValue(resource);
-  return null;
+/** Most unreadable parts one resource may lose and still be kept (each found and named in turn). */
+const MAX_PARTS_DROPPED = 4;
+
+/**
+ * One resource as it is kept: itself when every field it holds reads; without its unreadable parts when
+ * those are all that is wrong (readablePart); else null, set aside. Each unreadable field is counted.
+ */
+function readable(
+  resource: FhirResource,
+  items: SetAsideItem[],
+  nowMs: number | null,
+  dropped = 0,
+): FhirResource | null {
+  const record = resource as unknown as Record<string, unknown>;
+  const dateField = unreadableDate(record);
+  if (dateField === null && nowMs !== null && datedAfter(resource, nowMs)) {
+    items.push({ reason: 'after-now', resourceType: resource.resourceType });
+    return null;
+  }
+  const unreadable: Unreadable | null =
+    dateField !== null ? { reason: 'unreadable-date', field: dateField } : shapeOrNumber(record);
+  if (unreadable === null) return resource;
+  items.push({ reason: unreadable.reason, resourceType: resource.resourceType, field: unreadable.field });
+  const rest = dropped < MAX_PARTS_DROPPED ? readablePart(resource, unreadable) : null;
+  return rest ? readable(rest, items, nowMs, dropped + 1) : null;
 }
 
 /** Keep the resources that are this patient's and readable; count the rest by kind. */
@@ -211,35 +393,11 @@ export function ownRecord(
       items.push({ reason: 'other-patient', resourceType: resource.resourceType });
       continue;
     }
-    if (resource.resourceType === 'Patient') {
-      kept.push(readablePatient(resource, items));
-      continue;
-    }
-    const dateField = unreadableDate(resource as unknown as Record<string, unknown>);
-    if (dateField) {
-      items.push({ reason: 'unreadable-date', resourceType: resource.resourceType, field: dateField });
-      // An in-progress administration whose start cannot be read still runs: kept without its time (the
-      // core cannot place it: D1), never dropped (dropping it would read as "course completed", X1).
-      const timeless = resource.resourceType === 'MedicationAdministration' ? withoutStart(resource, dateField) : null;
-      if (timeless) kept.push(timeless);
-      continue;
-    }
-    if (now !== null && datedAfter(resource, now.getTime())) {
-      items.push({ reason: 'after-now', resourceType: resource.resourceType });
-      continue;
-    }
-    const numberField = nonFiniteNumber(resource, '', 0);
-    if (numberField) {
-      items.push({ reason: 'non-finite-number', resourceType: resource.resourceType, field: numberField });
-      // An administration whose rate is not finite still ran: kept without its rate (unreadable, D1 when
-      // current), never dropped (dropping a running one would read as "course completed", X1). An
-      // observation whose value is not finite was still charted: kept without its value (a latest weight
-      // so is unreadable, D1; an older one must not stand in for it).
-      const readablePart = withoutNonFinite(resource, numberField);
-      if (readablePart) kept.push(readablePart);
-      continue;
-    }
-    kept.push(resource);
+    const own =
+      resource.resourceType === 'Patient'
+        ? readablePatient(resource, items)
+        : readable(resource, items, now?.getTime() ?? null);
+    if (own) kept.push(own);
   }
   const otherPatient = items.filter((x) => x.reason === 'other-patient').length;
   const afterNow = items.filter((x) => x.reason === 'after-now').length;

@@ -279,10 +279,11 @@ export interface Recommendation {
 
 /** Resources set aside before evaluation (v1.1: the record is the patient's; readable values). */
 export interface SetAsideItem {
-  reason: 'other-patient' | 'unreadable-date' | 'non-finite-number' | 'malformed-entry' | 'after-now';
+  /** 'malformed': a field the service reads is not in its FHIR JSON shape (a list, an object). */
+  reason: 'other-patient' | 'unreadable-date' | 'non-finite-number' | 'malformed' | 'malformed-entry' | 'after-now';
   /** The resource type, when there was one. */
   resourceType: string | null;
-  /** Which field could not be read (unreadable-date, non-finite-number). */
+  /** Which field could not be read (unreadable-date, non-finite-number, malformed: its path, never its content). */
   field?: string;
 }
 

@@ -80,7 +80,8 @@ async function recommend(
     ...(config.fetchBudget ? { budget: config.fetchBudget } : {}),
   });
   // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
-  const own = ownRecord(record.resources, request.context.patientId, malformedPrefetchEntries(request.prefetch), now);
+  const malformed = malformedPrefetchEntries(request.prefetch) + (record.malformedFetched ?? 0);
+  const own = ownRecord(record.resources, request.context.patientId, malformed, now);
   const drafts = draftResources(request);
   const windowed = steps.window(bundleOf(own.resources, drafts)); // only what the libraries retrieve
   const facts = await deps.evaluator.evaluate(windowed, now, hook, signal);

@@ -454,6 +454,75 @@ describe('CH-P6 paged searchsets', () => {
   });
 });
 
+describe('Bundles whose entry or link is not a list: never a 5xx, counted for the card', () => {
+  const malformed = (over: Record<string, unknown>) =>
+    ({ resourceType: 'Bundle', type: 'searchset', ...over }) as unknown as Bundle;
+
+  it.each([
+    ['entry is an object', { entry: { a: 1 } }],
+    ['entry is a number', { entry: 7 }],
+    ['entry is a boolean', { entry: true }],
+    ['link is an object', { entry: [], link: { relation: 'next', url: `${BASE}/Observation?page=2` } }],
+    ['link holds null and a string', { entry: [], link: [null, 'next'] }],
+  ])('when a prefetched Bundle %s, it contributes no resources and no request is made', async (_label, over) => {
+    const record = await gather(
+      definition,
+      request({ prefetch: { patient: patient('123'), observations: malformed(over), administrations: empty() } }),
+      deps(),
+    );
+    expect(record.resources.map((r) => r.id)).toEqual(['123']);
+    // The prefetch's own Bundles are counted from the request (malformedPrefetchEntries), not here.
+    expect(record.malformedFetched).toBeUndefined();
+    expect(unmatched).toEqual([]);
+  });
+
+  it.each([
+    ['entry is an object', { entry: { a: 1 } }, 1],
+    ['entry is a boolean', { entry: false }, 1],
+    ['link is an object', { entry: [], link: { relation: 'next', url: 'Observation?page=2' } }, 1],
+    ['entry holds null and a string', { entry: [null, 'Observation/o1'] }, 2],
+  ])(
+    'when the FHIR server answers a Bundle whose %s, the call goes on and the malformed parts are counted',
+    async (_label, over, count) => {
+      nock(BASE).get('/Observation').query(true).reply(200, malformed(over));
+      const record = await gather(
+        definition,
+        request({ prefetch: { patient: patient('123'), administrations: empty() } }),
+        deps(),
+      );
+      expect(record.resources.map((r) => r.id)).toEqual(['123']);
+      expect(record.malformedFetched).toBe(count);
+    },
+  );
+
+  it('when a page fetched to complete a prefetched searchset has a null entry, only that page is counted here', async () => {
+    nock(BASE)
+      .get('/Observation')
+      .query({ patient: '123', page: '2' })
+      .reply(200, { ...searchset([observation('p2')]), entry: [null, { resource: observation('p2') }] });
+    const first = searchset([observation('p1')], `${BASE}/Observation?patient=123&page=2`);
+    const record = await gather(
+      definition,
+      request({ prefetch: { patient: patient('123'), observations: first, administrations: empty() } }),
+      deps(),
+    );
+    expect(record.resources.map((r) => r.id)).toEqual(['123', 'p1', 'p2']);
+    expect(record.malformedFetched).toBe(1);
+  });
+
+  it("CH-P4 when a fetched Bundle's next link url is not a string, the key fails with a 412 (malformed paging link)", async () => {
+    nock(BASE)
+      .get('/Observation')
+      .query(true)
+      .reply(200, malformed({ entry: [], link: [{ relation: 'next', url: { href: 'page=2' } }] }));
+    const err = await expectPreconditionFailed(
+      gather(definition, request({ prefetch: { patient: patient('123'), administrations: empty() } }), deps()),
+      'observations',
+    );
+    expect(err.outcome.issue[0]?.diagnostics).toContain('malformed paging link');
+  });
+});
+
 describe('CH-J7 the fhirServer must be allowed', () => {
   it('CH-J7 a fhirServer off the allowlist → 412 and no request is made', async () => {
     const internal = nock('http://169.254.169.254').get(/.*/).reply(200, patient('123'));

@@ -7,6 +7,8 @@ import type { FhirResource } from 'fhir/r4';
 import {
   NOTHING_SET_ASIDE,
   bareId,
+  malformedBundleEntries,
+  malformedField,
   malformedPrefetchEntries,
   ownRecord,
   referencedPatientId,
@@ -133,9 +135,14 @@ describe("CH-B4 ownRecord: another patient's resources are set aside", () => {
     const medication = { resourceType: 'Medication', id: 'med-1', code: { text: 'ketamine' } } as FhirResource;
     const contained = weight({ id: 'wt-c', subject: { reference: '#p' } });
     const identifierOnly = weight({ id: 'wt-i', subject: { identifier: { value: 'MRN-1' } } });
-    const stringSubject = weight({ id: 'wt-s', subject: 'Patient/pat-2' });
-    const all = [medication, contained, identifierOnly, stringSubject];
+    const all = [medication, contained, identifierOnly];
     expect(ownRecord(all, PATIENT)).toEqual({ resources: all, setAside: NOTHING_SET_ASIDE });
+  });
+
+  it('when subject is a string ("Patient/pat-2"), whose record it is cannot be read: set aside as malformed, never kept', () => {
+    const { resources, setAside } = ownRecord([weight({ subject: 'Patient/pat-2' })], PATIENT);
+    expect(resources).toEqual([]);
+    expect(setAside.items).toEqual([{ reason: 'malformed', resourceType: 'Observation', field: 'subject' }]);
   });
 });
 
@@ -294,6 +301,223 @@ describe('ownRecord: numbers that are not finite are set aside', () => {
   });
 });
 
+describe('ownRecord: fields the service reads in the wrong JSON shape are set aside and named', () => {
+  const mine = { subject: { reference: `Patient/${PATIENT}` } };
+  const coding = { system: SYSTEMS.sct, code: '7011001', display: 'Hallucinations' };
+  const adverseEvent = (over: Record<string, unknown>) => ({
+    resourceType: 'AdverseEvent',
+    id: 'ae-1',
+    ...mine,
+    date: '2026-11-24T07:00:00Z',
+    event: { coding: [coding] },
+    ...over,
+  });
+  const bp = (component: unknown) => weight({ id: 'bp-1', component });
+  const order = (over: Record<string, unknown>) => ({
+    resourceType: 'MedicationRequest',
+    id: 'mr-1',
+    status: 'active',
+    ...mine,
+    medicationCodeableConcept: { coding: [{ system: SYSTEMS.rxnorm, code: '6130' }] },
+    dosageInstruction: [{ doseAndRate: [{ rateQuantity: mgPerKgPerHour(0.2) }] }],
+    ...over,
+  });
+  const medication = (over: Record<string, unknown>) => ({ resourceType: 'Medication', id: 'med-1', ...over });
+  const cases: Array<[string, unknown, string]> = [
+    ['an Observation code.coding that is an object', weight({ code: { coding: coding } }), 'code.coding'],
+    ['an Observation code that is a string', weight({ code: '29463-7' }), 'code'],
+    ['an Observation code that is null', weight({ code: null }), 'code'],
+    ['an Observation category that is an object', weight({ category: { coding: [coding] } }), 'category'],
+    [
+      'an Observation category coding that is a string',
+      weight({ category: [{ coding: 'vital-signs' }] }),
+      'category.coding',
+    ],
+    ['an Observation component that is a string', bp('130/78'), 'component'],
+    ['an Observation component list holding a string', bp(['130/78']), 'component'],
+    ['an Observation component code that is a list', bp([{ code: [{ text: 'sbp' }] }]), 'component.code'],
+    [
+      'an Observation component valueQuantity that is a string',
+      bp([{ code: { text: 'sbp' }, valueQuantity: '130' }]),
+      'component.valueQuantity',
+    ],
+    ['an Observation interpretation that is an object', weight({ interpretation: { text: 'high' } }), 'interpretation'],
+    [
+      'an Observation valueCodeableConcept that is a list',
+      weight({ valueQuantity: undefined, valueCodeableConcept: [coding] }),
+      'valueCodeableConcept',
+    ],
+    ['an AdverseEvent event.coding that is an object', adverseEvent({ event: { coding } }), 'event.coding'],
+    ['an AdverseEvent event that is a string', adverseEvent({ event: 'hallucination' }), 'event'],
+    [
+      'an AdverseEvent suspectEntity that is an object',
+      adverseEvent({ suspectEntity: { instance: { reference: 'MedicationAdministration/admin-1' } } }),
+      'suspectEntity',
+    ],
+    [
+      'an AdverseEvent suspectEntity instance that is a string',
+      adverseEvent({ suspectEntity: [{ instance: 'MedicationAdministration/admin-1' }] }),
+      'suspectEntity.instance',
+    ],
+    [
+      'a MedicationAdministration medicationCodeableConcept that is a string',
+      administration({ medicationCodeableConcept: 'ketamine' }),
+      'medicationCodeableConcept',
+    ],
+    [
+      'a MedicationAdministration contained that is an object',
+      administration({ contained: { resourceType: 'Medication' } }),
+      'contained',
+    ],
+    [
+      'a MedicationRequest dosageInstruction that is an object',
+      order({ dosageInstruction: { doseAndRate: [] } }),
+      'dosageInstruction',
+    ],
+    [
+      'a MedicationRequest doseAndRate that is an object',
+      order({ dosageInstruction: [{ doseAndRate: { rateQuantity: mgPerKgPerHour(0.2) } }] }),
+      'dosageInstruction.doseAndRate',
+    ],
+    [
+      'a MedicationRequest rateRatio numerator that is a string',
+      order({
+        dosageInstruction: [
+          { doseAndRate: [{ rateRatio: { numerator: '20 mg', denominator: { value: 1, unit: 'h' } } }] },
+        ],
+      }),
+      'dosageInstruction.doseAndRate.rateRatio.numerator',
+    ],
+    [
+      'a Medication contained in an order whose ingredient is an object',
+      order({ contained: [medication({ ingredient: { itemCodeableConcept: { text: 'ketamine' } } })] }),
+      'contained.ingredient',
+    ],
+    [
+      'a Medication ingredient that is an object',
+      medication({ ingredient: { itemCodeableConcept: { text: 'ketamine' } } }),
+      'ingredient',
+    ],
+    [
+      'a Medication ingredient strength that is a string',
+      medication({ ingredient: [{ itemCodeableConcept: { text: 'ketamine' }, strength: '10 mg/mL' }] }),
+      'ingredient.strength',
+    ],
+    [
+      'a Condition clinicalStatus that is a string',
+      { resourceType: 'Condition', ...mine, code: { text: 'migraine' }, clinicalStatus: 'active' },
+      'clinicalStatus',
+    ],
+    [
+      'a Condition verificationStatus coding that is an object',
+      { resourceType: 'Condition', ...mine, verificationStatus: { coding: { code: 'refuted' } } },
+      'verificationStatus.coding',
+    ],
+    [
+      'an AllergyIntolerance patient that is a string',
+      { resourceType: 'AllergyIntolerance', patient: `Patient/${PATIENT}`, code: { text: 'ketamine' } },
+      'patient',
+    ],
+    [
+      'an AllergyIntolerance code.coding that is an object',
+      { resourceType: 'AllergyIntolerance', code: { coding: { code: '6130' } } },
+      'code.coding',
+    ],
+    ['an Encounter class that is a string', { resourceType: 'Encounter', ...mine, class: 'IMP' }, 'class'],
+    [
+      'a Consent scope.coding that is an object',
+      { resourceType: 'Consent', patient: mine.subject, scope: { coding: { code: 'treatment' } } },
+      'scope.coding',
+    ],
+    [
+      'a DiagnosticReport code.coding that is an object',
+      { resourceType: 'DiagnosticReport', ...mine, code: { coding: { code: '11524-6' } } },
+      'code.coding',
+    ],
+  ];
+
+  it.each(cases)(
+    'when the record holds %s, the resource is set aside naming the path (never its content)',
+    (_label, resource, field) => {
+      const { resources, setAside } = ownRecord([resource as FhirResource], PATIENT);
+      expect(resources).toEqual([]);
+      expect(setAside).toEqual({
+        otherPatient: 0,
+        unreadable: 1,
+        items: [{ reason: 'malformed', resourceType: (resource as FhirResource).resourceType, field }],
+      });
+    },
+  );
+
+  it("when every field the service reads has its FHIR shape, nothing is malformed (the chart builder's resources, a BP panel, an order)", () => {
+    const panel = bp([{ code: { coding: [coding] }, valueQuantity: { value: 130, unit: 'mm[Hg]' } }]);
+    for (const resource of [weight(), administration(), panel, adverseEvent({}), order({})])
+      expect(malformedField(resource as unknown as Record<string, unknown>)).toBeNull();
+  });
+
+  it('when a contained list holds null, a string or a resource without a type, nothing throws; an order names it (its contained is read)', () => {
+    const odd = [null, 'Medication/1', { id: 'no-type', code: 'x' }];
+    expect(ownRecord([weight({ contained: odd })], PATIENT).resources).toHaveLength(1);
+    const { setAside } = ownRecord([order({ contained: odd }) as unknown as FhirResource], PATIENT);
+    expect(setAside.items).toEqual([{ reason: 'malformed', resourceType: 'MedicationRequest', field: 'contained' }]);
+  });
+
+  it.each([
+    ['its rateQuantity is a string', { rateQuantity: '0.2 mg/kg/h' }, 'dosage.rateQuantity'],
+    ['its rateQuantity is a list', { rateQuantity: [mgPerKgPerHour(0.2)] }, 'dosage.rateQuantity'],
+    [
+      'its rateRatio denominator is a string',
+      { rateRatio: { numerator: { value: 14, unit: 'mg' }, denominator: 'h' } },
+      'dosage.rateRatio.denominator',
+    ],
+  ])(
+    "D1 when an administration's rate cannot be read (%s), it is kept without its rate (it still ran, never X1) and named",
+    (_label, dosage, field) => {
+      const { resources, setAside } = ownRecord([administration({ dosage })], PATIENT);
+      expect(resources).toEqual([administration({ dosage: {} })]);
+      expect(setAside.items).toEqual([{ reason: 'malformed', resourceType: 'MedicationAdministration', field }]);
+    },
+  );
+
+  it("D1 when an administration's dosage is a string, it is kept without its dosage and named", () => {
+    const { dosage: _dosage, ...withoutDosage } = administration() as FhirResource & { dosage: unknown };
+    const { resources, setAside } = ownRecord([administration({ dosage: '0.2 mg/kg/h' })], PATIENT);
+    expect(resources).toEqual([withoutDosage]);
+    expect(setAside.items).toEqual([
+      { reason: 'malformed', resourceType: 'MedicationAdministration', field: 'dosage' },
+    ]);
+  });
+
+  it("when an administration's request is a string, it is kept without the request and named", () => {
+    const { resources, setAside } = ownRecord([administration({ request: 'MedicationRequest/mr-1' })], PATIENT);
+    expect(resources).toEqual([administration()]);
+    expect(setAside.items).toEqual([
+      { reason: 'malformed', resourceType: 'MedicationAdministration', field: 'request' },
+    ]);
+  });
+
+  it("D1 when the latest weight's valueQuantity is a string, it is kept as a weight without a value (an older weight never stands in) and named", () => {
+    const { resources, setAside } = ownRecord([weight({ valueQuantity: '70 kg' })], PATIENT);
+    expect(resources).toEqual([weight({ valueQuantity: {} })]);
+    expect(setAside.items).toEqual([{ reason: 'malformed', resourceType: 'Observation', field: 'valueQuantity' }]);
+  });
+
+  it('D1 when an in-progress administration has an unreadable start and a non-finite rate, it is kept without both (never X1), each named', () => {
+    const broken = JSON.parse(
+      JSON.stringify(administration({ effectivePeriod: { start: '22:30' } })).replace('"value":0.2', '"value":1e400'),
+    ) as FhirResource;
+    const { resources, setAside } = ownRecord([broken], PATIENT);
+    const { effectivePeriod: _period, ...timeless } = administration({ dosage: {} }) as FhirResource & {
+      effectivePeriod: unknown;
+    };
+    expect(resources).toEqual([timeless]);
+    expect(setAside.items.map((x) => [x.reason, x.field])).toEqual([
+      ['unreadable-date', 'effectivePeriod.start'],
+      ['non-finite-number', 'dosage.rateQuantity.value'],
+    ]);
+  });
+});
+
 describe('ownRecord: counts, order and what is reported', () => {
   it('when several kinds are set aside, each is counted once, malformed entries first, the kept resources in their order', () => {
     const kept = [patientResource(PATIENT), weight(), administration()];
@@ -371,17 +595,38 @@ describe('malformedPrefetchEntries: null or malformed entries of the prefetch Bu
     expect(malformedPrefetchEntries(prefetch)).toBe(8);
   });
 
-  it('when the prefetch is absent, holds null or single resources, or a Bundle without an entry array, nothing is counted', () => {
+  it('when the prefetch is absent, holds null or single resources, or a Bundle without entries, nothing is counted', () => {
     expect(malformedPrefetchEntries(undefined)).toBe(0);
     expect(
       malformedPrefetchEntries({
         patient: patientResource(PATIENT),
         weights: null,
         vitals: bundle(undefined),
-        tests: bundle('not an array'),
-        pain: { resourceType: 'Bundle', type: 'searchset', total: 0 },
+        pain: { resourceType: 'Bundle', type: 'searchset', total: 0, link: [] },
       }),
     ).toBe(0);
+  });
+
+  it.each([
+    ['entry', 'an object', { a: 1 }],
+    ['entry', 'a number', 7],
+    ['entry', 'a boolean', true],
+    ['entry', 'a string', 'not an array'],
+    ['entry', 'null', null],
+    ['link', 'an object', { relation: 'next', url: 'Observation?page=2' }],
+    ['link', 'a string', 'next'],
+  ])('when a Bundle %s is %s instead of a list, the Bundle counts once as malformed', (field, _label, value) => {
+    expect(malformedBundleEntries({ resourceType: 'Bundle', type: 'searchset', [field]: value })).toBe(1);
+    expect(malformedPrefetchEntries({ vitals: { resourceType: 'Bundle', [field]: value } })).toBe(1);
+  });
+
+  it('when a Bundle link is not a list and one of its entries is null, both count', () => {
+    expect(malformedBundleEntries({ resourceType: 'Bundle', link: {}, entry: [null, { resource: weight() }] })).toBe(2);
+  });
+
+  it('when the value is not a Bundle (a resource, null, a string), nothing is counted', () => {
+    for (const value of [weight(), null, 'Bundle', { resourceType: 'Patient', entry: {} }])
+      expect(malformedBundleEntries(value)).toBe(0);
   });
 
   it('when several prefetch keys hold malformed entries, they are added up', () => {

@@ -9,6 +9,8 @@
  * ketamine running at 0.5 mg/kg/h since 22:30, weight 80 kg, pain 7/10, normal vitals.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fc from 'fast-check';
 import request from 'supertest';
@@ -144,6 +146,85 @@ describe('malformed prefetch entries answer 200, named on the card as set aside'
     expect(['T2', 'V1']).toContain(c.ext.ruleId);
     expect(c.ext.recommendedRate).toBeNull();
   });
+
+  it.each([
+    ['an object', { a: 1 }],
+    ['a number', 7],
+    ['a boolean', true],
+    ['a string', 'x'],
+  ])(
+    'V1 when the vitals Bundle entry is %s instead of a list, the answer is 200 and the card names the Bundle set aside',
+    async (_label, entry) => {
+      const body = base();
+      body.prefetch.vitals = { resourceType: 'Bundle', entry };
+      const c = await card(body);
+      // No vitals could be read: no increase without them (V1), nothing invented.
+      expect(c.ext).toMatchObject({ ruleId: 'V1', recommendedRate: null });
+      expect(c.detail).toMatch(/Set aside from the record: 1 unreadable entry \(entry: a null or malformed entry\)/);
+      expect(audits[0]?.setAside).toEqual({ otherPatient: 0, unreadable: 1 });
+    },
+  );
+
+  it('T8 when a prefetch Bundle link is an object instead of a list, the entries are read, the answer is 200 and the Bundle is named', async () => {
+    const body = base();
+    body.prefetch.vitals.link = { relation: 'next', url: 'https://ehr.example.org/fhir/Observation?page=2' };
+    const c = await card(body);
+    expect(c.ext).toMatchObject({ ruleId: 'T8', action: 'increase', currentRate: OWN_RATE, recommendedRate: 0.6 });
+    expect(c.detail).toMatch(/Set aside from the record: 1 unreadable entry \(entry: a null or malformed entry\)/);
+  });
+});
+
+describe('malformed Bundles from the FHIR server (the fallback) answer 200, named on the card', () => {
+  /** A loopback FHIR server answering every search with `bundle` (the app's allowlist is loopback only). */
+  let server: http.Server;
+  let bundle: unknown;
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/fhir+json' });
+      res.end(JSON.stringify(bundle));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  /** The base chart without its vitals, which are fetched from the loopback server. */
+  function withoutVitals(): Body {
+    const body = base();
+    delete body.prefetch.vitals;
+    body.fhirServer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+    return body;
+  }
+
+  it.each([
+    ['an object', { a: 1 }],
+    ['a number', 7],
+    ['a boolean', false],
+  ])(
+    'V1 when the fetched vitals Bundle entry is %s instead of a list, the answer is 200 and the card names it',
+    async (_label, entry) => {
+      bundle = { resourceType: 'Bundle', type: 'searchset', entry };
+      const c = await card(withoutVitals());
+      expect(c.ext).toMatchObject({ ruleId: 'V1', recommendedRate: null });
+      expect(c.detail).toMatch(/Set aside from the record: 1 unreadable entry \(entry: a null or malformed entry\)/);
+    },
+  );
+
+  it('T8 when the fetched vitals Bundle link is an object, its entries are read and the Bundle is named', async () => {
+    const vitals = base().prefetch.vitals;
+    bundle = { ...vitals, link: { relation: 'next', url: 'Observation?page=2' } };
+    const c = await card(withoutVitals());
+    expect(c.ext).toMatchObject({ ruleId: 'T8', action: 'increase', currentRate: OWN_RATE, recommendedRate: 0.6 });
+    expect(c.detail).toMatch(/Set aside from the record: 1 unreadable entry \(entry: a null or malformed entry\)/);
+  });
+
+  it('T8 when a fetched vitals Bundle holds a null entry, it is named as from the prefetch', async () => {
+    const vitals = base().prefetch.vitals;
+    bundle = { ...vitals, entry: [...vitals.entry, null] };
+    const c = await card(withoutVitals());
+    expect(c.ext).toMatchObject({ ruleId: 'T8', action: 'increase', recommendedRate: 0.6 });
+    expect(c.detail).toMatch(/Set aside from the record: 1 unreadable entry \(entry: a null or malformed entry\)/);
+  });
 });
 
 describe('strings and odd shapes where FHIR expects objects answer 200, never 5xx', () => {
@@ -190,6 +271,77 @@ describe('strings and odd shapes where FHIR expects objects answer 200, never 5x
     const c = await card(body);
     expect(c.ext).toMatchObject({ ruleId: 'T8', action: 'increase', recommendedRate: 0.6 });
     expect(c.detail).toContain('Set aside from the record: 1 unreadable entry (Patient: a date that does not parse)');
+  });
+});
+
+describe('fields of the wrong JSON type: the resource is set aside and named, never silently dropped', () => {
+  /** An AdverseEvent during the running segment (since 22:30), as the chart builder writes one. */
+  const adverseEvent = (over: Record<string, unknown>) => ({
+    resourceType: 'AdverseEvent',
+    id: 'ae-malformed',
+    actuality: 'actual',
+    event: { coding: [{ system: 'http://snomed.info/sct', code: '7011001', display: 'Hallucinations' }] },
+    subject: { reference: `Patient/${PATIENT_ID}` },
+    date: '2026-11-17T01:00:00Z',
+    ...over,
+  });
+  /** The newest resource of the vitals whose id holds `kind` (bp, hr). */
+  const newestVital = (body: Body, kind: string): any =>
+    entries(body, 'vitals').find((e: any) => e.resource.id.includes(`-${kind}-`)).resource;
+
+  const shapes: Array<[string, string, (body: Body) => void]> = [
+    [
+      'a hallucination AdverseEvent whose event.coding is an object',
+      'AdverseEvent: a field of the wrong type (event.coding)',
+      (b) =>
+        entries(b, 'adverseEvents').push({
+          resource: adverseEvent({
+            event: { coding: { system: 'http://snomed.info/sct', code: '7011001', display: 'Hallucinations' } },
+          }),
+        }),
+    ],
+    [
+      'an AdverseEvent whose suspectEntity (the running administration) is an object',
+      'AdverseEvent: a field of the wrong type (suspectEntity)',
+      (b) =>
+        entries(b, 'adverseEvents').push({
+          resource: adverseEvent({
+            event: { text: 'Dizziness' },
+            suspectEntity: { instance: { reference: `MedicationAdministration/${currentAdministration(b).id}` } },
+          }),
+        }),
+    ],
+    [
+      'the newest blood-pressure panel whose component is a string',
+      'Observation: a field of the wrong type (component)',
+      (b) => (newestVital(b, 'bp').component = '130/78'),
+    ],
+    [
+      'the newest heart rate whose valueQuantity is a string',
+      'Observation: a field of the wrong type (valueQuantity)',
+      (b) => (newestVital(b, 'hr').valueQuantity = '85 /min'),
+    ],
+  ];
+
+  it.each(shapes)(
+    'when the chart holds %s, the answer is 200 and the card names it set aside',
+    async (_l, named, mutate) => {
+      const body = base();
+      mutate(body);
+      const c = await card(body);
+      expect(c.detail).toContain('Set aside from the record: 1 unreadable entry');
+      expect(c.detail).toContain(named);
+      expect(audits[0]?.setAside).toEqual({ otherPatient: 0, unreadable: 1 });
+    },
+  );
+
+  it('D1 when the running administration rateQuantity is an array, it is kept without its rate (never X1) and named', async () => {
+    const body = base();
+    currentAdministration(body).dosage.rateQuantity = [{ value: 0.5, unit: 'mg/kg/h' }];
+    const c = await card(body);
+    expect(c.ext).toMatchObject({ ruleId: 'D1', action: 'needs-data', currentRate: null, recommendedRate: null });
+    expect(c.detail).toContain('Current rate: could not be read');
+    expect(c.detail).toContain('MedicationAdministration: a field of the wrong type (dosage.rateQuantity)');
   });
 });
 
