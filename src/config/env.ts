@@ -56,6 +56,8 @@ export interface ServiceConfig {
   prefetchMaxEntries: number;
   /** Longest accepted JWT lifetime `exp − iat`, in seconds, before the clock-skew allowance (JWT_MAX_LIFETIME_SECONDS). */
   jwtMaxLifetimeSeconds: number;
+  /** Longest wait for the store's verdict on a JWT's jti before this instance's memory decides (REPLAY_STORE_TIMEOUT_MS). */
+  replayStoreTimeoutMs: number;
   /** Most feedback items accepted in one POST …/feedback (FEEDBACK_MAX_ITEMS). */
   feedbackMaxItems: number;
   /** Requests per minute per client on /cds-services (RATE_LIMIT_PER_MINUTE); 0 = no limit. */
@@ -91,6 +93,7 @@ const DEFAULTS = {
   fhirMaxCallBytes: declared<string>('FHIR_MAX_CALL_BYTES'),
   prefetchMaxEntries: declared<number>('PREFETCH_MAX_ENTRIES'),
   jwtMaxLifetimeSeconds: declared<number>('JWT_MAX_LIFETIME_SECONDS'),
+  replayStoreTimeoutMs: declared<number>('REPLAY_STORE_TIMEOUT_MS'),
   feedbackMaxItems: declared<number>('FEEDBACK_MAX_ITEMS'),
   rateLimitPerMinute: declared<number>('RATE_LIMIT_PER_MINUTE'),
   databaseSchema: declared<string>('DATABASE_SCHEMA'),
@@ -271,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
     problems.push('FHIR_MAX_CALL_BYTES must be at least FHIR_MAX_RESPONSE_BYTES');
   const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries);
   const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds);
+  const replayStoreTimeoutMs = integer('REPLAY_STORE_TIMEOUT_MS', DEFAULTS.replayStoreTimeoutMs);
   const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems);
   const rateLimitPerMinute = integer('RATE_LIMIT_PER_MINUTE', DEFAULTS.rateLimitPerMinute);
 
@@ -311,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       fhirMaxCallBytes,
       prefetchMaxEntries,
       jwtMaxLifetimeSeconds,
+      replayStoreTimeoutMs,
       feedbackMaxItems,
       rateLimitPerMinute,
       demoFhirPublic,
