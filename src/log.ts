@@ -24,31 +24,12 @@ const REDACT_PATHS = [
   '*.patient',
 ];
 
-export function createLogger(
-  options: {
-    level?: string;
-    destination?: DestinationStream;
-    /** Sees every log call's object (also of child loggers), e.g. to count events in metrics. */
-    onEntry?: (entry: Record<string, unknown>) => void;
-  } = {},
-): Logger {
-  const { onEntry } = options;
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'ketamine-cds' },
-      ...(onEntry
-        ? {
-            hooks: {
-              logMethod(args, method) {
-                const [first] = args as unknown[];
-                if (typeof first === 'object' && first !== null) onEntry(first as Record<string, unknown>);
-                method.apply(this, args);
-              },
-            },
-          }
-        : {}),
     },
     options.destination,
   );

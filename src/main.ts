@@ -70,7 +70,7 @@ export type StartOptions = ComposeOptions;
 export async function compose(env: NodeJS.ProcessEnv = process.env, options: ComposeOptions = {}): Promise<Composed> {
   const { config, warnings } = loadConfig(env);
   const metrics = createMetrics();
-  const logger = createLogger({ level: config.logLevel, onEntry: metrics.observeLog });
+  const logger = createLogger({ level: config.logLevel });
   for (const warning of warnings) logger.warn({ event: 'config.warning' }, warning);
   const runtimeWarning = nodeVersionWarning(process.versions.node);
   if (runtimeWarning) logger.warn({ event: 'runtime.warning', node: process.versions.node }, runtimeWarning);
@@ -94,7 +94,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
     await pool.close();
     throw err;
   });
-  const onStoreError = (operation: StoreOperation, err: unknown, rows?: number) => {
+  const onStoreError = (operation: StoreOperation, err: unknown, rows?: number, requestId?: string) => {
     metrics.storeError(operation, rows);
     logger.error(
       {
@@ -102,6 +102,7 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
         store: config.databaseUrl ? 'postgres' : 'sqlite',
         rows,
         error: errorName(err),
+        ...(requestId ? { requestId } : {}), // a jti claim: the request it was made for
       },
       operation === 'audit' ? 'audit rows not recorded' : 'store operation failed',
     );
@@ -160,7 +161,10 @@ export async function compose(env: NodeJS.ProcessEnv = process.env, options: Com
             trustedIssuers: config.trustedIssuers,
             maxLifetimeSeconds: config.jwtMaxLifetimeSeconds,
             logger,
-            jtiCache: createStoreReplayCache(store, { onError: (err) => onStoreError('jti', err) }),
+            jtiCache: createStoreReplayCache(store, {
+              onError: (err, requestId) => onStoreError('jti', err, undefined, requestId),
+              timeoutMs: config.replayStoreTimeoutMs,
+            }),
           }),
         }
       : {}),

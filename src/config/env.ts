@@ -56,6 +56,8 @@ export interface ServiceConfig {
   prefetchMaxEntries: number;
   /** Longest accepted JWT lifetime `exp − iat`, in seconds, before the clock-skew allowance (JWT_MAX_LIFETIME_SECONDS). */
   jwtMaxLifetimeSeconds: number;
+  /** Longest wait for the store's verdict on a JWT's jti before this instance's memory decides (REPLAY_STORE_TIMEOUT_MS). */
+  replayStoreTimeoutMs: number;
   /** Most feedback items accepted in one POST …/feedback (FEEDBACK_MAX_ITEMS). */
   feedbackMaxItems: number;
   /** Longest feedback comment and override-reason code, in characters (FEEDBACK_MAX_TEXT_LENGTH, …_CODE_LENGTH). */
@@ -95,6 +97,7 @@ const DEFAULTS = {
   fhirMaxCallBytes: declared<string>('FHIR_MAX_CALL_BYTES'),
   prefetchMaxEntries: declared<number>('PREFETCH_MAX_ENTRIES'),
   jwtMaxLifetimeSeconds: declared<number>('JWT_MAX_LIFETIME_SECONDS'),
+  replayStoreTimeoutMs: declared<number>('REPLAY_STORE_TIMEOUT_MS'),
   feedbackMaxItems: declared<number>('FEEDBACK_MAX_ITEMS'),
   feedbackMaxTextLength: declared<number>('FEEDBACK_MAX_TEXT_LENGTH'),
   feedbackMaxCodeLength: declared<number>('FEEDBACK_MAX_CODE_LENGTH'),
@@ -305,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
     problems.push('FHIR_MAX_CALL_BYTES must be at least FHIR_MAX_RESPONSE_BYTES');
   const prefetchMaxEntries = integer('PREFETCH_MAX_ENTRIES', DEFAULTS.prefetchMaxEntries);
   const jwtMaxLifetimeSeconds = integer('JWT_MAX_LIFETIME_SECONDS', DEFAULTS.jwtMaxLifetimeSeconds);
+  const replayStoreTimeoutMs = integer('REPLAY_STORE_TIMEOUT_MS', DEFAULTS.replayStoreTimeoutMs);
   const feedbackMaxItems = integer('FEEDBACK_MAX_ITEMS', DEFAULTS.feedbackMaxItems);
   const feedbackTextLimits = {
     comment: integer('FEEDBACK_MAX_TEXT_LENGTH', DEFAULTS.feedbackMaxTextLength),
@@ -359,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Serv
       fhirMaxCallBytes,
       prefetchMaxEntries,
       jwtMaxLifetimeSeconds,
+      replayStoreTimeoutMs,
       feedbackMaxItems,
       feedbackTextLimits,
       rateLimitPerMinute,

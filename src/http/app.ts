@@ -16,7 +16,7 @@ import express, { type Application, type Request, type RequestHandler, type Resp
 import { demoClockFor } from '../demo/clock';
 import { notFound, OperationOutcomeError, tooLarge } from '../errors';
 import { audienceFor, type Authenticate } from '../security/jwt';
-import { countRequests, metricsHandler, readinessHandler, requestId, storeUnavailable } from '../ops/http';
+import { countRequests, metricsHandler, readinessHandler, requestId, requestLog, storeUnavailable } from '../ops/http';
 import type { ReadinessCheck } from '../ops/http';
 import type { Metrics } from '../ops/metrics';
 import { reportsRouter, type ReportsConfig } from '../report/http';
@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Application {
   app.set('trust proxy', deps.http.trustProxy ?? false);
   const discovery = discoveryDocument(deps.definitions);
 
-  app.use(requestId());
+  app.use(requestId(deps.logger));
   app.use(requestLogger(deps.logger));
   app.use(securityHeaders());
   if (deps.metrics) app.use(countRequests(deps.metrics));
@@ -108,6 +108,7 @@ export function createApp(deps: AppDeps): Application {
 
   const cds = express.Router();
   cds.use(apiContentSecurityPolicy());
+  cds.use(labelCdsRoute(deps.definitions)); // before anything that can refuse: 401/413/415/429 keep their service
   if (deps.http.rateLimitPerMinute) cds.use(rateLimitPerMinute(deps.http.rateLimitPerMinute));
   if (deps.authenticate) cds.use(authentication(deps.authenticate, deps.http.publicBaseUrl));
   cds.use(jsonBody(deps.http.requestLimitBytes));
@@ -122,9 +123,8 @@ export function createApp(deps: AppDeps): Application {
     if (hookInstance) logLocals(res).hookInstance = hookInstance;
     const clock = deps.demoClock ? demoClockFor(req, deps.clock) : deps.clock;
     const requestId = logLocals(res).requestId;
-    const callDeps = requestId
-      ? { ...deps, clock, requestId, logger: deps.logger.child({ requestId }) }
-      : { ...deps, clock };
+    const logger = requestLog(res, deps.logger);
+    const callDeps = requestId ? { ...deps, clock, requestId, logger } : { ...deps, clock, logger };
     const response = await callService(id, req.body, callDeps);
     res.status(200).json(response);
   });
@@ -153,8 +153,8 @@ export function createApp(deps: AppDeps): Application {
       // Not acknowledged, so not lost: the EHR retries on 503 (the store is idempotent on repeats).
       metrics?.feedback.inc({ outcome: 'unavailable' }, items.length);
       metrics?.storeError('feedback');
-      deps.logger.error(
-        { event: 'feedback.failed', serviceId: id, requestId: logLocals(res).requestId, error: (err as Error).name },
+      requestLog(res, deps.logger).error(
+        { event: 'feedback.failed', serviceId: id, error: (err as Error).name },
         'feedback not stored: answering 503',
       );
       res.setHeader('Retry-After', '5');
@@ -163,15 +163,8 @@ export function createApp(deps: AppDeps): Application {
     const { stored, duplicates } = result;
     metrics?.feedback.inc({ outcome: 'stored' }, stored);
     if (duplicates > 0) metrics?.feedback.inc({ outcome: 'duplicate' }, duplicates);
-    deps.logger.info(
-      {
-        event: 'feedback',
-        serviceId: id,
-        items: items.length,
-        stored,
-        duplicates,
-        requestId: logLocals(res).requestId,
-      },
+    requestLog(res, deps.logger).info(
+      { event: 'feedback', serviceId: id, items: items.length, stored, duplicates },
       'feedback recorded',
     );
     res.status(200).end();
@@ -195,12 +188,32 @@ function serviceId(req: Request, res: Response, deps: ServiceDeps): string {
   return id;
 }
 
+/**
+ * The route pattern and the known service id of a /cds-services request, from its method and path, set
+ * before the rate limiter, the authenticator and the body parser: a request they refuse (429, 401, 413,
+ * 415) is counted and logged under its service, not as unmatched. Other paths stay unmatched.
+ */
+function labelCdsRoute(definitions: ServiceDeps['definitions']): RequestHandler {
+  return (req, res, next) => {
+    const locals = logLocals(res);
+    if (req.method === 'GET' && /^\/?$/.test(req.path)) locals.route = 'GET /cds-services';
+    const match = req.method === 'POST' ? /^\/([^/]+)(\/feedback)?\/?$/.exec(req.path) : null;
+    if (match?.[1]) {
+      locals.route = match[2] ? 'POST /cds-services/:id/feedback' : 'POST /cds-services/:id';
+      if (definitions.has(match[1])) locals.serviceId = match[1];
+    }
+    next();
+  };
+}
+
 /** CH-J1: Bearer JWT on every CDS endpoint; `aud` must be the exact URL called (never built from Host). */
 function authentication(authenticate: Authenticate, publicBaseUrl: string): RequestHandler {
-  return async (req, _res, next) => {
+  return async (req, res, next) => {
+    const { requestId } = logLocals(res);
     await authenticate({
       authorization: req.headers.authorization,
       audience: audienceFor(publicBaseUrl, req.originalUrl),
+      ...(requestId ? { requestId } : {}),
     });
     next();
   };

@@ -7,6 +7,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { badRequest, OperationOutcomeError, toOperationOutcomeError, tooLarge } from '../errors';
 import type { Logger } from '../log';
+import { requestLog } from '../ops/http';
 
 const unsupportedMediaType = (diagnostics: string) =>
   new OperationOutcomeError('not-supported', diagnostics, { status: 415 });
@@ -46,13 +47,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const error = toHttpError(err);
+    const log = requestLog(res, logger); // the request id on the line
     if (error.status >= 500 && !(err instanceof OperationOutcomeError)) {
-      logger.error(
+      log.error(
         { event: 'http.error', errorName: err instanceof Error ? err.name : typeof err, frames: framesOf(err) },
         'unexpected error',
       );
     } else if (error.status >= 500) {
-      logger.error({ event: 'http.error', status: error.status, diagnostics: error.message }, 'request failed');
+      log.error({ event: 'http.error', status: error.status, diagnostics: error.message }, 'request failed');
     }
     if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     res.status(error.status).json(error.outcome);

@@ -1,28 +1,46 @@
 /**
  * Operations endpoints and middleware: the request id, request metrics, /readyz and /metrics.
  *   X-Request-Id  a sane incoming id (letters, digits, . _ : -; up to 128) is kept, anything else replaced
- *                 by a fresh uuid; echoed in the response, on the request's log lines and in its audit row.
+ *                 by a fresh uuid; echoed in the response, on every log line of the request (requestLog) and
+ *                 in its audit row.
  *   /readyz       200 when every readiness check passes (ELM loaded, store reachable), else 503 with an
  *                 OperationOutcome naming what is not ready (a load balancer stops sending traffic).
  *   /metrics      Prometheus text format (metrics.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { OperationOutcomeError } from '../errors';
 import { logLocals } from '../http/logging';
+import type { Logger } from '../log';
 import type { Metrics } from './metrics';
 
 const REQUEST_ID_HEADER = 'X-Request-Id';
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestId(generate: () => string = randomUUID): RequestHandler {
+/** res.locals of a request: its logger, bound to its request id (see requestLog). */
+interface RequestLogLocals {
+  requestLog?: Logger;
+}
+
+/** Sets the request id (header, log locals) and the request's logger, `logger` bound to the id. */
+export function requestId(logger: Logger, generate: () => string = randomUUID): RequestHandler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : generate();
     logLocals(res).requestId = id;
+    (res.locals as RequestLogLocals).requestLog = logger.child({ requestId: id });
     res.setHeader(REQUEST_ID_HEADER, id);
     next();
   };
+}
+
+/**
+ * The logger of the request `res` answers: every line it writes carries the request id. Everything that
+ * logs while handling a request logs through it (the hook call, feedback, the error handler, the report);
+ * `fallback` only before requestId() ran.
+ */
+export function requestLog(res: Response, fallback: Logger): Logger {
+  return (res.locals as RequestLogLocals).requestLog ?? fallback;
 }
 
 /** Counts every response and its latency by route pattern, service id and status. */

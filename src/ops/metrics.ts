@@ -15,7 +15,10 @@ export interface Metrics {
   cards: Counter<'service' | 'rule_id' | 'indicator'>;
   /** Hook calls answered degraded or failed, by cause. */
   degraded: Counter<'service' | 'cause'>;
-  /** FHIR fetches that failed, by kind (timeout, http-500, refused-server, deadline, …). */
+  /**
+   * Hook calls whose FHIR data could not be fetched, by kind (timeout, network-error, http-500, server-refused,
+   * deadline, …): counted by the use case from gather's outcome (src/service/fetch-failures.ts), not from logs.
+   */
   fhirFetchFailures: Counter<'kind'>;
   /** Feedback items by outcome: stored, duplicate, rejected (400), unavailable (503). */
   feedback: Counter<'outcome'>;
@@ -23,8 +26,6 @@ export interface Metrics {
   storeErrors: Counter<'operation'>;
   /** Audit rows lost to a failed batch or a full queue. */
   auditRowsLost: Counter;
-  /** A log event, used to count what only the log sees (FHIR fetch failures in src/fhir/gather.ts). */
-  observeLog(entry: Record<string, unknown>): void;
   storeError(operation: StoreOperation, rows?: number): void;
 }
 
@@ -63,7 +64,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   const fhirFetchFailures = new Counter({
     name: 'ketamine_cds_fhir_fetch_failures_total',
-    help: 'FHIR fetches that failed, by kind',
+    help: 'Hook calls whose FHIR data could not be fetched, by kind',
     labelNames: ['kind'] as const,
     registers,
   });
@@ -95,33 +96,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     feedback,
     storeErrors,
     auditRowsLost,
-    observeLog(entry) {
-      switch (entry.event) {
-        case 'prefetch.failed':
-          fhirFetchFailures.inc({ kind: labelValue(entry.reason) });
-          break;
-        case 'prefetch.deadline':
-          fhirFetchFailures.inc({ kind: 'deadline' });
-          break;
-        case 'prefetch.server-refused':
-          fhirFetchFailures.inc({ kind: 'server-refused' });
-          break;
-      }
-    },
     storeError(operation, rows) {
       storeErrors.inc({ operation });
       if (operation === 'audit' && rows) auditRowsLost.inc(rows);
     },
   };
-}
-
-/** A bounded, label-safe version of a free-form reason (metrics cardinality stays small). */
-function labelValue(value: unknown): string {
-  if (typeof value !== 'string') return 'unknown';
-  const kind = value
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(0, 40);
-  return kind || 'unknown';
 }

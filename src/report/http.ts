@@ -18,7 +18,7 @@ import { logLocals } from '../http/logging';
 import { apiContentSecurityPolicy } from '../http/security-headers';
 import type { Logger } from '../log';
 import type { Metrics } from '../ops/metrics';
-import { storeUnavailable } from '../ops/http';
+import { requestLog, storeUnavailable } from '../ops/http';
 import { buildReport } from './aggregate';
 import { csvFileName, toCsv } from './csv';
 import type { ReportQuery, ReportRows } from './types';
@@ -150,7 +150,7 @@ export function reportsRouter(config: ReportsConfig, deps: { logger: Logger; met
         rows = await config.source.reportRows(query);
       } catch (err) {
         deps.metrics?.storeError('report');
-        deps.logger.error(
+        requestLog(res, deps.logger).error(
           { event: 'report.failed', error: err instanceof Error ? err.name : typeof err },
           'effectiveness report not read: answering 503',
         );

@@ -56,6 +56,8 @@ interface AuthenticationRequest {
   authorization: string | undefined;
   /** The exact URL that was called, built from the configured public base URL (never from Host). */
   audience: string;
+  /** The request id (X-Request-Id) of the call, put on the lines logged about it. */
+  requestId?: string;
 }
 
 interface AuthenticatedClient {
@@ -188,7 +190,7 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticate {
     const { jti } = payload;
     if (typeof jti !== 'string' || jti.length === 0) throw new Rejected('invalid-claim', iss);
 
-    const claim = await replay.claim(`${iss}\u0000${jti}`, (payload.exp + skew) * MS_PER_SECOND);
+    const claim = await replay.claim(`${iss}\u0000${jti}`, (payload.exp + skew) * MS_PER_SECOND, req.requestId);
     if (claim === 'replayed') throw new Rejected('replayed', iss);
     if (claim === 'full') throw new Rejected('replay-cache-full', iss);
 
@@ -202,14 +204,15 @@ export function createAuthenticator(config: AuthenticatorConfig): Authenticate {
     if (typeof req.audience !== 'string' || req.audience.length === 0) {
       throw new Error('authenticate: audience (the exact URL called) is required');
     }
+    const requestId = req.requestId ? { requestId: req.requestId } : {};
     try {
       const client = await verify(req);
-      logger.debug({ event: 'auth.accepted', iss: client.iss }, 'JWT accepted');
+      logger.debug({ event: 'auth.accepted', iss: client.iss, ...requestId }, 'JWT accepted');
       return client;
     } catch (err) {
       const reason: RejectReason = err instanceof Rejected ? err.reason : 'verification-error';
       const iss = err instanceof Rejected ? err.iss : undefined;
-      logger.warn({ event: 'auth.rejected', reason, ...(iss ? { iss } : {}) }, 'JWT rejected');
+      logger.warn({ event: 'auth.rejected', reason, ...(iss ? { iss } : {}), ...requestId }, 'JWT rejected');
       throw unauthorized();
     }
   };

@@ -10,9 +10,10 @@ export type ClaimResult = 'fresh' | 'replayed' | 'full';
 export interface ReplayCache {
   /**
    * Record `key` as used until `untilMs` (epoch ms). 'fresh' the first time; 'replayed' if it is
-   * already recorded and not yet expired; 'full' if the cache cannot hold it (fail closed).
+   * already recorded and not yet expired; 'full' if the cache cannot hold it (fail closed). `requestId`:
+   * the call's, for what is reported about this claim.
    */
-  claim(key: string, untilMs: number): ClaimResult | Promise<ClaimResult>;
+  claim(key: string, untilMs: number, requestId?: string): ClaimResult | Promise<ClaimResult>;
 }
 
 export interface MemoryReplayCache extends ReplayCache {
@@ -64,27 +65,67 @@ export interface JtiStore {
   claimJti(key: string, untilMs: number): Promise<ClaimResult>;
 }
 
+/** Longest wait for the store's verdict on a jti before this instance's memory decides (REPLAY_STORE_TIMEOUT_MS). */
+const DEFAULT_REPLAY_STORE_TIMEOUT_MS = 400;
+/** After a store failure or timeout, claims skip the store for this long (a hanging database is not waited on per call). */
+const STORE_PAUSE_AFTER_FAILURE_MS = 5_000;
+
+/** The store did not answer a jti claim within the timeout (reported through onError). */
+export class ReplayStoreTimeout extends Error {
+  constructor(timeoutMs: number) {
+    super(`the store did not answer the jti claim within ${timeoutMs} ms`);
+    this.name = 'ReplayStoreTimeout';
+  }
+}
+
 /**
- * The store's jti table as the replay cache. When the database cannot be reached the claim falls back to
- * this instance's memory (reported through onError): hook calls keep working during an outage, a replay
- * to the same instance is still refused, and a replay to another instance is possible only while the
- * database is down and within the token's lifetime.
+ * The store's jti table as the replay cache. When the database cannot be reached, or does not answer
+ * within `timeoutMs` (a hanging outage: connections accepted, nothing answered), the claim falls back to
+ * this instance's memory (reported through onError) and the store is left alone for a few seconds (one
+ * claim then tries it again). Hook calls keep working during an outage and stay within their deadline, a
+ * replay to the same instance is still refused, and a replay to another instance is possible only while
+ * the database is down and within the token's lifetime. Every claim the store answered 'fresh' is also
+ * remembered here, so a token used before the outage is refused by this instance during it.
  */
 export function createStoreReplayCache(
   store: JtiStore,
-  options: { now?: () => number; onError?: (err: unknown) => void } = {},
+  options: {
+    now?: () => number;
+    /** A claim the store failed or did not answer in time; `requestId` is the call's, for the log line. */
+    onError?: (err: unknown, requestId?: string) => void;
+    timeoutMs?: number;
+  } = {},
 ): ReplayCache {
-  const fallback = createMemoryReplayCache(options.now ? { now: options.now } : {});
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REPLAY_STORE_TIMEOUT_MS;
+  const fallback = createMemoryReplayCache({ now });
+  let storePausedUntil = 0;
   return {
-    async claim(key, untilMs) {
+    async claim(key, untilMs, requestId) {
+      if (now() < storePausedUntil) return fallback.claim(key, untilMs);
       try {
-        const result = await store.claimJti(key, untilMs);
+        const result = await withTimeout(store.claimJti(key, untilMs), timeoutMs);
         if (result === 'fresh') fallback.claim(key, untilMs);
         return result;
       } catch (err) {
-        options.onError?.(err);
+        storePausedUntil = now() + STORE_PAUSE_AFTER_FAILURE_MS;
+        options.onError?.(err, requestId);
         return fallback.claim(key, untilMs);
       }
     },
   };
+}
+
+/** `work`, or a ReplayStoreTimeout after `ms` (the work goes on; its late outcome is ignored). */
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  work.catch(() => undefined); // a late failure is no longer anyone's answer
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new ReplayStoreTimeout(ms)), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -18,6 +18,7 @@ import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditOutcome } from '../store';
 import { validateRequest } from '../validation/request';
 import type { CdsResponse, ServiceDeps } from './deps';
+import { fetchFailureKind } from './fetch-failures';
 import type { CdsRequest, ServiceDefinition } from '../contract/cds-hooks';
 import type { PrefetchSource } from '../fhir/gather';
 
@@ -46,6 +47,8 @@ export async function callService(serviceId: string, body: unknown, deps: Servic
     recordCall(deps, definition, request, started, outcome.timedOut ? 'degraded' : 'ok', result, 'deadline');
     return result.response;
   } catch (err) {
+    const kind = fetchFailureKind(err); // a prefetch key that could not be fetched (412)
+    if (kind) deps.metrics?.fhirFetchFailures.inc({ kind });
     recordCall(
       deps,
       definition,
@@ -149,6 +152,7 @@ function degraded(
       ? 'deadline reached: the slow FHIR sources are named on a card'
       : 'deadline reached: answering with no cards',
   );
+  if (slowSources.length > 0) deps.metrics?.fhirFetchFailures.inc({ kind: 'deadline' });
   const cards =
     slowSources.length > 0
       ? [

@@ -71,6 +71,6 @@ export interface ServiceDeps {
   cardDefaults?: CardDefaults;
   /** The request id of this call (X-Request-Id), for its audit row. */
   requestId?: string;
-  /** Cards and degraded-call counters (src/ops/metrics.ts); absent = not counted. */
-  metrics?: Pick<Metrics, 'cards' | 'degraded'>;
+  /** Cards, degraded-call and FHIR fetch-failure counters (src/ops/metrics.ts); absent = not counted. */
+  metrics?: Pick<Metrics, 'cards' | 'degraded' | 'fhirFetchFailures'>;
 }

@@ -5,9 +5,17 @@
  * 503 so the EHR retries, readiness 503 until the database is back.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
+import type { Application } from 'express';
 import request from 'supertest';
+import { createApp } from '../../src/http/app';
+import { createLogger } from '../../src/log';
 import { compose, type Composed } from '../../src/main';
+import { createMetrics } from '../../src/ops/metrics';
+import { testEhr } from '../support/ehr-jwt';
+import { harness, PATIENT_VIEW, patientViewRequest } from '../support/service';
 import { dropSchema, TEST_DATABASE_URL, uniqueSchema } from '../support/stores';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
@@ -49,8 +57,12 @@ const hookCall = (requestId?: string) => {
 };
 
 /** The value of one sample line of /metrics (0 when absent). */
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = (await request(composed.app).get('/metrics')).text;
+async function metric(
+  name: string,
+  labels: Record<string, string> = {},
+  app: Application = composed.app,
+): Promise<number> {
+  const text = (await request(app).get('/metrics')).text;
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   const line = text
     .split('\n')
@@ -118,6 +130,130 @@ describe('metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.text).toContain('# TYPE ketamine_cds_http_request_duration_seconds histogram');
     expect(res.text).toContain('ketamine_cds_process_cpu_seconds_total');
+  });
+});
+
+describe('FHIR fetch failures, counted whatever the log level', () => {
+  /** The example request without its `conditions` key, to be fetched from `fhirServer`. */
+  const withoutConditions = (fhirServer: string) => {
+    const body = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as { prefetch: Record<string, unknown> };
+    delete body.prefetch.conditions;
+    return { ...body, fhirServer };
+  };
+
+  it('when LOG_LEVEL is silent and a key cannot be fetched, the failure is counted by kind and the call as degraded', async () => {
+    // a loopback port nobody listens on: the connection is refused
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+    const refused = { kind: 'network-error' };
+    const offList = { kind: 'server-refused' };
+    const degraded = { service: SERVICE, cause: 'fhir-unavailable' };
+    const before = {
+      refused: await metric('ketamine_cds_fhir_fetch_failures_total', refused),
+      offList: await metric('ketamine_cds_fhir_fetch_failures_total', offList),
+      degraded: await metric('ketamine_cds_degraded_calls_total', degraded),
+    };
+    const call = (body: object) => request(composed.app).post(`/cds-services/${SERVICE}`).send(body);
+
+    expect((await call(withoutConditions(`http://127.0.0.1:${port}/fhir`))).status).toBe(412);
+    expect(await metric('ketamine_cds_fhir_fetch_failures_total', refused)).toBe(before.refused + 1);
+    expect(await metric('ketamine_cds_degraded_calls_total', degraded)).toBe(before.degraded + 1);
+
+    // a fhirServer off the allowlist (loopback only here) is refused before any request
+    expect((await call(withoutConditions('https://fhir.elsewhere.example/r4'))).status).toBe(412);
+    expect(await metric('ketamine_cds_fhir_fetch_failures_total', offList)).toBe(before.offList + 1);
+    expect(await metric('ketamine_cds_fhir_fetch_failures_total', refused)).toBe(before.refused + 1);
+    expect(await metric('ketamine_cds_degraded_calls_total', degraded)).toBe(before.degraded + 2);
+  });
+
+  it('when the FHIR server answers 500, the failure is counted as http-500', async () => {
+    const failing = http.createServer((_req, res) => void res.writeHead(500).end());
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    try {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const app = createApp(harness({ metrics, logger: createLogger({ level: 'silent' }) }).deps);
+      const body = patientViewRequest('p1') as { prefetch: Record<string, unknown> };
+      delete body.prefetch.vitals;
+      const port = (failing.address() as net.AddressInfo).port;
+      const res = await request(app)
+        .post(`/cds-services/${PATIENT_VIEW}`)
+        .send({ ...body, fhirServer: `http://127.0.0.1:${port}/fhir` });
+      expect(res.status).toBe(412);
+      expect(await metric('ketamine_cds_fhir_fetch_failures_total', { kind: 'http-500' }, app)).toBe(1);
+    } finally {
+      failing.closeAllConnections();
+      await new Promise<void>((resolve) => failing.close(() => resolve()));
+    }
+  });
+
+  it('when a FHIR server is still being read at the deadline, the failure is counted as deadline and the call as degraded', async () => {
+    // accepts connections and never answers
+    const held = new Set<net.Socket>();
+    const silent = net.createServer((socket) => void held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const { deps } = harness(
+        { metrics, logger: createLogger({ level: 'silent' }) },
+        { deadlineMs: 200, fhirTimeoutMs: 10_000 },
+      );
+      const app = createApp(deps);
+      const body = patientViewRequest('p1') as { prefetch: Record<string, unknown> };
+      delete body.prefetch.vitals;
+      const port = (silent.address() as net.AddressInfo).port;
+      const res = await request(app)
+        .post(`/cds-services/${PATIENT_VIEW}`)
+        .send({ ...body, fhirServer: `http://127.0.0.1:${port}/fhir` });
+      expect(res.status).toBe(200);
+      expect(await metric('ketamine_cds_fhir_fetch_failures_total', { kind: 'deadline' }, app)).toBe(1);
+      expect(await metric('ketamine_cds_degraded_calls_total', { service: PATIENT_VIEW, cause: 'deadline' }, app)).toBe(
+        1,
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
+
+describe('refused requests keep their route and service in the request metrics', () => {
+  it('when a POST to a service is refused (401 bad token, 415 media type, 413 too large, 429 rate limit), it is counted under that service', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const ehr = await testEhr();
+    const { deps } = harness({ metrics, authenticate: ehr.authenticate });
+    deps.http = { ...deps.http, requestLimitBytes: 1024, rateLimitPerMinute: 3 };
+    const app = createApp(deps);
+    const url = `/cds-services/${PATIENT_VIEW}`;
+    const labels = (route: string, status: string) => ({ route, service: PATIENT_VIEW, status });
+    const hook = 'POST /cds-services/:id';
+
+    expect((await request(app).post(url).set('Authorization', 'Bearer not.a.jwt').send({})).status).toBe(401);
+    expect(await metric('ketamine_cds_http_requests_total', labels(hook, '401'), app)).toBe(1);
+
+    const signed = async () => `Bearer ${await ehr.token(`https://cds.example.org${url}`)}`;
+    const asText = await request(app)
+      .post(url)
+      .set('Authorization', await signed())
+      .set('Content-Type', 'text/plain')
+      .send('x');
+    expect(asText.status).toBe(415);
+    expect(await metric('ketamine_cds_http_requests_total', labels(hook, '415'), app)).toBe(1);
+
+    const large = await request(app)
+      .post(`${url}/feedback`)
+      .set('Authorization', `Bearer ${await ehr.token(`https://cds.example.org${url}/feedback`)}`)
+      .send({ feedback: [], padding: 'x'.repeat(2048) });
+    expect(large.status).toBe(413);
+    expect(
+      await metric('ketamine_cds_http_requests_total', labels('POST /cds-services/:id/feedback', '413'), app),
+    ).toBe(1);
+
+    expect((await request(app).post(url).send({})).status).toBe(429);
+    expect(await metric('ketamine_cds_http_requests_total', labels(hook, '429'), app)).toBe(1);
+    expect(await metric('ketamine_cds_http_requests_total', { route: 'unmatched' }, app)).toBe(0);
   });
 });
 
