@@ -107,8 +107,28 @@ function readingLine(r: RateReading, n: Numbers, origins: OriginWords = CONCENTR
 }
 
 /**
+ * What the new rate is in mg/h and in mL/h, appended to the rate: " = 21 mg/h at 70 kg = 10.5 mL/h at 2 mg/mL
+ * (strength of …)", or why it is not ("; no current dosing weight, …", "; no bag strength on the record: …").
+ */
+function conversions(a: RateArithmetic, n: Numbers, origins: OriginWords): string {
+  if (a.weightKg === null || a.mgPerHour === null) {
+    return '; no current dosing weight, so mg/h and mL/h are not computed';
+  }
+  let line = ` = ${n.dose(a.mgPerHour)} mg/h at ${n.plain(a.weightKg)} kg`;
+  // A pump rate in mL/h only with a concentration from the record, named (v1.1); never from the default.
+  if (a.mlPerHour !== null && a.concentrationMgPerMl !== null && a.concentrationSource === 'charted') {
+    line += ` = ${n.volume(a.mlPerHour)} mL/h at ${n.plain(a.concentrationMgPerMl)} mg/mL`;
+    if (a.concentrationFrom && a.concentrationFrom !== 'default') line += ` (${origins[a.concentrationFrom]})`;
+  } else if (a.toRate > 0) {
+    line += `; no bag strength on the record: confirm the bag's concentration before setting the pump in mL/h`;
+  }
+  return line;
+}
+
+/**
  * "0.2 → 0.3 mg/kg/h (+0.1 mg/kg/h) = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL (default concentration …)";
  * a hold (no change) reads "No rate change: the rate stays at 0.2 mg/kg/h = 14 mg/h at 70 kg = …".
+ * For the patient-view card, where the arrow goes from the running rate to the new one.
  */
 function arithmeticLine(
   a: RateArithmetic,
@@ -130,21 +150,21 @@ function arithmeticLine(
   if (a.becameStop) {
     return `${n.rate(a.fromRate)} ${RATE_UNIT}${stepText} reaches 0 or below, so the infusion stops`;
   }
-  let line = unchanged
+  const line = unchanged
     ? `No rate change: the rate stays at ${n.rate(a.toRate)} ${RATE_UNIT}`
     : `${n.rate(a.fromRate)} → ${n.rate(a.toRate)} ${RATE_UNIT}${stepText}`;
-  if (a.weightKg === null || a.mgPerHour === null) {
-    return `${line}; no current dosing weight, so mg/h and mL/h are not computed`;
-  }
-  line += ` = ${n.dose(a.mgPerHour)} mg/h at ${n.plain(a.weightKg)} kg`;
-  // A pump rate in mL/h only with a concentration from the record, named (v1.1); never from the default.
-  if (a.mlPerHour !== null && a.concentrationMgPerMl !== null && a.concentrationSource === 'charted') {
-    line += ` = ${n.volume(a.mlPerHour)} mL/h at ${n.plain(a.concentrationMgPerMl)} mg/mL`;
-    if (a.concentrationFrom && a.concentrationFrom !== 'default') line += ` (${origins[a.concentrationFrom]})`;
-  } else if (a.toRate > 0) {
-    line += `; no bag strength on the record: confirm the bag's concentration before setting the pump in mL/h`;
-  }
-  return line;
+  return line + conversions(a, n, origins);
+}
+
+/**
+ * The calculation on an order card (v1.1 §6): the protocol rate alone with what it is in mg/h and mL/h,
+ * "protocol rate 0.22 mg/kg/h = 18.3 mg/h at 83 kg = …". The draft and the running rate are on the line
+ * above; an arrow from the draft to the protocol rate would read as a decrease of the running rate.
+ */
+function orderArithmeticLine(a: RateArithmetic, n: Numbers): string {
+  const rate = `protocol rate ${n.rate(a.toRate)} ${RATE_UNIT}`;
+  if (a.toRate <= 0) return `${rate}: the protocol stops the infusion, so there is no pump rate to set`;
+  return rate + conversions(a, n, DRAFT_CONCENTRATION_ORIGIN);
 }
 
 /** Everything the recommendation was based on. */
@@ -555,9 +575,7 @@ export function orderCheckDetail(
       `${draft}; protocol allows ${allowed} (${running}; rule ${rec.ruleId}, ${recommendationTitle(rec)}).`,
       orderCheckMeaning(check, ctx.params, ctx.n),
       findings.length > 1 ? `${heading('All findings, most severe first')}: ${findings.join('; ')}` : null,
-      check.arithmetic
-        ? `${heading('Calculation')}: ${arithmeticLine(check.arithmetic, n, DRAFT_CONCENTRATION_ORIGIN)}`
-        : null,
+      check.arithmetic ? `${heading('Calculation')}: ${orderArithmeticLine(check.arithmetic, n)}` : null,
       blockingLine(rec, ctx),
     ]),
     ...recordBlocks(rec, ctx),

@@ -232,7 +232,7 @@ describe("a draft's pump arithmetic says whose strength it uses", () => {
     const card = orderCardFor(holdingOnA2MgPerMlBag().build(), mgkgh(0.3), null);
     expect(card.extension?.['ketamine-protocol'].ruleId).toBe('O5');
     expect(card.detail).toContain(
-      '0.3 → 0.2 mg/kg/h = 14 mg/h at 70 kg = 7 mL/h at 2 mg/mL (strength of the active ketamine order)',
+      'protocol rate 0.2 mg/kg/h = 14 mg/h at 70 kg = 7 mL/h at 2 mg/mL (strength of the active ketamine order)',
     );
     expect(card.detail).not.toContain('default concentration');
   });
@@ -246,5 +246,59 @@ describe("a draft's pump arithmetic says whose strength it uses", () => {
     expect(card.detail).toContain("= 14 mL/h at 1 mg/mL (strength of the draft order's Medication)");
     // The running bag's own line (Inputs) may speak of the administered Medication; the draft's never does.
     expect((card.detail ?? '').split('**Inputs**')[0]).not.toContain('administered');
+  });
+});
+
+describe('an order card says the protocol rate, never the draft, in its calculation', () => {
+  /** The **Calculation** line of an order card's detail. */
+  const calculation = (card: Card) => (card.detail ?? '').split('\n').find((l) => l.startsWith('**Calculation**'));
+  const titrating = () => running().pains([8, h(8)], [7, m(20)]);
+
+  it('O6 a draft of 0.8 while 0.2 runs: the calculation never puts the draft and the protocol rate around an arrow', () => {
+    const card = orderCardFor(titrating().build(), mgkgh(0.8), 2);
+    expect(card.extension?.['ketamine-protocol'].ruleId).toBe('O6');
+    // The line above names all three rates: what was drafted, what the protocol allows, what runs.
+    expect(card.detail).toContain('draft 0.8 mg/kg/h; protocol allows 0.3 mg/kg/h now (running 0.2 mg/kg/h;');
+    expect(calculation(card)).toBe(
+      "**Calculation**: protocol rate 0.3 mg/kg/h = 21 mg/h at 70 kg = 10.5 mL/h at 2 mg/mL (strength of the draft order's Medication)",
+    );
+    expect(card.detail).not.toContain('→');
+  });
+
+  it.each([
+    ['O3', titrating(), mgkgh(1.5), 'protocol rate 0.3 mg/kg/h = 21 mg/h at 70 kg'],
+    ['O4', patient().pains([9, h(1)], [9, m(10)]), mgkgh(0.3), 'protocol rate 0.1 mg/kg/h = 7 mg/h at 70 kg'],
+    [
+      'O5',
+      running().pains([8, h(8)], [2, m(20)]),
+      mgkgh(0.3),
+      'protocol rate 0.2 mg/kg/h = 14 mg/h at 70 kg; no bag strength on the record',
+    ],
+  ])('%s the calculation says the protocol rate alone, with no arrow from the draft', (rule, builder, rate, line) => {
+    const card = orderCardFor(builder.build(), rate, null);
+    expect(card.extension?.['ketamine-protocol'].ruleId).toBe(rule);
+    expect(calculation(card)).toContain(`**Calculation**: ${line}`);
+    expect(card.detail).not.toContain('→');
+  });
+
+  it('O5 a draft above the running rate when the protocol stops (T5): the calculation says the infusion stops, no arrow', () => {
+    const card = orderCardFor(
+      patient()
+        .infusion([
+          [0.1, h(30)],
+          [0.2, h(26)],
+          [0.4, h(20)],
+          [0.2, h(5)],
+        ])
+        .pains([9, h(31)], [3, h(19)], [2, h(12)], [2, h(6)], [1, m(10)])
+        .build(),
+      mgkgh(0.3),
+      null,
+    );
+    expect(card.extension?.['ketamine-protocol']).toMatchObject({ ruleId: 'O5', action: 'stop' });
+    expect(calculation(card)).toBe(
+      '**Calculation**: protocol rate 0 mg/kg/h: the protocol stops the infusion, so there is no pump rate to set',
+    );
+    expect(card.detail).not.toContain('→');
   });
 });

@@ -68,7 +68,7 @@ describe('order-select / order-sign cards from order checks', () => {
       const d = card.detail ?? '';
       expect(d).toContain('draft 0.8 mg/kg/h; protocol allows 0.3 mg/kg/h now (running 0.2 mg/kg/h');
       expect(d).toContain('Rule O6');
-      expect(d).toContain('0.8 → 0.3 mg/kg/h = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL');
+      expect(d).toContain('**Calculation**: protocol rate 0.3 mg/kg/h = 21 mg/h at 70 kg = 21 mL/h at 1 mg/mL');
       expect(d).toContain('protocol allows 0.3 mg/kg/h now (running 0.2 mg/kg/h; rule T8, Titration step)');
       expect(d).toContain('Current rate: 0.2 mg/kg/h');
     });
