@@ -9,7 +9,7 @@ import type {
   Contraindication,
   Note,
   OrderCheck,
-  OrderRuleId,
+  OrderFindingId,
   RateArithmetic,
   RateReading,
   Recommendation,
@@ -25,6 +25,7 @@ import {
   VITAL_LABELS,
   contraindicationText,
   effectWords,
+  findingTitle,
   missingLine,
   noteText,
   orderCheckMeaning,
@@ -490,7 +491,7 @@ export function recommendationDetail(rec: Recommendation, ctx: DetailContext): s
 
 /** Detail of an order-hook card: what the protocol suggests for the draft and why, every finding, then the record. */
 export function orderCheckDetail(
-  check: OrderCheck & { ruleId: OrderRuleId },
+  check: OrderCheck & { ruleId: OrderFindingId },
   rec: Recommendation,
   ctx: DetailContext,
 ): string {
@@ -513,13 +514,15 @@ export function orderCheckDetail(
       ? 'remove the draft order'
       : check.suggestedRate !== null
         ? `set the draft to ${r(check.suggestedRate)}`
-        : 'no rate suggested';
-  const findings = (check.findings ?? []).map((f) => `${f.ruleId} (${RULE_TITLES[f.ruleId]})`);
+        : check.ruleId === 'S3' && rec.recommendedRate !== null
+          ? `the attending decides on a start at ${r(rec.recommendedRate)}`
+          : 'no rate suggested';
+  const findings = (check.findings ?? []).map((f) => `${f.ruleId} (${findingTitle(f)})`);
   return blocks([
     headlineLines([
-      heading(`Rule ${check.ruleId} · ${RULE_TITLES[check.ruleId]}: ${what}`),
+      heading(`Rule ${check.ruleId} · ${findingTitle(check)}: ${what}`),
       `${draft}; protocol allows ${allowed} (${running}; rule ${rec.ruleId}, ${RULE_TITLES[rec.ruleId]}).`,
-      orderCheckMeaning(check, ctx.params, ctx.n),
+      orderCheckMeaning(check, rec, ctx.params, ctx.n),
       findings.length > 1 ? `${heading('All findings, most severe first')}: ${findings.join('; ')}` : null,
       check.arithmetic
         ? `${heading('Calculation')}: ${arithmeticLine(check.arithmetic, n, DRAFT_CONCENTRATION_ORIGIN)}`
