@@ -7,7 +7,7 @@
  */
 import type { CodeableConcept, MedicationRequest } from 'fhir/r4';
 import { loadParameters, type ProtocolParameters } from '../config/parameters';
-import type { OrderCheck, OrderRuleId, Recommendation } from '../protocol/recommendation';
+import type { OrderCheck, OrderFindingId, Recommendation } from '../protocol/recommendation';
 import { SUMMARY_MAX_LENGTH, type HookName } from '../contract/cds-hooks';
 import { orderCheckDetail, recommendationDetail, type DetailContext, type Evidence } from './detail';
 import { escapeMarkdown, numbers } from './format';
@@ -110,7 +110,7 @@ export function buildCards(input: CardInput): Card[] {
     return rec.action === 'none' ? [] : [recommendationCard(shared)];
   }
   return input.orderChecks
-    .filter((check): check is OrderCheck & { ruleId: OrderRuleId } => check.ruleId !== null)
+    .filter((check): check is OrderCheck & { ruleId: OrderFindingId } => check.ruleId !== null)
     .map((check) => orderCard(shared, check));
 }
 
@@ -176,7 +176,7 @@ function recommendationSuggestion(s: Shared): { label: string; action: Action } 
   return null;
 }
 
-function orderCard(s: Shared, check: OrderCheck & { ruleId: OrderRuleId }): Card {
+function orderCard(s: Shared, check: OrderCheck & { ruleId: OrderFindingId }): Card {
   const { rec, input } = s;
   const extension: KetamineProtocolExtension = {
     ruleId: check.ruleId,
@@ -204,7 +204,7 @@ function orderCard(s: Shared, check: OrderCheck & { ruleId: OrderRuleId }): Card
 
 function orderSuggestion(
   s: Shared,
-  check: OrderCheck & { ruleId: OrderRuleId },
+  check: OrderCheck & { ruleId: OrderFindingId },
 ): { label: string; action: Action } | null {
   const { n } = s.detail;
   if (check.suggestion === 'delete') {
@@ -237,7 +237,7 @@ function assemble(
     summary: string;
     detail: string;
     indicator: CardIndicator;
-    topic: Recommendation['ruleId'] | OrderRuleId;
+    topic: Recommendation['ruleId'] | OrderFindingId;
     suggestion: { label: string; action: Action } | null;
     extension: KetamineProtocolExtension;
   },

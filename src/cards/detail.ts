@@ -9,7 +9,7 @@ import type {
   Contraindication,
   Note,
   OrderCheck,
-  OrderRuleId,
+  OrderFindingId,
   RateArithmetic,
   RateReading,
   Recommendation,
@@ -27,6 +27,7 @@ import {
   cappedAtHardMax,
   contraindicationText,
   effectWords,
+  findingTitle,
   missingLine,
   noteText,
   orderCheckMeaning,
@@ -544,7 +545,7 @@ export function recommendationDetail(rec: Recommendation, ctx: DetailContext): s
 
 /** Detail of an order-hook card: what the protocol suggests for the draft and why, every finding, then the record. */
 export function orderCheckDetail(
-  check: OrderCheck & { ruleId: OrderRuleId },
+  check: OrderCheck & { ruleId: OrderFindingId },
   rec: Recommendation,
   ctx: DetailContext,
 ): string {
@@ -567,13 +568,15 @@ export function orderCheckDetail(
       ? 'remove the draft order'
       : check.suggestedRate !== null
         ? `set the draft to ${r(check.suggestedRate)}`
-        : 'no rate suggested';
-  const findings = (check.findings ?? []).map((f) => `${f.ruleId} (${RULE_TITLES[f.ruleId]})`);
+        : check.ruleId === 'S3' && rec.recommendedRate !== null
+          ? `the attending decides on a start at ${r(rec.recommendedRate)}`
+          : 'no rate suggested';
+  const findings = (check.findings ?? []).map((f) => `${f.ruleId} (${findingTitle(f)})`);
   return blocks([
     headlineLines([
-      heading(`Rule ${check.ruleId} · ${RULE_TITLES[check.ruleId]}: ${what}`),
+      heading(`Rule ${check.ruleId} · ${findingTitle(check)}: ${what}`),
       `${draft}; protocol allows ${allowed} (${running}; rule ${rec.ruleId}, ${recommendationTitle(rec)}).`,
-      orderCheckMeaning(check, ctx.params, ctx.n),
+      orderCheckMeaning(check, rec, ctx.params, ctx.n),
       findings.length > 1 ? `${heading('All findings, most severe first')}: ${findings.join('; ')}` : null,
       check.arithmetic ? `${heading('Calculation')}: ${orderArithmeticLine(check.arithmetic, n)}` : null,
       blockingLine(rec, ctx),

@@ -11,6 +11,8 @@ import type {
   MissingCode,
   Note,
   OrderCheck,
+  OrderFinding,
+  OrderFindingId,
   OrderRuleId,
   Recommendation,
   RuleId,
@@ -134,8 +136,29 @@ export function effectWords(ae: NonNullable<Recommendation['adverseEffect']>, n:
   return `${escapeMarkdown(ae.display)} (${kind}) on ${formatTime(ae.time)}${at}`;
 }
 
+/** The title of a finding on a draft: its rule's, or the re-challenge of a new start (S3, §8). */
+export const findingTitle = (f: Pick<OrderFinding, 'ruleId' | 'reason'>): string =>
+  f.reason === 're-challenge' ? 'Start after an adverse effect (re-challenge)' : RULE_TITLES[f.ruleId];
+
+/**
+ * §8 (v1.1): a new course would be a re-challenge (S3 on a draft, X1): the earlier effects with their time
+ * and rate, the ceiling below the start rate, and the attending's decision. Null when it would not be.
+ */
+function rechallengeWords(rec: Recommendation, p: ProtocolParameters, n: Numbers): string | null {
+  const r = rec.rechallenge;
+  if (!r) return null;
+  const effects = r.effects.length > 0 ? r.effects.map((e) => effectWords(e, n)).join('; ') : 'an adverse effect';
+  const ceiling =
+    r.maxToleratedRate === null
+      ? 'the max tolerated rate is unknown'
+      : `the max tolerated rate of ${n.rate(r.maxToleratedRate)} ${RATE_UNIT} lies below the start rate of ${n.rate(p.startRate)} ${RATE_UNIT}`;
+  return `Re-challenge: after ${effects}, ${ceiling}: a new course needs the attending's decision.`;
+}
+
 /** What the rule of a recommendation means: ruleMeaning, with the T7 variants naming what holds the rate. */
 export function recommendationMeaning(rec: Recommendation, p: ProtocolParameters, n: Numbers): string {
+  const rechallenge = rec.ruleId === 'X1' ? rechallengeWords(rec, p, n) : null;
+  if (rechallenge) return `${ruleMeaning(rec.ruleId, p, n)} ${rechallenge}`;
   const step = `${n.rate(p.escalationStep)} ${RATE_UNIT}`;
   if (rec.ruleId === 'D1') return d1Meaning(rec, p, n);
   if (cappedAtHardMax(rec)) {
@@ -240,18 +263,32 @@ export function safetyFindingText(
   return `${breaches.length > 0 ? breaches.join('; ') : 'a vital sign is outside its limits'}: ${down}`;
 }
 
-/** What an order rule means for this check: ruleMeaning, with the O0 variants told apart. */
+/**
+ * What an order rule means for this check: ruleMeaning, with the O0 variants told apart; a re-challenge
+ * (§8) is said whichever finding leads.
+ */
 export function orderCheckMeaning(
-  check: OrderCheck & { ruleId: OrderRuleId },
+  check: OrderCheck & { ruleId: OrderFindingId },
+  rec: Recommendation,
   p: ProtocolParameters,
   n: Numbers,
 ): string {
+  const rechallenge = check.findings?.some((f) => f.reason === 're-challenge') ? rechallengeWords(rec, p, n) : null;
+  if (check.ruleId === 'S3') return rechallenge ?? ruleMeaning('S3', p, n);
+  const meaning = draftMeaning(check, p, n);
+  return rechallenge ? `${meaning} ${rechallenge}` : meaning;
+}
+
+/** What O0 (or another order finding) means for this draft: the running rate or the draft's own rate unreadable, and why. */
+function draftMeaning(check: OrderCheck & { ruleId: OrderFindingId }, p: ProtocolParameters, n: Numbers): string {
   if (check.ruleId === 'O0' && check.reason === 'current-rate-unreadable') {
     return (
       'The running rate could not be read, so the draft cannot be checked against it (whether it is an increase, and by ' +
       `how much); the protocol suggests no rate until the running rate is charted in ${RATE_UNIT}, mg/h or mL/h.`
     );
   }
+  if (check.ruleId === 'O0' && check.unreadable?.strength)
+    return `The draft order's rate could not be read: ${escapeMarkdown(check.unreadable.detail)}.`;
   if (check.ruleId === 'O0' && check.draftUnreadable) {
     const expected = `(a rate in ${RATE_UNIT}, mg/h or mL/h is expected)`;
     switch (check.draftUnreadable) {
@@ -268,6 +305,9 @@ export function orderCheckMeaning(
           `The draft order's rate is above ${n.rate(p.maxPlausibleRate)} ${RATE_UNIT}, the highest plausible rate: ` +
           'it is taken as a charting error, so the protocol does not read it.'
         );
+      case 'unreadable-strength':
+      case 'rounds-to-zero':
+        return `The draft order's rate could not be read: ${escapeMarkdown(check.unreadable?.detail ?? 'its value')}.`;
     }
   }
   return ruleMeaning(check.ruleId, p, n);
@@ -455,7 +495,7 @@ export function recommendationSummary(rec: Recommendation, p: ProtocolParameters
     case 'contraindicated':
       return contraindicatedSummary(rec, 'starting');
     case 'completed':
-      return `Protocol course completed: ketamine infusion ended ${formatTime(rec.infusion.endedAt)}`;
+      return `Protocol course completed: ketamine infusion ended ${formatTime(rec.infusion.endedAt)}${rec.rechallenge ? "; a new course needs the attending's decision" : ''}`;
     case 'none':
       return 'Protocol does not apply';
   }
@@ -551,7 +591,7 @@ function contraindicatedSummary(rec: Recommendation, verb: 'starting' | 'orderin
 
 /** The order-hook summary for a check with a rule. */
 export function orderCheckSummary(
-  check: OrderCheck & { ruleId: OrderRuleId },
+  check: OrderCheck & { ruleId: OrderFindingId },
   rec: Recommendation,
   p: ProtocolParameters,
   n: Numbers,
@@ -562,7 +602,9 @@ export function orderCheckSummary(
     case 'O0':
       return check.reason === 'current-rate-unreadable'
         ? `Protocol cannot check this ketamine order (${draft}): the running rate could not be read`
-        : o0Summary(check, p, n);
+        : check.unreadable?.strength
+          ? 'Protocol could not read the rate of this ketamine order: the charted bag strength cannot be read'
+          : o0Summary(check, p, n);
     case 'O1':
       return contraindicatedSummary(rec, 'ordering');
     case 'O2':
@@ -575,6 +617,11 @@ export function orderCheckSummary(
       return `Protocol suggests ${suggested} instead of the draft ${draft}: no increase is due now`;
     case 'O6':
       return `Protocol suggests ${suggested} instead of the draft ${draft}: more than one ${n.rate(p.escalationStep)} step`;
+    case 'S3': {
+      const at = rec.adverseEffect?.atRate ?? null;
+      const effect = at === null ? 'an adverse effect' : `an adverse effect at ${rate(n, at)}`;
+      return `Protocol: a new ketamine course after ${effect} is a re-challenge; it needs the attending's decision`;
+    }
   }
 }
 

@@ -118,25 +118,38 @@ function chartedRate(value: unknown): ChartedRate | null {
   return null;
 }
 
-/** A charted strength (ratio) in mg/mL (src/protocol/rates.ts); null when it is not a mass per volume. */
-function concentrationMgPerMl(strength: unknown): number | null {
-  const ratio = row(strength);
-  const numerator = row(ratio?.['numerator']);
-  const denominator = row(ratio?.['denominator']);
+/**
+ * A charted strength (ratio) in mg/mL (src/protocol/rates.ts). `unreadable`: a strength is charted and is not
+ * a positive finite mass per volume (as charted, for the card); both null when no strength is charted.
+ */
+function strength(value: unknown): { mgPerMl: number | null; unreadable: string | null } {
+  const ratio = row(value);
+  if (!ratio) return { mgPerMl: null, unreadable: null };
+  const numerator = row(ratio['numerator']);
+  const denominator = row(ratio['denominator']);
   const nValue = num(numerator?.['value']);
   const dValue = num(denominator?.['value']);
   const nUnit = str(numerator?.['unit']);
   const dUnit = str(denominator?.['unit']);
-  if (nValue === null || dValue === null || !nUnit || !dUnit) return null;
-  return strengthToMgPerMl(nValue, nUnit, dValue, dUnit);
+  const mgPerMl =
+    nValue === null || dValue === null || !nUnit || !dUnit ? null : strengthToMgPerMl(nValue, nUnit, dValue, dUnit);
+  if (mgPerMl !== null) return { mgPerMl, unreadable: null };
+  const part = (v: unknown, unit: string | null) =>
+    `${typeof v === 'number' ? String(v) : 'no value'}${unit ? ` ${unit}` : ''}`;
+  return {
+    mgPerMl: null,
+    unreadable: `${part(numerator?.['value'], nUnit)} / ${part(denominator?.['value'], dUnit)}`,
+  };
 }
 
 function medicationFact(value: unknown): MedicationFact {
   const r = row(value) ?? {};
+  const bag = strength(r['strength']);
   return {
     recognizedBy: r['recognizedBy'] === 'code' ? 'code' : 'text',
     display: str(r['display']) ?? 'ketamine',
-    concentrationMgPerMl: concentrationMgPerMl(r['strength']),
+    concentrationMgPerMl: bag.mgPerMl,
+    ...(bag.unreadable !== null ? { strengthUnreadable: bag.unreadable } : {}),
   };
 }
 

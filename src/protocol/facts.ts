@@ -37,6 +37,13 @@ export interface MedicationFact {
   display: string;
   /** Strength in mg/mL from Medication.ingredient.strength or the order, when charted. */
   concentrationMgPerMl: number | null;
+  /**
+   * A strength charted on the Medication that cannot be used, as charted ("100 mg / 0 mL"): not a mass per
+   * volume of the unit tables, zero or negative, or not a finite number. A charted mL/h rate is then
+   * unreadable: the default concentration stands in only when no strength is charted (§1). Absent or null:
+   * none charted, or `concentrationMgPerMl` holds it.
+   */
+  strengthUnreadable?: string | null;
 }
 
 /** One ketamine MedicationAdministration (any status; the core filters statuses). */

@@ -12,7 +12,15 @@ import type { ProtocolParameters } from '../config/parameters';
 import type { AdministrationFact, OrderFact } from './facts';
 import type { ConcentrationOrigin, MissingItem, RateReading, Segment } from './recommendation';
 import { displayTime } from './display';
-import { concentrationOf, convertRate, roundRate, sameRate, toRateReading, unreadableRateText } from './rates';
+import {
+  concentrationOf,
+  convertRate,
+  rateContext,
+  roundRate,
+  sameRate,
+  toRateReading,
+  unreadableRateText,
+} from './rates';
 import { MS_PER_DAY, MS_PER_MINUTE, isoAt, toMs } from './units';
 
 /** Statuses whose rate counts as running (FHIR MedicationAdministration.status). */
@@ -398,7 +406,7 @@ function toTimelineSegment(
       },
     };
   }
-  const conversion = convertRate(admin.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
+  const conversion = convertRate(admin.rate, rateContext(weightKg, concentration), params);
   // A positive charted rate that reads as 0 once rounded (a strength charted in the wrong unit, a slip)
   // cannot be told from a stop: unreadable (D1 when current), never "not running" (X1 while the pump runs).
   if (conversion.ok && conversion.mgPerKgPerHour > 0 && roundRate(conversion.mgPerKgPerHour, params) === 0) {

@@ -1,20 +1,30 @@
 /**
  * checkDraftOrder(): a draft ketamine order against the current recommendation (docs/clinical-specification.md §4).
- * Most severe first: O1 (a contraindication needs no readable rate), O0, O3 (critical) before the O2
- * warning, then O4, O5, O6. A decrease is always allowed and a draft consistent with the protocol gets
- * no card (ruleId null).
+ * Every finding that applies is listed, most severe first: O1 (a contraindication needs no readable rate), O0,
+ * O3 (critical) before the O2 warning, then O4, O5, O6; a finding about the draft's rate only when that rate
+ * can be read. A new start that is a re-challenge (§8: the start recommendation S3 is a warning) is listed
+ * last, as S3. A decrease is always allowed and a draft consistent with the protocol gets no card (ruleId null).
  */
 import type { ProtocolParameters } from '../config/parameters';
 import type { ChartedRate } from './facts';
-import type { Indicator, OrderCheck, OrderFinding, OrderRuleId, RateReading, Recommendation } from './recommendation';
+import type {
+  Indicator,
+  OrderCheck,
+  OrderFinding,
+  OrderFindingId,
+  RateReading,
+  Recommendation,
+} from './recommendation';
 import type { HookName } from '../contract/cds-hooks';
 import {
   convertRate,
   describeChartedRate,
   rateAbove,
   rateArithmetic,
+  rateContext,
   roundRate,
   sameRate,
+  strengthOf,
   toRateReading,
   unreadableRateText,
   type ConcentrationLookup,
@@ -24,6 +34,8 @@ export interface DraftOrder {
   id: string;
   rate: ChartedRate | null;
   concentrationMgPerMl: number | null;
+  /** The draft's Medication strength as charted, when it cannot be used (its mL/h rate is then unreadable). */
+  strengthUnreadable?: string | null;
 }
 
 export function checkDraftOrder(
@@ -40,18 +52,24 @@ export function checkDraftOrder(
     notes.push('The draft rate was read with a weight older than the dosing-weight window.');
 
   // The same concentration lookup as for charted administrations: the draft's own strength, then the
-  // active order's, then defaultConcentration (said on the card).
+  // active order's, then defaultConcentration (said on the card); a charted strength that cannot be
+  // used makes an mL/h draft unreadable (O0), never the default.
   const concentration = draftConcentration(draft, rec);
   let draftRate: number | null = null;
   let draftReading: RateReading | null = null;
   let unreadable: string | null = null;
   let unreadableCause: OrderCheck['draftUnreadable'] | null = null;
+  let unreadableStrength: string | null = null;
   if (draft.rate === null) {
     unreadable = 'the draft has no rate (dosageInstruction.doseAndRate.rateQuantity or rateRatio)';
     unreadableCause = 'no-rate';
   } else {
-    const conv = convertRate(draft.rate, { weightKg, concentrationMgPerMl: concentration.value }, params);
-    if (conv.ok) {
+    const conv = convertRate(draft.rate, rateContext(weightKg, concentration), params);
+    if (conv.ok && conv.mgPerKgPerHour > 0 && roundRate(conv.mgPerKgPerHour, params) === 0) {
+      // A positive rate that reads as 0 once rounded (a strength charted in the wrong unit) is no rate to judge.
+      unreadable = `${conv.charted} reads as less than ${params.rateRounding} mg/kg/h: taken as a charting error`;
+      unreadableCause = 'rounds-to-zero';
+    } else if (conv.ok) {
       draftRate = roundRate(conv.mgPerKgPerHour, params);
       draftReading = toRateReading(conv, concentration.from, params);
       if (draftReading.concentrationFrom === 'active-order')
@@ -61,11 +79,12 @@ export function checkDraftOrder(
     } else {
       unreadable = unreadableRateText(conv, params);
       unreadableCause = conv.error;
+      if (conv.error === 'unreadable-strength') unreadableStrength = conv.strength;
     }
   }
 
   const result = (
-    ruleId: OrderRuleId | null,
+    ruleId: OrderFindingId | null,
     indicator: Indicator | null,
     suggestedRate: number | null,
     suggestion: OrderCheck['suggestion'],
@@ -107,7 +126,7 @@ export function checkDraftOrder(
   // Every finding that applies, most severe first (v1.1: O1, O0, O3, O2, O4, O5, O6); one card lists them all.
   const findings: OrderFinding[] = [];
   const found = (
-    ruleId: OrderRuleId,
+    ruleId: OrderFindingId,
     indicator: Indicator,
     suggestedRate: number | null,
     suggestion: OrderCheck['suggestion'],
@@ -124,29 +143,29 @@ export function checkDraftOrder(
   const recommendedOrCurrent = rec.recommendedRate ?? (current !== null && current > 0 ? current : null);
   const escalated = hook === 'order-sign' ? 'critical' : 'warning';
 
+  // A contraindicated start, or one that still needs data, gets no rate suggestion.
+  const contraindicated = rec.action === 'contraindicated';
+  const noStartRate = contraindicated || startNeedsData;
   // O1: contraindicated → delete the draft.
-  if (rec.action === 'contraindicated') found('O1', 'critical', null, 'delete');
+  if (contraindicated) found('O1', 'critical', null, 'delete');
   if (draftRate === null) {
-    // O0: no readable rate: nothing else about the rate can be judged.
+    // O0: no readable rate: nothing about the rate can be judged (O3–O6 cannot apply).
     notes.push(`The draft rate could not be read: ${unreadable ?? 'unreadable'}.`);
     found('O0', 'warning', null, null, 'draft-rate-unreadable');
-  } else if (rec.action !== 'contraindicated') {
-    // O3: above the hard maximum. A start that still needs data gets no rate suggestion.
+  } else {
+    // O3: above the hard maximum.
     if (rateAbove(draftRate, params.hardMaxRate, params)) {
-      const target = setTo(
-        startNeedsData ? null : newStart ? roundRate(params.startRate, params) : recommendedOrCurrent,
-      );
+      const target = setTo(noStartRate ? null : newStart ? roundRate(params.startRate, params) : recommendedOrCurrent);
       found('O3', 'critical', target.rate, target.suggestion);
     }
     if (newStart) {
-      // O2: a start that needs data first; O4: a (new) start at another rate than startRate.
-      if (startNeedsData) found('O2', 'warning', null, null);
+      // O4: a (new) start at another rate than startRate.
       if (!sameRate(draftRate, params.startRate, params))
         found(
           'O4',
           'warning',
-          startNeedsData ? null : roundRate(params.startRate, params),
-          startNeedsData ? null : 'set-rate',
+          noStartRate ? null : roundRate(params.startRate, params),
+          noStartRate ? null : 'set-rate',
         );
     } else if (current === null) {
       // O0: the running rate cannot be read, so whether the draft is an increase (and by how much) is
@@ -166,6 +185,11 @@ export function checkDraftOrder(
       }
     }
   }
+  // O2: a start that needs data first, whether or not the draft's rate can be read.
+  if (startNeedsData) found('O2', 'warning', null, null);
+  // §8: a new start after an adverse effect at the start rate (S3 warning) is a re-challenge, the
+  // attending's decision: listed after the order findings, with no suggestion of its own.
+  if (newStart && rec.ruleId === 'S3' && rec.rechallenge) found('S3', 'warning', null, null, 're-challenge');
   findings.sort((x, y) => severityRank(x) - severityRank(y));
   const lead = findings[0];
   // A decrease, the current rate, or a step within the protocol: no card.
@@ -180,11 +204,18 @@ export function checkDraftOrder(
     suggesting?.suggestion ?? null,
     lead.reason,
   );
-  return { ...check, findings };
+  return {
+    ...check,
+    ...(unreadable !== null ? { unreadable: { detail: unreadable, strength: unreadableStrength } } : {}),
+    findings,
+  };
 }
 
-/** Most severe first (v1.1): the order in which findings are listed, the first one names the card. */
-const ORDER_SEVERITY: readonly OrderRuleId[] = ['O1', 'O0', 'O3', 'O2', 'O4', 'O5', 'O6'];
+/**
+ * Most severe first (v1.1): the order in which findings are listed, the first one names the card; the
+ * re-challenge of a new start (S3, §8) after every order finding.
+ */
+const ORDER_SEVERITY: readonly OrderFindingId[] = ['O1', 'O0', 'O3', 'O2', 'O4', 'O5', 'O6', 'S3'];
 
 /**
  * A finding's place in ORDER_SEVERITY. O0 for an unreadable running rate (the draft itself is readable)
@@ -194,11 +225,22 @@ function severityRank(f: OrderFinding): number {
   return ORDER_SEVERITY.indexOf(f.reason === 'current-rate-unreadable' ? 'O5' : f.ruleId);
 }
 
-/** The draft's own strength, then the active order's (from the recommendation); null: defaultConcentration. */
+/**
+ * The draft's own strength, then the active order's (from the recommendation); the first one charted
+ * decides, readable or not; null value and origin: none charted (defaultConcentration).
+ */
 function draftConcentration(draft: DraftOrder, rec: Recommendation): ConcentrationLookup {
-  const usable = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-  if (usable(draft.concentrationMgPerMl)) return { value: draft.concentrationMgPerMl, from: 'medication' };
-  if (usable(rec.activeOrderConcentrationMgPerMl))
-    return { value: rec.activeOrderConcentrationMgPerMl, from: 'active-order' };
-  return { value: null, from: null };
+  return (
+    strengthOf(
+      { concentrationMgPerMl: draft.concentrationMgPerMl, strengthUnreadable: draft.strengthUnreadable ?? null },
+      'medication',
+    ) ??
+    strengthOf(
+      {
+        concentrationMgPerMl: rec.activeOrderConcentrationMgPerMl ?? null,
+        strengthUnreadable: rec.activeOrderStrengthUnreadable ?? null,
+      },
+      'active-order',
+    ) ?? { value: null, from: null }
+  );
 }

@@ -5,8 +5,17 @@
 import { freshBaselinePain, type Context } from './inputs';
 import { segmentAt } from './infusion';
 import { recentPain, toReading } from './pain';
-import type { Action, Indicator, Note, PainReading, Phase, Recommendation, RuleId } from './recommendation';
-import { concentrationOf } from './rates';
+import type {
+  Action,
+  AdverseEffectView,
+  Indicator,
+  Note,
+  PainReading,
+  Phase,
+  Recommendation,
+  RuleId,
+} from './recommendation';
+import { concentrationOf, rateAbove } from './rates';
 import type { TimedEffect } from './safety';
 import { isoAt } from './units';
 
@@ -27,6 +36,8 @@ export function build(c: Context, o: Outcome): Recommendation {
   const rateAtTarget =
     c.sustained.reachedMs === null ? null : (segmentAt(infusion, c.sustained.reachedMs)?.rate ?? null);
   const limiting = c.effects.limitingEffect ?? c.effects.effects[c.effects.effects.length - 1] ?? null;
+  const activeStrength = concentrationOf(null, [], c.activeOrder);
+  const rechallenge = o.ruleId === 'S3' || o.ruleId === 'X1' ? rechallengeOf(c) : null;
 
   return {
     ruleId: o.ruleId,
@@ -44,7 +55,8 @@ export function build(c: Context, o: Outcome): Recommendation {
     ...(o.maxRateReason ? { maxRateReason: o.maxRateReason } : {}),
     ...(o.safetyFindings ? { safetyFindings: o.safetyFindings } : {}),
     currentRateReading: runningNow ? (infusion.current?.reading ?? null) : null,
-    activeOrderConcentrationMgPerMl: concentrationOf(null, [], c.activeOrder).value,
+    activeOrderConcentrationMgPerMl: activeStrength.value,
+    ...(activeStrength.unreadable !== undefined ? { activeOrderStrengthUnreadable: activeStrength.unreadable } : {}),
     arithmetic: o.arithmetic ?? null,
     missing: o.missing ?? [],
     contraindications: c.contraindications,
@@ -73,6 +85,7 @@ export function build(c: Context, o: Outcome): Recommendation {
     sustained: o.phase === 'not-started' && !infusion.started ? null : c.sustained.run,
     vitals: c.vitals.readings,
     adverseEffect: o.adverseEffect !== undefined ? o.adverseEffect : limiting ? effectView(limiting) : null,
+    ...(rechallenge ? { rechallenge } : {}),
     activeOrderId: c.activeOrder ? c.activeOrder.id : null,
     weightKg: c.dosingWeightKg,
     notes: dedupe(c.notes),
@@ -104,8 +117,19 @@ function dedupe(list: Note[]): Note[] {
   });
 }
 
+/**
+ * §8 (v1.1): whether a new course would be a re-challenge (the max tolerated rate below startRate, or
+ * unknown), with every adverse effect that counts within lookbackDays; null when it would not.
+ */
+export function rechallengeOf(c: Context): Recommendation['rechallenge'] {
+  const { maxToleratedRate, toleranceUnknown, effects } = c.effects;
+  const belowStart = maxToleratedRate !== null && rateAbove(c.params.startRate, maxToleratedRate, c.params);
+  if (!belowStart && toleranceUnknown === null) return null;
+  return { maxToleratedRate, effects: effects.map(effectView) };
+}
+
 /** The adverse effect as the recommendation names it. */
-export function effectView(e: TimedEffect): Recommendation['adverseEffect'] {
+export function effectView(e: TimedEffect): AdverseEffectView {
   return {
     time: e.fact.time ?? isoAt(e.timeMs),
     display: e.fact.display,

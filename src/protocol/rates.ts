@@ -36,6 +36,8 @@ export type RateConversion =
   | { ok: false; error: 'unknown-unit'; unit: string; charted: string }
   | { ok: false; error: 'no-weight'; charted: string }
   | { ok: false; error: 'invalid-value'; charted: string }
+  /** An mL/h rate whose bag strength is charted but cannot be used (§1: the default never stands in for it). */
+  | { ok: false; error: 'unreadable-strength'; charted: string; strength: string }
   /** Above maxPlausibleRate (v1.1): a charting error, unreadable. */
   | { ok: false; error: 'implausible'; charted: string; mgPerKgPerHour: number };
 
@@ -133,14 +135,21 @@ const usableWeight = (weightKg: number | null): weightKg is number =>
   weightKg !== null && Number.isFinite(weightKg) && weightKg > 0;
 
 /**
- * Convert a charted rate to mg/kg/h. `weightKg` is the dosing weight (needed for mg/h and mL/h);
- * `concentrationMgPerMl` the charted strength (needed for mL/h; defaultConcentration otherwise).
+ * What reading a rate needs besides the rate: the weight, and the bag strength found by concentrationOf
+ * (`strengthUnreadable`: one is charted and cannot be used).
  */
-export function convertRate(
-  rate: ChartedRate,
-  context: { weightKg: number | null; concentrationMgPerMl: number | null },
-  params: ProtocolParameters,
-): RateConversion {
+export interface RateContext {
+  weightKg: number | null;
+  concentrationMgPerMl: number | null;
+  strengthUnreadable?: string | null;
+}
+
+/**
+ * Convert a charted rate to mg/kg/h. `weightKg` is the dosing weight (needed for mg/h and mL/h);
+ * `concentrationMgPerMl` the charted strength (needed for mL/h; defaultConcentration only when none is
+ * charted: a charted strength that cannot be used makes an mL/h rate unreadable, §1).
+ */
+export function convertRate(rate: ChartedRate, context: RateContext, params: ProtocolParameters): RateConversion {
   const conversion = readRate(rate, context, params);
   // A rate above maxPlausibleRate is a charting error (v1.1): unreadable, never a number to act on.
   if (conversion.ok && !(conversion.mgPerKgPerHour <= params.maxPlausibleRate))
@@ -153,11 +162,7 @@ export function convertRate(
   return conversion;
 }
 
-function readRate(
-  rate: ChartedRate,
-  context: { weightKg: number | null; concentrationMgPerMl: number | null },
-  params: ProtocolParameters,
-): RateConversion {
+function readRate(rate: ChartedRate, context: RateContext, params: ProtocolParameters): RateConversion {
   const charted = describeChartedRate(rate);
   const unit =
     rate.kind === 'quantity' ? parseRateUnit(rate.unit) : parseRatioUnits(rate.numeratorUnit, rate.denominatorUnit);
@@ -199,6 +204,11 @@ function readRate(
       charted,
     };
   }
+  // A charted strength that cannot be used: the mL/h rate cannot be read (never the default concentration).
+  if (unit.amount === 'mL') {
+    const strength = unusableStrength(context);
+    if (strength !== null) return { ok: false, error: 'unreadable-strength', charted, strength };
+  }
   if (!usableWeight(context.weightKg)) return { ok: false, error: 'no-weight', charted };
   if (unit.amount === 'mg') {
     return {
@@ -237,6 +247,8 @@ export function unreadableRateText(
       return `${conversion.charted} needs a dosing weight`;
     case 'implausible':
       return `${conversion.charted} is above ${params.maxPlausibleRate} mg/kg/h, the highest plausible rate: taken as a charting error`;
+    case 'unreadable-strength':
+      return `${conversion.charted} needs the bag strength, and the one charted (${conversion.strength}) cannot be read; the default concentration stands in only when none is charted`;
     default:
       return `${conversion.charted} is not a valid rate`;
   }
@@ -246,33 +258,64 @@ export function unreadableRateText(
 const usableStrength = (value: number | null | undefined): value is number =>
   value !== null && value !== undefined && Number.isFinite(value) && value > 0;
 
-/** The charted concentration found for an administration or order, and where it came from (null: none charted). */
+/** The charted strength of a rate context that cannot be used, as charted; null when there is none. */
+function unusableStrength(context: RateContext): string | null {
+  if (context.strengthUnreadable) return context.strengthUnreadable;
+  const value = context.concentrationMgPerMl;
+  return value !== null && !usableStrength(value) ? `${value} mg/mL` : null;
+}
+
+/**
+ * The charted concentration found for an administration or order, and where it came from (null: none
+ * charted). `unreadable`: the strength found there is charted and cannot be used (as charted); `value` is
+ * then null, and an mL/h rate cannot be read.
+ */
 export interface ConcentrationLookup {
   value: number | null;
   from: Exclude<ConcentrationOrigin, 'default'> | null;
+  unreadable?: string;
+}
+
+/** A Medication's (or draft's) strength as a lookup result from `from`; null when it charts none. */
+export function strengthOf(
+  medication: Pick<MedicationFact, 'concentrationMgPerMl' | 'strengthUnreadable'>,
+  from: Exclude<ConcentrationOrigin, 'default'>,
+): ConcentrationLookup | null {
+  const value = medication.concentrationMgPerMl;
+  if (usableStrength(value) && !medication.strengthUnreadable) return { value, from };
+  if (medication.strengthUnreadable) return { value: null, from, unreadable: medication.strengthUnreadable };
+  if (value !== null) return { value: null, from, unreadable: `${value} mg/mL` };
+  return null;
 }
 
 /**
  * The one concentration lookup, for reading charted mL/h rates and for computing pump rates alike:
  * the administration's (or draft's) own Medication strength, then the order it references
- * (`requestId` → `orders`), then the active ketamine order. Null when none is charted: the caller
- * then uses defaultConcentration (pickConcentration), and says so.
+ * (`requestId` → `orders`), then the active ketamine order. The first strength charted decides: when it
+ * cannot be used the lookup says so (`unreadable`) and looks no further. Null when none is charted: the
+ * caller then uses defaultConcentration (pickConcentration), and says so.
  */
 export function concentrationOf(
   item: { medication: MedicationFact; requestId?: string | null } | null,
   orders: readonly OrderFact[],
   activeOrder: OrderFact | null,
 ): ConcentrationLookup {
-  if (item && usableStrength(item.medication.concentrationMgPerMl))
-    return { value: item.medication.concentrationMgPerMl, from: 'medication' };
+  const own = item ? strengthOf(item.medication, 'medication') : null;
+  if (own) return own;
   const requestId = item?.requestId ?? null;
   const referenced = requestId === null ? undefined : orders.find((o) => o.id === requestId);
-  if (referenced && usableStrength(referenced.medication.concentrationMgPerMl))
-    return { value: referenced.medication.concentrationMgPerMl, from: 'order' };
-  if (activeOrder && usableStrength(activeOrder.medication.concentrationMgPerMl))
-    return { value: activeOrder.medication.concentrationMgPerMl, from: 'active-order' };
-  return { value: null, from: null };
+  const ordered = referenced ? strengthOf(referenced.medication, 'order') : null;
+  if (ordered) return ordered;
+  const active = activeOrder ? strengthOf(activeOrder.medication, 'active-order') : null;
+  return active ?? { value: null, from: null };
 }
+
+/** The rate context of a lookup: its strength, or the charted strength that cannot be used. */
+export const rateContext = (weightKg: number | null, concentration: ConcentrationLookup): RateContext => ({
+  weightKg,
+  concentrationMgPerMl: concentration.value,
+  strengthUnreadable: concentration.unreadable ?? null,
+});
 
 /** A successful conversion as a RateReading for cards (the concentration origin from the lookup). */
 export function toRateReading(
@@ -340,7 +383,7 @@ const STRENGTH_VOLUME_UNITS: Readonly<Record<string, number>> = { ml: 1, l: ML_P
 
 /**
  * A charted strength (a ratio: mass / volume) in mg/mL; null when it is not a mass per volume of the tables,
- * or not a positive finite number.
+ * or not a positive finite number (the caller then reports it as charted and unreadable, §1).
  */
 export function strengthToMgPerMl(
   numeratorValue: number,
@@ -352,7 +395,7 @@ export function strengthToMgPerMl(
   const ml = STRENGTH_VOLUME_UNITS[normaliseUnit(denominatorUnit)];
   if (mg === undefined || ml === undefined || denominatorValue === 0) return null;
   const value = (numeratorValue * mg) / (denominatorValue * ml);
-  return Number.isFinite(value) ? value : null;
+  return usableStrength(value) ? value : null;
 }
 
 /** Rates are rounded to rateRounding (0.01 mg/kg/h). */

@@ -27,6 +27,12 @@ export type RuleId =
 
 export type OrderRuleId = 'O0' | 'O1' | 'O2' | 'O3' | 'O4' | 'O5' | 'O6';
 
+/**
+ * What names a finding on a draft: an order rule, or S3 when the draft is a new start that is a re-challenge
+ * (§8: the start recommendation's warning, listed after the order rules).
+ */
+export type OrderFindingId = OrderRuleId | 'S3';
+
 export type Action =
   | 'start'
   | 'increase'
@@ -240,6 +246,8 @@ export interface Recommendation {
   currentRateReading?: RateReading | null;
   /** The active ketamine order's strength (mg/mL) when charted: reads a draft's mL/h without its own. Additive. */
   activeOrderConcentrationMgPerMl?: number | null;
+  /** The active ketamine order's strength as charted, when it cannot be used (a draft's mL/h is then unreadable). Additive. */
+  activeOrderStrengthUnreadable?: string | null;
   arithmetic: RateArithmetic | null;
   missing: MissingItem[];
   contraindications: Contraindication[];
@@ -259,13 +267,13 @@ export interface Recommendation {
   sustained: SustainedRun | null;
   vitals: VitalReading[];
   /** The adverse effect that drove A1 (or that set the max tolerated rate). */
-  adverseEffect: {
-    time: string;
-    display: string;
-    atRate: number | null;
-    /** Coded in the psychotomimetic value set; otherwise an adverse effect attributed to ketamine (v1.1). */
-    psychotomimetic: boolean;
-  } | null;
+  adverseEffect: AdverseEffectView | null;
+  /**
+   * §8 (v1.1): a new course would be a re-challenge: the max tolerated rate lies below startRate (an
+   * adverse effect at the start rate within lookbackDays) or is unknown. Set on S3 (whose indicator is
+   * then warning) and X1, with every adverse effect that counts within lookbackDays, oldest first. Additive.
+   */
+  rechallenge?: { maxToleratedRate: number | null; effects: AdverseEffectView[] } | null;
   /** The active ketamine order, for priorPrescription / stop suggestions. */
   activeOrderId: string | null;
   /** Dosing weight used for arithmetic (kg), when fresh. */
@@ -275,6 +283,15 @@ export interface Recommendation {
   /** What was set aside before evaluation (another patient's resources, unreadable entries). */
   setAside: SetAsideSummary;
   protocolVersion: string;
+}
+
+/** An adverse effect as the recommendation names it (its time, as charted, and the rate it is attributed to). */
+export interface AdverseEffectView {
+  time: string;
+  display: string;
+  atRate: number | null;
+  /** Coded in the psychotomimetic value set; otherwise an adverse effect attributed to ketamine (v1.1). */
+  psychotomimetic: boolean;
 }
 
 /** Resources set aside before evaluation (v1.1: the record is the patient's; readable values). */
@@ -298,12 +315,13 @@ export interface SetAsideSummary {
 }
 
 /** Why a draft's rate could not be read (O0): no rate, a unit not in the tables, mg/h or mL/h without a weight, not a valid number, above maxPlausibleRate. */
-type UnreadableRateCause = 'no-rate' | 'unknown-unit' | 'no-weight' | 'invalid-value' | 'implausible';
+type UnreadableRateCause =
+  'no-rate' | 'unknown-unit' | 'no-weight' | 'invalid-value' | 'implausible' | 'unreadable-strength' | 'rounds-to-zero';
 
 /** Result of checking one draft ketamine order against the recommendation (docs/clinical-specification.md §4). */
 export interface OrderCheck {
   /** null = consistent with the protocol: no card. */
-  ruleId: OrderRuleId | null;
+  ruleId: OrderFindingId | null;
   indicator: Indicator | null;
   /** The draft MedicationRequest id (as in draftOrders). */
   draftId: string;
@@ -313,9 +331,17 @@ export interface OrderCheck {
   draftCharted: string | null;
   /** How the draft rate was read (weight, concentration), when readable. Additive. */
   draftReading?: RateReading | null;
-  /** O0 only: the draft's rate is unreadable, or the running rate is, so the draft cannot be compared. Additive. */
-  reason?: 'draft-rate-unreadable' | 'current-rate-unreadable';
-  /** Why the draft's rate could not be read, when it could not (O0). Additive. */
+  /**
+   * O0: the draft's rate is unreadable, or the running rate is, so the draft cannot be compared; S3: the
+   * new start is a re-challenge (§8). Additive.
+   */
+  reason?: OrderFinding['reason'];
+  /**
+   * O0 for the draft's own rate: why it cannot be read (a sentence), and the bag strength as charted when
+   * that is what cannot be read. Additive.
+   */
+  unreadable?: { detail: string; strength: string | null };
+  /** O0 for the draft's own rate: why it could not be read, as a cause the card words. Additive. */
   draftUnreadable?: UnreadableRateCause;
   /** The rate the suggestion sets the draft to (mg/kg/h); null when no rate suggestion. */
   suggestedRate: number | null;
@@ -328,9 +354,9 @@ export interface OrderCheck {
 
 /** One order rule that applies to a draft. */
 export interface OrderFinding {
-  ruleId: OrderRuleId;
+  ruleId: OrderFindingId;
   indicator: Indicator;
   suggestedRate: number | null;
   suggestion: 'delete' | 'set-rate' | null;
-  reason?: 'draft-rate-unreadable' | 'current-rate-unreadable';
+  reason?: 'draft-rate-unreadable' | 'current-rate-unreadable' | 're-challenge';
 }

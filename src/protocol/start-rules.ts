@@ -5,10 +5,10 @@
 import type { DecisionContext } from './decide';
 import { displayTime } from './display';
 import { freshBaselinePain, missingVitals, type Context } from './inputs';
-import { build } from './outcome';
+import { build, rechallengeOf } from './outcome';
 import { latestPain } from './pain';
 import type { Action, Indicator, MissingItem, Recommendation, RuleId } from './recommendation';
-import { concentrationOf, rateAbove, rateArithmetic, roundRate, type ConcentrationLookup } from './rates';
+import { concentrationOf, rateArithmetic, roundRate, type ConcentrationLookup } from './rates';
 import { MS_PER_HOUR, isoAt } from './units';
 
 function showsCandidateCard(c: Context, context: DecisionContext): boolean {
@@ -69,6 +69,8 @@ function startConcentration(c: Context, context: DecisionContext): Concentration
   for (const draft of drafts) {
     const found = concentrationOf(draft, [], null);
     if (found.value !== null) return { value: found.value, from: 'order' };
+    // The draft's own bag strength cannot be read: no pump rate from another bag's strength.
+    if (found.unreadable !== undefined) return { value: null, from: null };
   }
   return concentrationOf(null, c.facts.orders, c.activeOrder);
 }
@@ -86,9 +88,7 @@ export function notStarted(c: Context, context: DecisionContext): Recommendation
   else {
     // An effect at the start rate in the look-back (max tolerated rate below startRate, or unknown):
     // a re-challenge is the attending's decision (v1.1).
-    const maxTol = c.effects.maxToleratedRate;
-    const rechallenge =
-      (maxTol !== null && rateAbove(params.startRate, maxTol, params)) || c.effects.toleranceUnknown !== null;
+    const rechallenge = rechallengeOf(c) !== null;
     rule = {
       ruleId: 'S3',
       action: 'start',

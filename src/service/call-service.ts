@@ -102,7 +102,12 @@ async function recommend(
     const checked = selectedKetamineDrafts(request, hook, draftOrders, facts.orders);
     const orderChecks = checked.map(({ order }) =>
       steps.checkDraftOrder(
-        { id: order.id, rate: order.rate, concentrationMgPerMl: order.medication.concentrationMgPerMl },
+        {
+          id: order.id,
+          rate: order.rate,
+          concentrationMgPerMl: order.medication.concentrationMgPerMl,
+          ...(order.medication.strengthUnreadable ? { strengthUnreadable: order.medication.strengthUnreadable } : {}),
+        },
         recommendation,
         params,
         hook,

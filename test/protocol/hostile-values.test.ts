@@ -73,3 +73,45 @@ describe('an in-progress administration whose start cannot be read', () => {
     expect(decide(facts, params, NOW, patientView)).toMatchObject({ ruleId: 'X1' });
   });
 });
+
+describe('§1 a bag strength charted but unusable: the running mL/h rate is unreadable (D1), never read with the default', () => {
+  it.each<[string, Parameters<typeof ketamine>[0], string]>([
+    ['100 mg / 0 mL', { strengthUnreadable: '100 mg / 0 mL' }, '100 mg / 0 mL'],
+    ['-100 mg / 100 mL (negative)', { strengthUnreadable: '-100 mg / 100 mL' }, '-100 mg / 100 mL'],
+    ['1e308 mg / 1e-308 mL (not finite)', { strengthUnreadable: '1e+308 mg / 1e-308 mL' }, '1e+308 mg / 1e-308 mL'],
+    ['a strength of 0 mg/mL', { concentrationMgPerMl: 0 }, '0 mg/mL'],
+    ['a negative strength', { concentrationMgPerMl: -1 }, '-1 mg/mL'],
+  ])(
+    'D1 when the pump now runs 14 mL/h of a bag charted at %s: needs-data, the strength named, never T8 from 0.2',
+    (_label, strength, named) => {
+      const facts = running()
+        .admin({ start: m(30), rate: qty(14, 'mL/h'), medication: ketamine(strength) })
+        .build();
+      const rec = decide(facts, params, NOW, patientView);
+      expect(rec).toMatchObject({ ruleId: 'D1', action: 'needs-data', currentRate: null, recommendedRate: null });
+      expect(rec.missing).toEqual([
+        expect.objectContaining({
+          code: 'rate-unreadable',
+          detail: expect.stringContaining(`(${named}) cannot be read`),
+        }),
+      ]);
+    },
+  );
+
+  it('D1 14 mL/h of a bag charted at 1e308 mg/mL reads as an implausible rate: a charting error, named', () => {
+    const facts = running()
+      .admin({ start: m(30), rate: qty(14, 'mL/h'), medication: ketamine({ concentrationMgPerMl: 1e308 }) })
+      .build();
+    const rec = decide(facts, params, NOW, patientView);
+    expect(rec).toMatchObject({ ruleId: 'D1', currentRate: null });
+    expect(rec.missing[0]?.detail).toContain('highest plausible rate');
+  });
+
+  it('14 mL/h with no strength charted anywhere is still read with the default 1 mg/mL (0.2 mg/kg/h), and said', () => {
+    const facts = running()
+      .admin({ start: m(30), rate: qty(14, 'mL/h') })
+      .build();
+    const rec = decide(facts, params, NOW, patientView);
+    expect(rec).toMatchObject({ currentRate: 0.2, currentRateReading: { concentrationFrom: 'default' } });
+  });
+});

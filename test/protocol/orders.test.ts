@@ -1,14 +1,33 @@
 import { decide, type DecisionContext } from '../../src/protocol/decide';
 import { checkDraftOrder, type DraftOrder } from '../../src/protocol/orders';
 import type { ChartedRate } from '../../src/protocol/facts';
-import { NOW, h, ketamine, mgkgh, orderSelect, orderSign, params, patient, qty, type Patient } from './builders';
+import {
+  NOW,
+  h,
+  ketamine,
+  mgkgh,
+  orderSelect,
+  orderSign,
+  params,
+  patient,
+  patientView,
+  qty,
+  type Patient,
+} from './builders';
 
 const DRAFT = 'draft-1';
-const draft = (rate: ChartedRate | null, concentrationMgPerMl: number | null = null): DraftOrder => ({
+const draft = (
+  rate: ChartedRate | null,
+  concentrationMgPerMl: number | null = null,
+  strengthUnreadable: string | null = null,
+): DraftOrder => ({
   id: DRAFT,
   rate,
   concentrationMgPerMl,
+  ...(strengthUnreadable === null ? {} : { strengthUnreadable }),
 });
+/** The ids of every finding on a check, most severe first. */
+const ids = (c: { findings?: Array<{ ruleId: string }> }) => (c.findings ?? []).map((f) => f.ruleId);
 
 /** Decide on the order hook with the draft in the record, then check the draft. */
 const check = (
@@ -202,10 +221,148 @@ describe('decreases and scope', () => {
   });
 });
 
-describe('severity order', () => {
+describe('severity order: one check lists every finding that applies (v1.1: O1, O0, O3, O2, O4, O5, O6)', () => {
   it('O3 comes before O2: a start drafted above the hard maximum while data is missing is critical, without a rate suggestion', () => {
     const { check: c } = check(patient().noEkg(), mgkgh(1.5));
     expect(c).toMatchObject({ ruleId: 'O3', indicator: 'critical', suggestion: null, suggestedRate: null });
+    expect(ids(c)).toEqual(['O3', 'O2', 'O4']);
+  });
+
+  it('O1 with O3 and O4: a 1.5 mg/kg/h draft under S1 lists all three; critical, the suggestion deletes the draft', () => {
+    const { rec, check: c } = check(patient().psychosis(), mgkgh(1.5));
+    expect(rec.ruleId).toBe('S1');
+    expect(c).toMatchObject({ ruleId: 'O1', indicator: 'critical', suggestion: 'delete', suggestedRate: null });
+    expect(ids(c)).toEqual(['O1', 'O3', 'O4']);
+    // No finding suggests a rate for a contraindicated start.
+    expect(c.findings?.slice(1).map((f) => f.suggestion)).toEqual([null, null]);
+  });
+
+  it('O1 with O4: a 0.2 mg/kg/h draft under S1 lists O1 and O4', () => {
+    expect(ids(check(patient().pregnancyTest('positive'), mgkgh(0.2)).check)).toEqual(['O1', 'O4']);
+  });
+
+  it('O1 alone: a draft at the start rate under S1', () => {
+    expect(ids(check(patient().psychosis(), mgkgh(0.1)).check)).toEqual(['O1']);
+  });
+
+  it('O0 with O2: a draft without a readable rate while the EKG is missing lists both (the rate findings cannot apply)', () => {
+    const { rec, check: c } = check(patient().noEkg(), null);
+    expect(c).toMatchObject({ ruleId: 'O0', indicator: 'warning', suggestion: null, reason: 'draft-rate-unreadable' });
+    expect(ids(c)).toEqual(['O0', 'O2']);
+    expect(rec.missing.map((x) => x.code)).toEqual(['ekg-missing']);
+  });
+
+  it('O1 with O0: a draft without a readable rate under S1 lists O1 then O0', () => {
+    expect(ids(check(patient().psychosis(), null).check)).toEqual(['O1', 'O0']);
+  });
+});
+
+describe('§1 a draft whose bag strength is charted but unusable: O0, never read with the default', () => {
+  it.each<[string, number | null, string | null, string]>([
+    ['100 mg / 0 mL', null, '100 mg / 0 mL', '100 mg / 0 mL'],
+    ['-100 mg / 100 mL', null, '-100 mg / 100 mL', '-100 mg / 100 mL'],
+    ['1e308 mg / 1e-308 mL (not finite)', null, '1e+308 mg / 1e-308 mL', '1e+308 mg / 1e-308 mL'],
+    ['0 mg/mL', 0, null, '0 mg/mL'],
+    ['a negative strength', -1, null, '-1 mg/mL'],
+  ])('O0 an 8 mL/h start draft of a bag charted at %s: unreadable, the strength named', (_s, conc, text, named) => {
+    const rec = decide(
+      patient()
+        .order({ id: DRAFT, status: 'draft', rate: qty(8, 'mL/h') })
+        .build(),
+      params,
+      NOW,
+      orderSelect(DRAFT),
+    );
+    const c = checkDraftOrder(draft(qty(8, 'mL/h'), conc, text), rec, params, 'order-select');
+    expect(c).toMatchObject({ ruleId: 'O0', draftRate: null, unreadable: { strength: named } });
+    expect(c.notes.join(' ')).toContain(`(${named}) cannot be read`);
+  });
+
+  it('O0 an 8 mL/h draft of a bag charted at 1e308 mg/mL: an implausible rate, taken as a charting error', () => {
+    const { check: c } = check(patient(), qty(8, 'mL/h'), orderSelect(DRAFT), 1e308);
+    expect(c).toMatchObject({ ruleId: 'O0', draftRate: null });
+    expect(c.notes.join(' ')).toContain('highest plausible rate');
+  });
+
+  it('O0 an 8 mL/h draft of a bag charted at 1e-308 mg/mL reads as less than 0.01 mg/kg/h: a charting error, not a decrease', () => {
+    const { check: c } = check(running(0.2), qty(8, 'mL/h'), orderSelect(DRAFT), 1e-308);
+    expect(c).toMatchObject({ ruleId: 'O0', draftRate: null });
+    expect(c.notes.join(' ')).toContain('reads as less than');
+  });
+
+  it('O0 a draft without its own strength while the active order’s strength cannot be read: unreadable, not the default', () => {
+    const p = running(0.2)
+      .order({ id: 'order-b', medication: ketamine({ strengthUnreadable: '100 mg / 0 mL' }) })
+      .order({ id: DRAFT, status: 'draft', rate: qty(14, 'mL/h') });
+    const rec = decide(p.build(), params, NOW, orderSelect(DRAFT));
+    const c = checkDraftOrder(draft(qty(14, 'mL/h')), rec, params, 'order-select');
+    expect(c).toMatchObject({ ruleId: 'O0', draftRate: null, unreadable: { strength: '100 mg / 0 mL' } });
+  });
+
+  it('an 8 mL/h start draft with no strength charted anywhere is read with the default 1 mg/mL at 70 kg (0.11): O4', () => {
+    expect(check(patient(), qty(8, 'mL/h')).check).toMatchObject({
+      ruleId: 'O4',
+      draftReading: { concentrationFrom: 'default' },
+    });
+  });
+});
+
+describe('§8 a new start after an adverse effect at the start rate is a re-challenge: listed as S3 (warning) after the order findings', () => {
+  /** Course 1 at `rate` ended 30 h ago, with hallucinations charted 31 h ago; pain 7/10 an hour ago. */
+  const afterEffect = (rate = 0.1) =>
+    patient()
+      .pains([7, h(1)])
+      .infusion([[rate, h(40)]], { end: h(30) })
+      .effect(h(31));
+
+  it.each<[string, DecisionContext]>([
+    ['order-select', orderSelect(DRAFT)],
+    ['order-sign', orderSign(DRAFT)],
+  ])(
+    'S3 on %s a draft at the start rate gets a warning finding, no suggestion; the effects named on the recommendation',
+    (_hook, context) => {
+      const { rec, check: c } = check(afterEffect(), mgkgh(0.1), context);
+      expect(rec).toMatchObject({ ruleId: 'S3', action: 'start', indicator: 'warning', maxToleratedRate: 0 });
+      expect(rec.rechallenge).toEqual({
+        maxToleratedRate: 0,
+        effects: [{ time: h(31), display: 'Hallucinations', atRate: 0.1, psychotomimetic: true }],
+      });
+      expect(c).toMatchObject({ ruleId: 'S3', indicator: 'warning', reason: 're-challenge', suggestion: null });
+      expect(ids(c)).toEqual(['S3']);
+    },
+  );
+
+  it('O4 then S3: a draft at 0.2 leads with O4 (set to the start rate) and lists the re-challenge after it', () => {
+    const { check: c } = check(afterEffect(), mgkgh(0.2));
+    expect(c).toMatchObject({ ruleId: 'O4', indicator: 'warning', suggestion: 'set-rate', suggestedRate: 0.1 });
+    expect(ids(c)).toEqual(['O4', 'S3']);
+  });
+
+  it('O3, O4 then S3: a draft above the hard maximum is critical, the re-challenge still listed', () => {
+    const { check: c } = check(afterEffect(), mgkgh(1.5));
+    expect(c).toMatchObject({ ruleId: 'O3', indicator: 'critical' });
+    expect(ids(c)).toEqual(['O3', 'O4', 'S3']);
+  });
+
+  it('O0 then S3: a draft without a readable rate is a re-challenge all the same', () => {
+    expect(ids(check(afterEffect(), null).check)).toEqual(['O0', 'S3']);
+  });
+
+  it('an effect at 0.3 (max tolerated 0.2, above the start rate) is no re-challenge: a draft at the start rate gets no card', () => {
+    const { rec, check: c } = check(afterEffect(0.3), mgkgh(0.1));
+    expect(rec).toMatchObject({ ruleId: 'S3', indicator: 'info', maxToleratedRate: 0.2 });
+    expect(rec.rechallenge).toBeUndefined();
+    expect(c.ruleId).toBeNull();
+  });
+
+  it('X1 on patient-view the completed course carries the re-challenge (the effect, its time and rate)', () => {
+    const rec = decide(afterEffect().build(), params, NOW, patientView);
+    expect(rec).toMatchObject({
+      ruleId: 'X1',
+      indicator: 'info',
+      rechallenge: { maxToleratedRate: 0, effects: [{ atRate: 0.1, time: h(31) }] },
+    });
+    expect(decide(afterEffect(0.3).build(), params, NOW, patientView).rechallenge).toBeUndefined();
   });
 });
 

@@ -1,12 +1,13 @@
 import {
+  concentrationOf,
   convertRate,
   rateArithmetic,
   weightToKg,
   describeChartedRate,
   strengthToMgPerMl,
 } from '../../src/protocol/rates';
-import type { ChartedRate } from '../../src/protocol/facts';
-import { params, qty, ratio } from './builders';
+import type { ChartedRate, OrderFact } from '../../src/protocol/facts';
+import { ketamine, mgkgh, params, qty, ratio } from './builders';
 
 const at70 = { weightKg: 70, concentrationMgPerMl: null };
 
@@ -181,9 +182,77 @@ describe('a bag strength in mg/mL (the same unit tables as rates and weights)', 
     ['a numerator that is not a mass is no strength', [5, 'mmol', 1, 'mL'], null],
     ['a denominator that is not a volume is no strength', [5, 'mg', 1, 'kg'], null],
     ['a zero volume is no strength', [5, 'mg', 0, 'mL'], null],
+    ['a negative amount is no strength', [-100, 'mg', 100, 'mL'], null],
+    ['1e308 mg / 1e-308 mL (not finite) is no strength', [1e308, 'mg', 1e-308, 'mL'], null],
   ])('%s', (_s, [nValue, nUnit, dValue, dUnit], expected) => {
     const mgPerMl = strengthToMgPerMl(nValue, nUnit, dValue, dUnit);
     if (expected === null) expect(mgPerMl).toBeNull();
     else expect(mgPerMl).toBeCloseTo(expected, 10);
+  });
+});
+
+describe('§1 the default concentration only when no strength is charted: a charted strength that cannot be used makes mL/h unreadable', () => {
+  const order = (id: string, over: Parameters<typeof ketamine>[0]): OrderFact => ({
+    id,
+    status: 'active',
+    intent: 'order',
+    authoredOn: null,
+    rate: mgkgh(0.1),
+    medication: ketamine(over),
+  });
+
+  it.each<[string, Parameters<typeof ketamine>[0], string]>([
+    ['100 mg / 0 mL, as charted', { strengthUnreadable: '100 mg / 0 mL' }, '100 mg / 0 mL'],
+    ['a strength of 0 mg/mL', { concentrationMgPerMl: 0 }, '0 mg/mL'],
+    ['a negative strength', { concentrationMgPerMl: -1 }, '-1 mg/mL'],
+    ['a strength that is not finite', { concentrationMgPerMl: Infinity }, 'Infinity mg/mL'],
+  ])(
+    'the lookup reports %s on the Medication as unreadable, and looks no further (not the order’s strength)',
+    (_s, medication, named) => {
+      const found = concentrationOf(
+        { medication: ketamine(medication), requestId: 'order-a' },
+        [order('order-a', { concentrationMgPerMl: 2 })],
+        null,
+      );
+      expect(found).toEqual({ value: null, from: 'medication', unreadable: named });
+    },
+  );
+
+  it('an unreadable strength on the referenced order is reported too; a readable one on the Medication wins', () => {
+    const orders = [order('order-a', { strengthUnreadable: '5 mg / 0 mL' })];
+    expect(concentrationOf({ medication: ketamine(), requestId: 'order-a' }, orders, null)).toEqual({
+      value: null,
+      from: 'order',
+      unreadable: '5 mg / 0 mL',
+    });
+    expect(
+      concentrationOf({ medication: ketamine({ concentrationMgPerMl: 2 }), requestId: 'order-a' }, orders, null),
+    ).toEqual({ value: 2, from: 'medication' });
+  });
+
+  it.each<[string, { concentrationMgPerMl: number | null; strengthUnreadable?: string | null }]>([
+    ['charted and unreadable (100 mg / 0 mL)', { concentrationMgPerMl: null, strengthUnreadable: '100 mg / 0 mL' }],
+    ['0 mg/mL', { concentrationMgPerMl: 0 }],
+    ['negative', { concentrationMgPerMl: -10 }],
+    ['not finite', { concentrationMgPerMl: Infinity }],
+  ])('14 mL/h with a strength %s is unreadable, never 0.2 mg/kg/h by the default 1 mg/mL', (_s, strength) => {
+    const conv = convertRate(qty(14, 'mL/h'), { weightKg: 70, ...strength }, params);
+    expect(conv).toMatchObject({ ok: false, error: 'unreadable-strength', charted: '14 mL/h' });
+  });
+
+  it('an absurd strength that can be computed (1e308 mg/mL) gives an implausible rate: unreadable', () => {
+    expect(convertRate(qty(14, 'mL/h'), { weightKg: 70, concentrationMgPerMl: 1e308 }, params)).toMatchObject({
+      ok: false,
+      error: 'implausible',
+    });
+  });
+
+  it('a rate in mg/h needs no strength: an unreadable one does not matter', () => {
+    const conv = convertRate(
+      qty(21, 'mg/h'),
+      { weightKg: 70, concentrationMgPerMl: null, strengthUnreadable: '100 mg / 0 mL' },
+      params,
+    );
+    expect(conv).toMatchObject({ ok: true, mgPerKgPerHour: 0.3 });
   });
 });
