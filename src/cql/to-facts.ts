@@ -142,14 +142,21 @@ function strength(value: unknown): { mgPerMl: number | null; unreadable: string 
   };
 }
 
+/** The strength of a Medication the record does not hold, as the card names it. */
+const NOT_IN_RECORD_STRENGTH = 'on a Medication that is not in the record';
+
 function medicationFact(value: unknown): MedicationFact {
   const r = row(value) ?? {};
   const bag = strength(r['strength']);
+  const notInRecord = r['notInRecord'] === true;
+  // A Medication the record does not hold: its strength may be charted there, so it is unknown, never none.
+  const unreadable = notInRecord ? NOT_IN_RECORD_STRENGTH : bag.unreadable;
   return {
     recognizedBy: r['recognizedBy'] === 'code' ? 'code' : 'text',
     display: str(r['display']) ?? 'ketamine',
     concentrationMgPerMl: bag.mgPerMl,
-    ...(bag.unreadable !== null ? { strengthUnreadable: bag.unreadable } : {}),
+    ...(unreadable !== null ? { strengthUnreadable: unreadable } : {}),
+    ...(notInRecord ? { notInRecord } : {}),
   };
 }
 

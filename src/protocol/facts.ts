@@ -44,6 +44,11 @@ export interface MedicationFact {
    * none charted, or `concentrationMgPerMl` holds it.
    */
   strengthUnreadable?: string | null;
+  /**
+   * The resource names a Medication the record does not hold (the prefetch or the server did not return it):
+   * recognised as ketamine by the reference's display text only, its strength unknown (`strengthUnreadable`).
+   */
+  notInRecord?: boolean;
 }
 
 /** One ketamine MedicationAdministration (any status; the core filters statuses). */

@@ -58,7 +58,12 @@ export function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Da
   const notes: Note[] = [];
 
   for (const m of [...facts.administrations.map((a) => a.medication), ...facts.orders.map((o) => o.medication)]) {
-    if (m.recognizedBy === 'text') {
+    if (m.notInRecord) {
+      pushOnce(
+        notes,
+        `Medication "${m.display}" is not in the record: recognised as ketamine by the name on its reference only, its bag strength unknown.`,
+      );
+    } else if (m.recognizedBy === 'text') {
       pushOnce(
         notes,
         `Medication "${m.display}" was recognised as ketamine by its text only: its code was not recognised.`,

@@ -169,6 +169,40 @@ function runningFromContainedBag(
   );
 }
 
+/** The example patient with ketamine running since 08:30 from `Medication/<id>`, a Medication the prefetch does not hold. */
+function runningFromMissingMedication(rate: Record<string, unknown>, display?: string): Body {
+  return add(
+    base(),
+    'medicationAdministrations',
+    administration('admin-running', '2026-03-10T08:30:00Z', rate, {
+      medication: {
+        medicationReference: { reference: 'Medication/not-sent', ...(display ? { display } : {}) },
+      },
+    }),
+  );
+}
+
+describe('a Medication the record does not hold: never a start for a running patient, never the default strength', () => {
+  const BAG = 'Ketamine 200 mg in sodium chloride 0.9% 100 mL (2 mg/mL)';
+
+  it('D1 running 16 mL/h from a Medication not in the record, named ketamine on its reference: the strength is unknown, the running rate unreadable', async () => {
+    const c = await onlyCard(
+      runningFromMissingMedication({ value: 16, unit: 'mL/h', system: SYSTEMS.ucum, code: 'mL/h' }, BAG),
+      PATIENT_VIEW,
+    );
+    expect(c.ext).toMatchObject({ ruleId: 'D1', action: 'needs-data', currentRate: null, recommendedRate: null });
+    expect(c.detail).toContain('16 mL/h needs the bag strength');
+    expect(c.detail).toContain('not in the record');
+    expect(c.suggestions).toEqual([]);
+  });
+
+  it('T8 running 0.2 mg/kg/h from a Medication not in the record, named ketamine on its reference: read as ketamine by that name, said on the card', async () => {
+    const c = await onlyCard(runningFromMissingMedication(mgPerKgPerHour(0.2), BAG), PATIENT_VIEW);
+    expect(c.ext).toMatchObject({ ruleId: 'T8', currentRate: 0.2, recommendedRate: 0.3 });
+    expect(c.detail).toContain('is not in the record');
+  });
+});
+
 describe('a bag strength charted but unusable: the mL/h rate is unreadable, never read with the default (§1)', () => {
   it('T8 16 mL/h of a readable 1 mg/mL contained bag at 80 kg is 0.2 mg/kg/h (the base of the cases below)', async () => {
     const c = await onlyCard(
