@@ -47,6 +47,7 @@ describe('moments of an example', () => {
   const manifest = readManifest(examplesDir());
   const case1 = manifest.find((e) => e.patientId === 'case1-patient') as ExampleEntry;
   const case4 = manifest.find((e) => e.patientId === 'case4-patient') as ExampleEntry;
+  const missingEkg = manifest.find((e) => e.patientId === 'missing-ekg-patient') as ExampleEntry;
   const at = (entry: ExampleEntry, text: string) => resolveMoment(entry, parseMoment(text), SUSTAINED);
   const scenario = (entry: ExampleEntry, rule: string) =>
     Date.parse(entry.scenarioTimes?.find((t) => t.expectedRuleId === rule)?.at ?? '');
@@ -67,8 +68,9 @@ describe('moments of an example', () => {
   });
 
   it('when the example has no such moment, it falls back to its first scenario time and says so', () => {
-    const placed = at(case4, 'titration');
-    expect(placed.atMs).toBe(Date.parse(case4.scenarioTimes?.[0]?.at ?? ''));
+    // The missing-EKG patient never starts: it has no titration moment.
+    const placed = at(missingEkg, 'titration');
+    expect(placed.atMs).toBe(Date.parse(missingEkg.scenarioTimes?.[0]?.at ?? ''));
     expect(placed.fallback).toContain('titration');
   });
 
