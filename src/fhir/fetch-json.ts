@@ -9,7 +9,11 @@
  * Connections are kept alive in one agent per scheme (idle sockets are unref'd and do not keep the process
  * up), at most MAX_SOCKETS_PER_ORIGIN at a time per origin; `limitConcurrency` bounds one call's requests.
  * Redirects are never followed (the token must not leave the allowed server); the body is asked for and
- * accepted only uncompressed (no decompression bomb). Errors carry a short reason, never the upstream body.
+ * accepted only uncompressed (no decompression bomb). Errors carry a short reason, never the upstream body;
+ * the one thing read from an error answer is the reason a 4xx OperationOutcome gives (its first issue's
+ * diagnostics or details.text), from a body of at most MAX_ERROR_BODY_BYTES, and not for 401, 403 and 407
+ * (an authentication answer may speak of the token). The caller sanitises it before showing it
+ * (src/fhir/gather.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -42,16 +46,42 @@ export function closeFhirConnections(): void {
     for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
+/** The most bytes of an error answer read for its OperationOutcome's reason. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Longest reason kept from an error answer (before the caller sanitises and shortens it). */
+const MAX_SERVER_REASON_CHARS = 2000;
+/** Error answers whose OperationOutcome is not read: authentication and authorization (they may echo the token). */
+const UNREAD_ERROR_STATUSES: ReadonlySet<number> = new Set([401, 403, 407]);
+
 /** Why a request failed, short and safe to show (never the upstream body). */
 export class FetchError extends Error {
   constructor(
     readonly reason: string,
     /** 'too-large' when a byte limit was hit; 'aborted' when the signal fired. */
     readonly kind: 'too-large' | 'aborted' | 'http' | 'malformed' | 'network' = 'network',
+    /** For 'http': the status, and the reason a 4xx OperationOutcome gave (raw: the caller sanitises it). */
+    readonly http?: { status: number; serverReason?: string },
   ) {
     super(reason);
     this.name = 'FetchError';
   }
+}
+
+/** The reason an OperationOutcome gives: its first issue's diagnostics, else its details.text (raw, capped). */
+function outcomeReason(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const outcome = body as { resourceType?: unknown; issue?: unknown };
+  if (outcome.resourceType !== 'OperationOutcome' || !Array.isArray(outcome.issue)) return undefined;
+  const issue: unknown = outcome.issue[0];
+  if (typeof issue !== 'object' || issue === null) return undefined;
+  const { diagnostics, details } = issue as { diagnostics?: unknown; details?: { text?: unknown } };
+  const text =
+    typeof diagnostics === 'string' && diagnostics.trim() !== ''
+      ? diagnostics
+      : typeof details === 'object' && details !== null && typeof details.text === 'string'
+        ? details.text
+        : undefined;
+  return text === undefined || text.trim() === '' ? undefined : text.slice(0, MAX_SERVER_REASON_CHARS);
 }
 
 /** The byte limits of one call: per response, and for all responses of the call together. */
@@ -126,12 +156,28 @@ export function getJson(url: string, options: GetJsonOptions): Promise<unknown> 
     );
     request.on('response', (response) => {
       const { statusCode = 0 } = response;
+      const encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      const uncompressed = encoding === 'identity' || encoding === '';
       if (statusCode < 200 || statusCode >= 300) {
-        fail(new FetchError(`HTTP ${statusCode}`, 'http'));
+        const httpError = (serverReason?: string) =>
+          new FetchError(`HTTP ${statusCode}`, 'http', {
+            status: statusCode,
+            ...(serverReason !== undefined ? { serverReason } : {}),
+          });
+        if (statusCode < 400 || statusCode >= 500 || UNREAD_ERROR_STATUSES.has(statusCode) || !uncompressed) {
+          fail(httpError());
+          return;
+        }
+        // A 4xx: the server's reason is read from a small body (within the call's budget), then the socket closed.
+        readErrorReason(
+          response,
+          budget,
+          () => settled,
+          (reason) => fail(httpError(reason)),
+        );
         return;
       }
-      const encoding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-      if (encoding !== 'identity' && encoding !== '') {
+      if (!uncompressed) {
         fail(new FetchError('compressed response refused', 'malformed'));
         return;
       }
@@ -177,6 +223,54 @@ export function getJson(url: string, options: GetJsonOptions): Promise<unknown> 
     });
     request.end();
   });
+}
+
+/**
+ * Reads an error answer's body (at most MAX_ERROR_BODY_BYTES, counted in the call's budget) and hands over
+ * the reason of the OperationOutcome it holds, or nothing (too large, not JSON, no reason, a broken stream).
+ */
+function readErrorReason(
+  response: http.IncomingMessage,
+  budget: CallBudget,
+  settled: () => boolean,
+  done: (reason: string | undefined) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let finished = false;
+  const finish = (reason: string | undefined) => {
+    if (finished) return;
+    finished = true;
+    chunks.length = 0;
+    done(reason);
+  };
+  response.on('data', (chunk: Buffer) => {
+    if (finished || settled()) return;
+    received += chunk.length;
+    if (received > MAX_ERROR_BODY_BYTES || !budget.take(chunk.length)) {
+      finish(undefined);
+      return;
+    }
+    chunks.push(chunk);
+  });
+  response.on('end', () => {
+    if (finished) return;
+    let reason: string | undefined;
+    try {
+      reason = outcomeReason(
+        JSON.parse(
+          Buffer.concat(chunks)
+            .toString('utf8')
+            .replace(/^\uFEFF/, ''),
+        ),
+      );
+    } catch {
+      reason = undefined;
+    }
+    finish(reason);
+  });
+  response.on('error', () => finish(undefined));
+  response.on('aborted', () => finish(undefined));
 }
 
 /** Runs at most `limit` of the tasks given to it at a time (one call's requests). */

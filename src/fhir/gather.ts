@@ -11,8 +11,24 @@
  *  - a template token without a value (e.g. no encounterId) → the key yields no data (source 'null').
  * A key that cannot be fetched (no fhirServer, a fhirServer off the allowlist, 401/403/404/5xx, timeout,
  * malformed JSON, redirect, paging link off the server) → 412 OperationOutcome naming the key; the
- * upstream body is never echoed (CH-P4). A fhirServer off the allowlist is refused before any request.
+ * upstream body is never echoed (CH-P4), except the short reason a 4xx OperationOutcome gives (not for
+ * 401/403), sanitised: control and invisible characters removed, URLs, queries, the token and the
+ * patient id taken out, at most SERVER_REASON_CHARS characters ("HTTP 400, the FHIR server refused the
+ * search: …"). A search refused is not retried without `_sort`: the keys rely on `_sort` + `_count` for
+ * the newest items. A fhirServer off the allowlist is refused before any request.
+ * A searchset that says it has more matches (`total`) than were received over all its pages, fewer than
+ * the `_count` asked for, and gives no `next` link (a server capping `_count`) is incomplete: the key
+ * fails like any other ("the server returned N of M results and no next page").
  * When `deps.signal` aborts (the caller's deadline, CH-B2) the call rejects with a 504 'timeout' outcome.
+ *
+ * Referenced Medications: once the keys are gathered (prefetch and fallback alike), the Medications that
+ * the record's MedicationAdministrations and MedicationRequests (and the hook's draft orders) reference
+ * (`Medication/<id>`) but that no key returned (a `medications` key capped, or not scoped to them) are
+ * fetched from an allowed fhirServer in one request (`Medication?_id=a,b,…`, at most
+ * MAX_REFERENCED_MEDICATIONS ids, under the same budgets, deadline and token). Only Medications with those
+ * ids are kept. A failure there does not fail the call: it is logged and handed back in `failedSources`
+ * (counted in the FHIR fetch failure metric), and the reference stays unresolved for the CQL to read as
+ * such. Without an allowed fhirServer nothing is fetched.
  *
  * Fetch budget (src/fhir/fetch-json.ts): every response is streamed under a per-response byte limit and
  * the call's total; a request past a limit, its key's timeout or the caller's deadline is aborted (socket
@@ -45,6 +61,18 @@ export interface GatheredRecord {
    * FHIR server: set aside and named like the prefetch's (src/fhir/own-record.ts, malformedPrefetchEntries).
    */
   malformedFetched?: number;
+  /**
+   * Sources that could not be read without failing the call (the Medications the record references): the
+   * key they stand for, its resource type and the reason (as in a 412's "could not be fetched: <reason>").
+   */
+  failedSources?: FailedSource[];
+}
+
+/** A source that could not be read, the call going on without it. */
+interface FailedSource {
+  key: string;
+  type: string;
+  reason: string;
 }
 
 export interface GatherDeps {
@@ -80,12 +108,22 @@ const FETCH_BUDGET_DEFAULTS: FetchBudget = {
 };
 /** Requests of one call in flight at a time (the keys are fetched in parallel up to this). */
 const MAX_REQUESTS_PER_CALL = 6;
+/** Most referenced Medications fetched in the one request for them (ids the keys did not return). */
+const MAX_REFERENCED_MEDICATIONS = 50;
+/** Longest reason quoted from a FHIR server's OperationOutcome in a message. */
+const SERVER_REASON_CHARS = 200;
+/** A FHIR id (R4: 1–64 of A–Z, a–z, 0–9, '-', '.'). */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-/** Why a key could not be fetched, for the 412 diagnostics and the log (never the upstream body). */
+/**
+ * Why a key could not be fetched: `reason` for the 412 diagnostics (it may quote the server's sanitised
+ * reason), `logReason` for the log (never anything the server wrote).
+ */
 class FetchFailure extends Error {
   constructor(
     readonly key: string,
     readonly reason: string,
+    readonly logReason: string = reason,
   ) {
     super(reason);
   }
@@ -144,6 +182,67 @@ function describeError(err: unknown, signal: AbortSignal): string {
   return 'network error';
 }
 
+/**
+ * An HTTP error said plainly: `HTTP 404, not found on the FHIR server`, `HTTP 400, the FHIR server refused
+ * the search: <its reason>`. The server's reason is sanitised (sanitizeServerReason).
+ */
+function describeHttpError(status: number, serverReason: string | undefined, isSearch: boolean, redact: string[]) {
+  const what =
+    status === 404 || status === 410
+      ? 'not found on the FHIR server'
+      : status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 407
+        ? `the FHIR server refused the ${isSearch ? 'search' : 'request'}`
+        : undefined;
+  const said = serverReason === undefined ? '' : sanitizeServerReason(serverReason, redact);
+  return `HTTP ${status}${what ? `, ${what}` : ''}${said ? `: ${said}` : ''}`;
+}
+
+/**
+ * A FHIR server's reason made safe to show: control, format and invisible characters removed; URLs,
+ * query strings, bearer tokens (the call's own, and anything shaped like a JWT) and the patient id taken
+ * out; whitespace collapsed; at most SERVER_REASON_CHARS characters.
+ */
+export function sanitizeServerReason(text: string, redact: string[] = []): string {
+  let out = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ');
+  out = out.replace(/\b[A-Za-z][A-Za-z0-9+.-]*:\/\/\S*/g, '[URL]');
+  out = out.replace(/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[token]');
+  out = out.replace(/\bBearer\s+\S+/gi, 'Bearer [token]');
+  out = out.replace(/\?[^\s"'=]*=\S*/g, '[query]');
+  for (const secret of redact) {
+    if (secret.length === 0) continue;
+    const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`(?<![A-Za-z0-9.-])${escaped}(?![A-Za-z0-9.-])`, 'g'), '[…]');
+  }
+  out = out.replace(/\s+/g, ' ').trim();
+  const chars = [...out];
+  return chars.length > SERVER_REASON_CHARS ? `${chars.slice(0, SERVER_REASON_CHARS - 1).join('')}…` : out;
+}
+
+/** Entries of a searchset page that count toward its `total` (matches: not include or outcome entries). */
+function matchEntries(bundle: Bundle): number {
+  const entries: unknown[] = Array.isArray(bundle.entry) ? bundle.entry : [];
+  return entries.filter((entry) => {
+    const mode = isObject(entry) && isObject(entry['search']) ? entry['search']['mode'] : undefined;
+    return mode !== 'include' && mode !== 'outcome';
+  }).length;
+}
+
+/** A searchset's `total`, when it is a count. */
+function totalOf(resource: ResourceLike): number | undefined {
+  if (!isBundle(resource)) return undefined;
+  const total: unknown = resource.total;
+  return typeof total === 'number' && Number.isSafeInteger(total) && total >= 0 ? total : undefined;
+}
+
+/** The `_count` a query asks for, when it is a number. */
+function countAskedIn(query: string | null): number | undefined {
+  if (query === null) return undefined;
+  const questionMark = query.indexOf('?');
+  if (questionMark < 0) return undefined;
+  const value = new URLSearchParams(query.slice(questionMark + 1)).get('_count');
+  return value !== null && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+}
+
 interface KeyResult {
   key: string;
   resources: ResourceLike[];
@@ -164,6 +263,8 @@ class Fetcher {
     private readonly budget: CallBudget,
     private readonly maxEntries: number,
     private readonly group: AbortSignal,
+    /** Never shown in a message quoting the server: the token, the patient id. */
+    private readonly redact: string[],
   ) {}
 
   private async get(key: string, url: string, signal: AbortSignal): Promise<ResourceLike> {
@@ -175,6 +276,15 @@ class Fetcher {
         getJson(url, { signal, budget: this.budget, ...(this.token ? { token: this.token } : {}) }),
       );
     } catch (err) {
+      if (err instanceof FetchError && err.http && !signal.aborted) {
+        const isSearch = new URL(url).search !== '';
+        const { status, serverReason } = err.http;
+        throw new FetchFailure(
+          key,
+          describeHttpError(status, serverReason, isSearch, this.redact),
+          describeHttpError(status, undefined, isSearch, []),
+        );
+      }
       throw new FetchFailure(key, describeError(err, signal));
     }
     if (!isResource(result)) throw new FetchFailure(key, 'malformed response');
@@ -186,13 +296,13 @@ class Fetcher {
   async fetchKey(key: string, relative: string): Promise<KeyResult> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.group]);
     const first = await this.get(key, new URL(relative, `${this.base}/`).toString(), signal);
-    return this.followPages(key, first, 1, signal, malformedBundleEntries(first));
+    return this.followPages(key, first, 1, signal, malformedBundleEntries(first), countAskedIn(relative));
   }
 
-  /** Completes a searchset whose first page(s) are already in hand. */
-  async completePages(key: string, first: ResourceLike): Promise<KeyResult> {
+  /** Completes a searchset whose first page(s) are already in hand (`query`: the key's, for its `_count`). */
+  async completePages(key: string, first: ResourceLike, query: string | null): Promise<KeyResult> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.deps.timeoutMs), this.group]);
-    return this.followPages(key, first, 1, signal, 0);
+    return this.followPages(key, first, 1, signal, 0, countAskedIn(query));
   }
 
   private async followPages(
@@ -201,11 +311,14 @@ class Fetcher {
     pagesRead: number,
     signal: AbortSignal,
     malformedSoFar: number,
+    countAsked: number | undefined,
   ): Promise<KeyResult> {
     const resources = resourcesOf(first);
     if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
     let pages = pagesRead;
     let malformed = malformedSoFar;
+    let received = isBundle(first) ? matchEntries(first) : 0;
+    let total = totalOf(first);
     let next = nextLink(first);
     while (next !== undefined && pages < this.deps.maxPages) {
       let url: string;
@@ -222,8 +335,19 @@ class Fetcher {
       malformed += malformedBundleEntries(page);
       if (resources.length > this.maxEntries) throw new FetchFailure(key, `more than ${this.maxEntries} resources`);
       pages += 1;
+      received += matchEntries(page);
+      total = totalOf(page) ?? total;
       next = nextLink(page);
     }
+    // A server that caps `_count` and drops the `next` link: fewer matches than it says it has, fewer than
+    // asked for, and no way to the rest. The newest items may be among those missing: the key is incomplete.
+    if (
+      next === undefined &&
+      total !== undefined &&
+      total > received &&
+      (countAsked === undefined || received < countAsked)
+    )
+      throw new FetchFailure(key, `the server returned ${received} of ${total} results and no next page`);
     return { key, resources, pages, truncated: next !== undefined, malformed };
   }
 }
@@ -257,7 +381,7 @@ export async function gather(
   let malformedFetched = 0;
   const provided = request.prefetch ?? undefined;
   const toFetch: Array<{ key: string; query: string; source: PrefetchSource }> = [];
-  const toComplete: Array<{ key: string; first: ResourceLike }> = [];
+  const toComplete: Array<{ key: string; first: ResourceLike; query: string | null }> = [];
   const budget: FetchBudget = { ...FETCH_BUDGET_DEFAULTS, ...deps.budget };
   const types = new Map<string, string>();
 
@@ -276,7 +400,11 @@ export async function gather(
       if (given.length > budget.maxEntries)
         throw tooLarge(`prefetch.${key} has more than ${budget.maxEntries} resources (the service's limit per key)`);
       byKey.set(key, given);
-      if (nextLink(value) !== undefined) toComplete.push({ key, first: value });
+      if (nextLink(value) !== undefined) {
+        const type = resourceTypeOf(template);
+        if (type !== undefined) types.set(key, type);
+        toComplete.push({ key, first: value, query: renderTemplate(template, request) });
+      }
       continue;
     }
     // Absent (CH-P3, CH-P7) or an OperationOutcome (CH-P5): fetch it if the request lets us.
@@ -308,9 +436,12 @@ export async function gather(
     if (!serverAllowed)
       deps.logger.warn({ event: 'prefetch.truncated', key }, 'paged prefetch not completed: no allowed fhirServer');
   }
+  const medicationKey = keyOfType(definition, 'Medication');
+  types.set(medicationKey, 'Medication');
+  const referenced: ResourceLike[] = [];
+  const failedSources: FailedSource[] = [];
 
-  if ((toFetch.length > 0 || completable.length > 0) && server !== undefined) {
-    if (deps.signal?.aborted) throw deadlineExceeded();
+  if (serverAllowed && server !== undefined) {
     const base = server.replace(/\/+$/, '');
     const token = request.fhirAuthorization?.access_token;
     const group = new AbortController();
@@ -320,9 +451,10 @@ export async function gather(
       deps.slowAtDeadline?.push(...[...pending].map((k) => (types.has(k) ? `${k} (${types.get(k)})` : k)));
       group.abort();
     };
-    deps.signal?.addEventListener('abort', onDeadline, { once: true });
     const callBudget = new CallBudget(budget);
-    const fetcher = new Fetcher(base, token, deps, callBudget, budget.maxEntries, group.signal);
+    const patientId = request.context.patientId.replace(/^Patient\//, '');
+    const redact = [...(token ? [token] : []), patientId, request.context.patientId];
+    const fetcher = new Fetcher(base, token, deps, callBudget, budget.maxEntries, group.signal, redact);
     const timed = async (key: string, run: () => Promise<KeyResult>, source: PrefetchSource) => {
       const t0 = performance.now();
       pending.add(key);
@@ -342,16 +474,68 @@ export async function gather(
         throw err;
       }
     };
+    deps.signal?.addEventListener('abort', onDeadline, { once: true });
     try {
-      const results = await Promise.all([
-        ...toFetch.map(({ key, query, source }) => timed(key, () => fetcher.fetchKey(key, query), source)),
-        ...completable.map(({ key, first }) => timed(key, () => fetcher.completePages(key, first), 'prefetch')),
-      ]);
-      for (const result of results) {
-        byKey.set(result.key, result.resources);
-        malformedFetched += result.malformed;
+      if (toFetch.length > 0 || completable.length > 0) {
+        if (deps.signal?.aborted) throw deadlineExceeded();
+        const results = await Promise.all([
+          ...toFetch.map(({ key, query, source }) => timed(key, () => fetcher.fetchKey(key, query), source)),
+          ...completable.map(({ key, first, query }) =>
+            timed(key, () => fetcher.completePages(key, first, query), 'prefetch'),
+          ),
+        ]);
+        for (const result of results) {
+          byKey.set(result.key, result.resources);
+          malformedFetched += result.malformed;
+        }
+        for (const { key, source } of toFetch) sources[key] = source;
       }
-      for (const { key, source } of toFetch) sources[key] = source;
+      // The Medications the record references that no key returned: one bounded request, never fatal.
+      const { ids, more } = missingMedicationIds([...byKey.values()].flat(), request, base);
+      if (ids.length > 0 && !deps.signal?.aborted) {
+        const query = `Medication?_id=${ids.map(encodeURIComponent).join(',')}&_count=${ids.length}`;
+        const t0 = performance.now();
+        pending.add(medicationKey);
+        try {
+          const result = await fetcher.fetchKey(medicationKey, query);
+          const wanted = new Set(ids);
+          const found = result.resources.filter((r) => r.resourceType === 'Medication' && wanted.has(r.id ?? ''));
+          referenced.push(...found);
+          malformedFetched += result.malformed;
+          const unresolved = ids.length - new Set(found.map((r) => r.id)).size;
+          deps.logger.debug(
+            {
+              event: 'prefetch.referenced-medications',
+              key: medicationKey,
+              asked: ids.length,
+              found: found.length,
+              unresolved,
+              ms: Math.round(performance.now() - t0),
+            },
+            'referenced Medications fetched',
+          );
+        } catch (err) {
+          if (deps.signal?.aborted || !(err instanceof FetchFailure)) throw err;
+          failedSources.push({ key: medicationKey, type: 'Medication', reason: err.reason });
+          deps.logger.warn(
+            { event: 'prefetch.referenced-medications-failed', key: medicationKey, reason: err.logReason },
+            'referenced Medications could not be fetched: the references stay unresolved',
+          );
+        } finally {
+          pending.delete(medicationKey);
+        }
+      }
+      if (more > 0) {
+        failedSources.push({
+          key: medicationKey,
+          type: 'Medication',
+          reason: `more than ${MAX_REFERENCED_MEDICATIONS} referenced Medications missing: ${more} not fetched`,
+        });
+        deps.logger.warn(
+          { event: 'prefetch.referenced-medications-failed', key: medicationKey, notFetched: more },
+          'too many referenced Medications missing: the rest stay unresolved',
+        );
+      }
     } catch (err) {
       if (deps.signal?.aborted) {
         // The keys still being fetched at the deadline, with their resource types: what was too slow.
@@ -364,7 +548,7 @@ export async function gather(
       }
       if (err instanceof FetchFailure) {
         deps.logger.warn(
-          { event: 'prefetch.failed', key: err.key, type: types.get(err.key), reason: err.reason },
+          { event: 'prefetch.failed', key: err.key, type: types.get(err.key), reason: err.logReason },
           'prefetch key could not be fetched',
         );
         throw keyFailed([err.key], err.reason, types);
@@ -377,7 +561,7 @@ export async function gather(
   }
 
   const keys = Object.keys(definition.prefetch);
-  const resources = dedupe(keys.flatMap((key) => byKey.get(key) ?? []));
+  const resources = dedupe([...keys.flatMap((key) => byKey.get(key) ?? []), ...referenced]);
   const ordered: Record<string, PrefetchSource> = {};
   for (const key of keys) if (sources[key] !== undefined) ordered[key] = sources[key];
   deps.logger.info(
@@ -387,11 +571,65 @@ export async function gather(
       sources: keys.filter((k) => ordered[k] !== undefined).map((k) => `${k}:${ordered[k]}`),
       fetched: fetchKeys,
       count: resources.length,
+      ...(referenced.length > 0 ? { referencedMedications: referenced.length } : {}),
+      ...(failedSources.length > 0 ? { failed: failedSources.map((f) => f.key) } : {}),
       ms: Math.round(performance.now() - started),
     },
     'prefetch gathered',
   );
-  return { resources, sources: ordered, ...(malformedFetched > 0 ? { malformedFetched } : {}) };
+  return {
+    resources,
+    sources: ordered,
+    ...(malformedFetched > 0 ? { malformedFetched } : {}),
+    ...(failedSources.length > 0 ? { failedSources } : {}),
+  };
+}
+
+/** The key of the definition that reads `type` (e.g. `medications` for Medication), for messages. */
+function keyOfType(definition: ServiceDefinition, type: string): string {
+  const entry = Object.entries(definition.prefetch).find(([, template]) => resourceTypeOf(template) === type);
+  return entry?.[0] ?? `${type.charAt(0).toLowerCase()}${type.slice(1)}s`;
+}
+
+/** The id of a `Medication/<id>` reference (relative, or absolute on `base`); undefined for anything else. */
+function medicationIdOf(reference: unknown, base: string): string | undefined {
+  if (!isObject(reference) || typeof reference['reference'] !== 'string') return undefined;
+  let ref = reference['reference'];
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(ref)) {
+    if (!ref.startsWith(`${base}/`)) return undefined; // another server's Medication is not fetched
+    ref = ref.slice(base.length + 1);
+  }
+  const match = /^Medication\/([^/]+)(?:\/_history\/[^/]+)?$/.exec(ref);
+  const id = match?.[1];
+  return id !== undefined && FHIR_ID.test(id) ? id : undefined;
+}
+
+/**
+ * The ids of the Medications referenced by the record's MedicationAdministrations and MedicationRequests
+ * and by the hook's draft orders, that neither the record nor the drafts hold: at most
+ * MAX_REFERENCED_MEDICATIONS (`more`: how many were left out).
+ */
+function missingMedicationIds(
+  record: ResourceLike[],
+  request: CdsRequest,
+  base: string,
+): { ids: string[]; more: number } {
+  const drafts = (request.context.draftOrders?.entry ?? []).flatMap((entry) =>
+    isObject(entry) && isResource(entry['resource']) ? [entry['resource']] : [],
+  );
+  const all = [...record, ...drafts];
+  const held = new Set(all.filter((r) => r.resourceType === 'Medication' && r.id).map((r) => r.id));
+  const missing = new Set<string>();
+  for (const resource of all) {
+    if (resource.resourceType !== 'MedicationAdministration' && resource.resourceType !== 'MedicationRequest') continue;
+    const id = medicationIdOf((resource as unknown as Record<string, unknown>)['medicationReference'], base);
+    if (id !== undefined && !held.has(id)) missing.add(id);
+  }
+  const ids = [...missing];
+  return {
+    ids: ids.slice(0, MAX_REFERENCED_MEDICATIONS),
+    more: Math.max(0, ids.length - MAX_REFERENCED_MEDICATIONS),
+  };
 }
 
 /** Resources de-duplicated by type/id, first occurrence kept; resources without id are all kept. */

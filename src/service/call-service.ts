@@ -18,7 +18,7 @@ import type { OrderCheck, Recommendation } from '../protocol/recommendation';
 import type { AuditOutcome } from '../store';
 import { validateRequest } from '../validation/request';
 import type { CdsResponse, ServiceDeps } from './deps';
-import { fetchFailureKind } from './fetch-failures';
+import { fetchFailureKind, fetchReasonKind } from './fetch-failures';
 import type { CdsRequest, ServiceDefinition } from '../contract/cds-hooks';
 import type { PrefetchSource } from '../fhir/gather';
 
@@ -82,6 +82,9 @@ async function recommend(
     slowAtDeadline,
     ...(config.fetchBudget ? { budget: config.fetchBudget } : {}),
   });
+  // A source read without failing the call (the Medications the record references) is counted like a key.
+  for (const failed of record.failedSources ?? [])
+    deps.metrics?.fhirFetchFailures.inc({ kind: fetchReasonKind(failed.reason) });
   // The record is the patient's: another patient's, unreadable or malformed resources are set aside.
   const malformed = malformedPrefetchEntries(request.prefetch) + (record.malformedFetched ?? 0);
   const own = ownRecord(record.resources, request.context.patientId, malformed, now);
