@@ -24,6 +24,11 @@ export interface DecisionContext {
   draftOrderIds: string[];
   /** What the record check set aside before evaluation (another patient's, unreadable), for the card. */
   setAside?: SetAsideSummary;
+  /**
+   * Resource types the service had to fetch to complete the record and could not (the Medications the record
+   * names, from the FHIR server): said on the card, as a medication may then go unrecognised.
+   */
+  unfetched?: string[];
 }
 
 /** The recommendation at `now`: P0 out of scope, else the start rules, X1 completed, or the running rules. */

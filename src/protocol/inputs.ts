@@ -57,6 +57,11 @@ export function gather(facts: ClinicalFacts, params: ProtocolParameters, now: Da
   const nowMs = now.getTime();
   const notes: Note[] = [];
 
+  for (const type of context.unfetched ?? [])
+    pushOnce(
+      notes,
+      `The ${type} resources the record names could not be fetched from the FHIR server: a medication may go unrecognised, and its bag strength is unknown.`,
+    );
   for (const m of [...facts.administrations.map((a) => a.medication), ...facts.orders.map((o) => o.medication)]) {
     if (m.notInRecord) {
       pushOnce(

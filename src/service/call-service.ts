@@ -101,6 +101,7 @@ async function recommend(
       encounterId,
       draftOrderIds: [...draftOrders.keys()],
       setAside: own.setAside,
+      ...(record.failedSources?.length ? { unfetched: [...new Set(record.failedSources.map((f) => f.type))] } : {}),
     });
     const checked = selectedKetamineDrafts(request, hook, draftOrders, facts.orders);
     const orderChecks = checked.map(({ order }) =>

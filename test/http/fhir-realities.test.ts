@@ -187,5 +187,8 @@ describe("case 5 with a prefetch whose medications key misses the patient's Medi
     const res = await call(app, body({ prefetch: { ...full, medications: null }, fhirServer: refusing }));
     expect(res.status).toBe(200);
     expect(await metric(app, 'ketamine_cds_fhir_fetch_failures_total', { kind: 'http-503' })).toBe(1);
+    // …and the card says so: a medication may go unrecognised.
+    const details = (res.body.cards as Array<{ detail?: string }>).map((c) => c.detail ?? '').join('\n');
+    expect(details).toContain('The Medication resources the record names could not be fetched from the FHIR server');
   });
 });
