@@ -169,10 +169,13 @@ function foldPatientListIfNarrow() {
 function renderClock() {
   $('clock-now').textContent = fmtLong(state.now);
   $('clock-now').dataset.ms = String(state.now);
-  $('clock-pick').value = toLocalInput(state.now);
+  // Never under the user's fingers: a time being typed is not overwritten by a render.
+  if (document.activeElement !== $('clock-pick')) $('clock-pick').value = toLocalInput(state.now);
   const patientId = state.patientId;
   const example = state.examples.find((e) => e.patientId === patientId);
   const chips = $('scenario-times');
+  // The chips are drawn anew: the one that had the keyboard focus keeps it (a key pressed on it still counts).
+  const focusedAt = chips.contains(document.activeElement) ? document.activeElement.dataset.at : null;
   chips.replaceChildren();
   for (const t of example?.scenarioTimes ?? []) {
     const at = toMs(t.at);
@@ -189,6 +192,7 @@ function renderClock() {
     // A chip belongs to its patient: a click on a chip left from another patient changes nothing.
     chip.addEventListener('click', () => guarded(() => setNow(at, patientId)));
     chips.append(chip);
+    if (focusedAt === iso(at)) chip.focus();
   }
   if (state.patientId)
     history.replaceState(null, '', `#patient=${encodeURIComponent(state.patientId)}&t=${iso(state.now)}`);
